@@ -1,0 +1,37 @@
+#pragma once
+
+// What every command file shares: the global options (named as in the AWS CLI) and the way a
+// command hands main() the coroutine to run. Only cli/ knows CLI11 and exit codes.
+
+#include "ecsh/common/asio.hpp"
+#include "ecsh/common/error.hpp"
+
+#include <functional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace ecsh::cli {
+
+struct GlobalOptions {
+  std::string profile;
+  std::string region;
+  std::string endpoint_url;
+  std::string output = "text";  // text | json
+  bool no_verify_ssl = false;
+  bool debug = false;
+  bool no_color = false;
+  bool yes = false;
+};
+
+// A command's body: returns the process exit code, or an Error that main() prints and maps to
+// the documented exit code.
+using CommandBody = std::function<Task<Result<int>>()>;
+
+// Each command adds its subcommand to the app; when the user chose it, the command sets `run`.
+void add_whoami_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_demo_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+
+}  // namespace ecsh::cli

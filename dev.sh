@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Set up, build and run ecsh on a Debian 12 machine.
+#   ./dev.sh demo          install what is missing, build, run `ecsh demo`
+#   ./dev.sh test          install what is missing, build (warnings are errors), run the whole suite
+#   ./dev.sh build         install what is missing and build
+#   ./dev.sh format-check  fail when a source file is not clang-formatted
+#   ./dev.sh format        clang-format every source file in place
+# Environment: BUILD_DIR (default build), JOBS (default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+
+# What building needs, and what the tests need on top (real AWS clients to compare against,
+# a terminal driver, the formatter).
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  libpugixml-dev libcli11-dev libfmt-dev)
+TEST_PACKAGES=(googletest libgtest-dev libgmock-dev python3 python3-botocore awscli tmux
+  clang-format-14)
+
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+  done
+}
+
+ensure_packages() {
+  local missing
+  missing=$(missing_packages "$@" | tr '\n' ' ')
+  [ -z "${missing// /}" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "ecsh needs these Debian packages: $missing" >&2
+    echo "Install them with: sudo apt-get install -y $missing" >&2
+    exit 1
+  fi
+  echo "Installing Debian packages: $missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+configure_and_build() {
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+source_files() {
+  git ls-files --cached --others --exclude-standard -- '*.cpp' '*.hpp' '*.h' '*.cc' 2>/dev/null || find lib cli sandbox tests bench -name '*.[ch]pp'
+}
+
+clang_format_bin() {
+  command -v clang-format-14 || command -v clang-format
+}
+
+case "${1:-}" in
+  demo)
+    ensure_packages "${BUILD_PACKAGES[@]}"
+    configure_and_build -DECSH_TESTS=OFF
+    shift
+    exec "$BUILD_DIR/bin/ecsh" demo "$@"
+    ;;
+  test)
+    ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    configure_and_build -DECSH_WERROR=ON
+    cd "$BUILD_DIR"
+    ctest --output-on-failure -j "$JOBS" --timeout 600
+    ;;
+  build)
+    ensure_packages "${BUILD_PACKAGES[@]}"
+    configure_and_build
+    ;;
+  format-check)
+    ensure_packages clang-format-14
+    source_files | xargs -r "$(clang_format_bin)" --dry-run --Werror
+    ;;
+  format)
+    ensure_packages clang-format-14
+    source_files | xargs -r "$(clang_format_bin)" -i
+    ;;
+  *)
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ecsh::crypto {
+
+using Sha256 = std::array<std::uint8_t, 32>;
+
+Sha256 sha256(std::string_view data);
+Sha256 hmac_sha256(std::string_view key, std::string_view data);
+// The digest as a std::string of 32 raw bytes (handy as the next HMAC key).
+std::string sha256_raw(std::string_view data);
+std::string hmac_sha256_raw(std::string_view key, std::string_view data);
+
+std::string hex(std::span<const std::uint8_t> bytes);
+std::string hex(std::string_view bytes);
+std::string sha256_hex(std::string_view data);
+
+std::string base64_encode(std::string_view bytes);
+// Standard alphabet with padding; whitespace is not accepted. nullopt on malformed input.
+std::optional<std::string> base64_decode(std::string_view text);
+
+// Cryptographically random bytes (OpenSSL RAND_bytes); aborts if the RNG fails.
+std::string random_bytes(std::size_t n);
+// A random UUIDv4, lowercase and hyphenated.
+std::string uuid4();
+
+// Constant-time comparison for secrets and signatures.
+bool equal_constant_time(std::string_view a, std::string_view b);
+
+}  // namespace ecsh::crypto

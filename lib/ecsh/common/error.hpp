@@ -1,0 +1,54 @@
+#pragma once
+
+#include <boost/outcome/result.hpp>
+#include <boost/outcome/try.hpp>
+
+#include <string>
+
+namespace ecsh {
+
+// What kind of failure: decides the process exit code (PRODUCT.md §2, following the AWS CLI)
+// and whether retrying can help.
+enum class ErrorKind {
+  usage,       // bad arguments, target not resolvable            -> 252
+  config,      // credentials, config files, region missing       -> 253
+  service,     // an AWS (or sandbox) service returned an error   -> 254
+  connection,  // could not connect, TLS, timeouts                -> 255
+  protocol,    // malformed input from a peer (frames, JSON, XML) -> 255
+  internal,    // anything else                                   -> 255
+};
+
+struct Error {
+  ErrorKind kind = ErrorKind::internal;
+  std::string message;  // what failed and why, one line
+  std::string hint;     // what to do about it, one line (may be empty)
+  // Structured AWS error data (kind == service), kept until the CLI prints it.
+  int http_status = 0;
+  std::string code;        // e.g. "AccessDeniedException"
+  std::string request_id;  // x-amzn-RequestId
+  bool retryable = false;
+
+  static Error usage(std::string msg, std::string hint = {});
+  static Error config(std::string msg, std::string hint = {});
+  static Error connection(std::string msg, std::string hint = {}, bool retryable = true);
+  static Error protocol(std::string msg);
+  static Error internal(std::string msg);
+
+  // "message" or "message\nhint" — what the CLI prints after "ecsh: ".
+  std::string describe() const;
+};
+
+int exit_code_for(const Error& e);
+
+namespace outcome = boost::outcome_v2;
+template <class T>
+using Result = outcome::result<T, Error, outcome::policy::terminate>;
+
+inline outcome::success_type<void> ok() { return outcome::success(); }
+
+}  // namespace ecsh
+
+// Propagate an error from an expression returning Result<T>; inside coroutines use
+// ECSH_CO_TRY.
+#define ECSH_TRY BOOST_OUTCOME_TRY
+#define ECSH_CO_TRY BOOST_OUTCOME_CO_TRY
