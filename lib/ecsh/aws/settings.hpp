@@ -1,0 +1,85 @@
+#pragma once
+
+// How to reach AWS, resolved once per command from the command line, the environment and the
+// shared config/credentials files, as the AWS CLI v2 resolves it. Owned by the credentials and
+// config work (issue 2); the HTTP/protocol layer consumes it.
+
+#include "ecsh/aws/http_client.hpp"
+#include "ecsh/aws/http_types.hpp"
+#include "ecsh/aws/sigv4.hpp"
+#include "ecsh/common/asio.hpp"
+#include "ecsh/common/clock.hpp"
+#include "ecsh/common/error.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace ecsh::aws {
+
+// The process environment, injected so tests control it.
+struct Environment {
+  std::map<std::string, std::string> vars;
+  std::string home;  // for ~/.aws; from HOME
+
+  static Environment from_process();
+  std::optional<std::string> get(const std::string& name) const;  // empty values count as unset
+};
+
+struct CommandLineSettings {
+  std::string profile;       // --profile
+  std::string region;        // --region
+  std::string endpoint_url;  // --endpoint-url
+  bool no_verify_ssl = false;
+};
+
+// One AWS service as the endpoint and signing machinery sees it.
+struct ServiceId {
+  std::string id;               // botocore's lowercase service id, e.g. "ecs", "ssm", "sts"
+  std::string endpoint_prefix;  // host prefix, e.g. "ecs", "ssmmessages"
+  std::string signing_name;     // SigV4 service, e.g. "ecs"
+  std::string env_suffix;       // AWS_ENDPOINT_URL_<env_suffix>, e.g. "ECS", "CLOUDWATCH_LOGS"
+  bool global = false;          // IAM: one endpoint per partition, signed in us-east-1 (aws)
+};
+
+struct AwsSettings {
+  std::string profile;  // the profile in effect ("default" unless chosen)
+  std::string region;   // may be empty: resolve_endpoint() then fails with a config error
+  bool verify_tls = true;
+  std::string ca_bundle;
+  std::string retry_mode = "standard";  // standard | adaptive | legacy
+  int max_attempts = 3;
+  bool use_fips_endpoint = false;
+  bool use_dualstack_endpoint = false;
+  bool ignore_configured_endpoint_urls = false;
+  std::string endpoint_url;  // global override (flag, AWS_ENDPOINT_URL, profile endpoint_url)
+  // Per-service overrides keyed by ServiceId::id (AWS_ENDPOINT_URL_<SVC>, services sections).
+  std::map<std::string, std::string> service_endpoint_urls;
+};
+
+Result<AwsSettings> load_settings(const CommandLineSettings& cli, const Environment& env);
+
+// The URL to send a service's requests to, and the region to sign them for.
+struct ResolvedEndpoint {
+  Endpoint endpoint;
+  std::string signing_region;
+};
+Result<ResolvedEndpoint> resolve_endpoint(const AwsSettings& settings, const ServiceId& service);
+
+// Credentials that refresh themselves before they expire.
+class CredentialsProvider {
+ public:
+  virtual ~CredentialsProvider() = default;
+  virtual Task<Result<Credentials>> credentials() = 0;
+};
+
+// The AWS CLI v2 chain: environment, web identity, shared files (static keys, credential_process,
+// role assumption, SSO), ECS container credentials, IMDSv2. A broken profile is an error naming
+// the file and profile; it is never skipped.
+std::shared_ptr<CredentialsProvider> make_default_credentials_chain(const AwsSettings& settings,
+                                                                    const Environment& env,
+                                                                    HttpClient& http,
+                                                                    const Clock& clock);
+
+}  // namespace ecsh::aws
