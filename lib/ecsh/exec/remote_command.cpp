@@ -1,0 +1,201 @@
+#include "ecsh/exec/remote_command.hpp"
+
+#include "ecsh/common/crypto.hpp"
+#include "ecsh/common/shlex.hpp"
+
+#include <cctype>
+
+namespace ecsh::exec {
+namespace {
+
+// Bytes of base64 per line: a multiple of 4, far below the 4095-byte canonical line limit.
+constexpr std::size_t kBase64LineChars = 1020;
+// Bytes per printf line (4 characters each: \ooo).
+constexpr std::size_t kOctalLineBytes = 200;
+
+// Length of the longest suffix of `data` that is a proper prefix of `marker`.
+std::size_t partial_marker_suffix(std::string_view data, std::string_view marker) {
+  std::size_t max = std::min(data.size(), marker.size() - 1);
+  for (std::size_t n = max; n > 0; --n) {
+    if (data.substr(data.size() - n) == marker.substr(0, n)) return n;
+  }
+  return 0;
+}
+
+}  // namespace
+
+RemoteCommand wrap_one_shot(const std::vector<std::string>& words, StdinMode stdin_mode,
+                            std::string nonce) {
+  const std::string& m = nonce;  // hex only: safe unquoted in the script
+  std::string run = shlex::join(words);
+  std::string input = stdin_mode == StdinMode::forward ? "ecsh_in | " : "";
+  std::string no_input = stdin_mode == StdinMode::forward ? "" : " </dev/null";
+  std::string script;
+  script += "stty -echo -opost 2>/dev/null && t=1 || t=0; ";
+  script += "if command -v base64 >/dev/null 2>&1; then d=b; else d=p; fi; ";
+  script +=
+      "ecsh_in() { if [ $d = b ]; then base64 -d; "
+      "else while IFS= read -r l; do printf \"$l\"; done; fi; }; ";
+  script += "e=\"${TMPDIR:-/tmp}/.ecsh-$$.err\"; ( : >\"$e\" ) 2>/dev/null || e=; ";
+  script += "printf '" + m + ":S%s%s:' $t $d; ";
+  script += "if [ -n \"$e\" ]; then " + input + run + no_input + " 2>\"$e\"; else " + input + run +
+            no_input + "; fi; ";
+  script += "s=$?; printf '" + m + ":X%d:' $s; ";
+  script +=
+      "if [ -n \"$e\" ]; then cat \"$e\" 2>/dev/null || "
+      "while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done <\"$e\"; "
+      "rm -f \"$e\"; fi; ";
+  script += "printf '" + m + ":E:'";
+  RemoteCommand out;
+  out.command = shlex::join({"/bin/sh", "-c", script});
+  out.nonce = std::move(nonce);
+  return out;
+}
+
+std::string interactive_shell_command() {
+  return shlex::join(
+      {"/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"});
+}
+
+OutputDemux::OutputDemux(std::string nonce) : marker_(std::move(nonce) + ":") {}
+
+OutputDemux::Chunk OutputDemux::feed(std::string_view bytes) {
+  Chunk out;
+  pending_.append(bytes);
+  while (state_ != State::done) {
+    if (state_ == State::preamble) {
+      auto pos = pending_.find(marker_);
+      if (pos == std::string::npos) {
+        std::size_t keep = partial_marker_suffix(pending_, marker_);
+        preamble_.append(pending_, 0, pending_.size() - keep);
+        pending_.erase(0, pending_.size() - keep);
+        return out;
+      }
+      std::size_t header = pos + marker_.size();
+      if (pending_.size() < header + 4) return out;  // "S<t><d>:" not complete yet
+      std::string_view h(pending_.data() + header, 4);
+      if (h[0] == 'S' && (h[1] == '0' || h[1] == '1') && (h[2] == 'b' || h[2] == 'p') &&
+          h[3] == ':') {
+        tty_configured_ = h[1] == '1';
+        decoder_ = h[2] == 'b' ? StdinDecoder::base64 : StdinDecoder::printf_octal;
+        preamble_.append(pending_, 0, pos);
+        pending_.erase(0, header + 4);
+        state_ = State::stdout_data;
+      } else {
+        preamble_.append(pending_, 0, header);
+        pending_.erase(0, header);
+      }
+      continue;
+    }
+    if (state_ == State::status) {
+      // "X<digits>:"
+      if (pending_.empty()) return out;
+      if (pending_[0] != 'X') {
+        state_ = State::stdout_data;  // not ours after all: the marker text was output
+        out.stdout_bytes += marker_;
+        continue;
+      }
+      auto colon = pending_.find(':');
+      if (colon == std::string::npos) {
+        if (pending_.size() > 12) {
+          state_ = State::stdout_data;
+          out.stdout_bytes += marker_;
+        }
+        return out;
+      }
+      int status = 0;
+      bool digits = colon > 1;
+      for (std::size_t i = 1; i < colon; ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(pending_[i])) || status > 100000) {
+          digits = false;
+          break;
+        }
+        status = status * 10 + (pending_[i] - '0');
+      }
+      if (!digits) {
+        state_ = State::stdout_data;
+        out.stdout_bytes += marker_;
+        continue;
+      }
+      exit_status_ = status;
+      pending_.erase(0, colon + 1);
+      state_ = State::stderr_data;
+      continue;
+    }
+    // stdout_data or stderr_data: pass bytes through up to the next marker.
+    std::string& sink = state_ == State::stdout_data ? out.stdout_bytes : out.stderr_bytes;
+    auto pos = pending_.find(marker_);
+    if (pos == std::string::npos) {
+      std::size_t keep = partial_marker_suffix(pending_, marker_);
+      sink.append(pending_, 0, pending_.size() - keep);
+      pending_.erase(0, pending_.size() - keep);
+      return out;
+    }
+    sink.append(pending_, 0, pos);
+    pending_.erase(0, pos + marker_.size());
+    if (state_ == State::stdout_data) {
+      state_ = State::status;
+      continue;
+    }
+    // In stderr: the end marker is "E:".
+    if (pending_.size() < 2) {
+      pending_.insert(0, marker_);  // wait for more, re-find next time
+      return out;
+    }
+    if (pending_[0] == 'E' && pending_[1] == ':') {
+      pending_.erase(0, 2);
+      state_ = State::done;
+    } else {
+      sink += marker_;
+    }
+  }
+  return out;
+}
+
+std::string StdinEncoder::encode(std::string_view bytes) {
+  std::string out;
+  if (decoder_ == StdinDecoder::base64) {
+    carry_.append(bytes);
+    std::size_t whole = carry_.size() / 3 * 3;
+    std::string encoded = crypto::base64_encode(std::string_view(carry_).substr(0, whole));
+    carry_.erase(0, whole);
+    for (std::size_t i = 0; i < encoded.size();) {
+      std::size_t n = std::min(kBase64LineChars - line_, encoded.size() - i);
+      out.append(encoded, i, n);
+      i += n;
+      line_ += n;
+      if (line_ == kBase64LineChars) {
+        out += '\n';
+        line_ = 0;
+      }
+    }
+    return out;
+  }
+  static constexpr char octal[] = "01234567";
+  for (unsigned char c : bytes) {
+    out += '\\';
+    out += octal[(c >> 6) & 7];
+    out += octal[(c >> 3) & 7];
+    out += octal[c & 7];
+    if (++line_ == kOctalLineBytes) {
+      out += '\n';
+      line_ = 0;
+    }
+  }
+  return out;
+}
+
+std::string StdinEncoder::finish() {
+  std::string out;
+  if (decoder_ == StdinDecoder::base64 && !carry_.empty()) {
+    out = crypto::base64_encode(carry_);
+    carry_.clear();
+    line_ += out.size();
+  }
+  if (line_ > 0) out += '\n';
+  line_ = 0;
+  out += '\x04';  // VEOF at the start of a line: end of file for the decoder
+  return out;
+}
+
+}  // namespace ecsh::exec

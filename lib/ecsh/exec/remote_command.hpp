@@ -1,0 +1,95 @@
+#pragma once
+
+// How `ecsh exec -- CMD ARGS…` gets a real exit status, byte-exact stdout, separate stderr and
+// forwarded stdin through ECS Exec, which always runs the command in a pty and reports no status.
+//
+// The command sent to ExecuteCommand is `/bin/sh -c '<wrapper>'`. The wrapper, in order:
+//   1. `stty -echo -opost`: the pty no longer echoes input nor turns "\n" into "\r\n", so the
+//      command's output crosses the pty unchanged. Canonical input stays on, so that ^D at the
+//      start of a line is end-of-file for the stdin decoder.
+//   2. prints the start marker `<M>:S<t><d>:` where <M> is a random 32-hex-digit nonce, <t> is 1
+//      when stty worked (0: output may carry CRLF and echo), <d> names the stdin decoder
+//      available ('b' base64, 'p' the POSIX printf fallback).
+//   3. runs the command with its stderr in a temporary file (when one can be created), and its
+//      stdin from /dev/null or from the decoder reading the pty.
+//   4. prints `<M>:X<status>:`, then the captured stderr, then `<M>:E:`.
+// The client (OutputDemux) drops whatever precedes the start marker, passes stdout through as it
+// arrives, and stops at the end marker. A nonce per session means command output cannot forge a
+// marker. Stdin is sent as base64 lines (or printf octal escapes) and closed with "\n\x04".
+
+#include "ecsh/common/error.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ecsh::exec {
+
+enum class StdinMode {
+  none,     // the command reads /dev/null
+  forward,  // the command reads what ecsh forwards (ecsh's stdin is a pipe or a file)
+};
+
+struct RemoteCommand {
+  std::string command;  // the ExecuteCommand `command` string
+  std::string nonce;
+};
+
+// `words` is the user's argv, run without a shell (as docker exec and kubectl exec do).
+RemoteCommand wrap_one_shot(const std::vector<std::string>& words, StdinMode stdin_mode,
+                            std::string nonce);
+// The interactive shell: bash when the image has it, else sh.
+std::string interactive_shell_command();
+
+enum class StdinDecoder { base64, printf_octal };
+
+// Splits the pty output stream back into stdout, stderr and the exit status.
+class OutputDemux {
+ public:
+  explicit OutputDemux(std::string nonce);
+
+  struct Chunk {
+    std::string stdout_bytes;
+    std::string stderr_bytes;
+  };
+  // Feed pty output in arbitrary pieces; returns what can be delivered now.
+  Chunk feed(std::string_view bytes);
+
+  bool started() const { return state_ != State::preamble; }
+  bool finished() const { return state_ == State::done; }
+  // Known once the start marker was seen.
+  bool tty_configured() const { return tty_configured_; }
+  StdinDecoder decoder() const { return decoder_; }
+  std::optional<int> exit_status() const { return exit_status_; }
+  // Bytes seen before the start marker (normally none; kept for --debug).
+  const std::string& preamble() const { return preamble_; }
+
+ private:
+  enum class State { preamble, stdout_data, status, stderr_data, done };
+  std::string marker_;  // "<nonce>:"
+  State state_ = State::preamble;
+  std::string pending_;  // undecided bytes (a possible marker prefix, or a header being read)
+  std::string preamble_;
+  bool tty_configured_ = false;
+  StdinDecoder decoder_ = StdinDecoder::base64;
+  std::optional<int> exit_status_;
+};
+
+// Encodes forwarded stdin for the remote decoder. Output lines stay far below the pty's
+// 4095-byte canonical line limit.
+class StdinEncoder {
+ public:
+  explicit StdinEncoder(StdinDecoder decoder) : decoder_(decoder) {}
+  std::string encode(std::string_view bytes);
+  // The rest, then end-of-file.
+  std::string finish();
+
+ private:
+  StdinDecoder decoder_;
+  std::string carry_;  // base64: 0-2 bytes not yet a full group
+  std::size_t line_ = 0;
+};
+
+}  // namespace ecsh::exec
