@@ -112,13 +112,6 @@ std::string remove_dot_segments(std::string_view path) {
   return result;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Python's bytes.decode('utf-8', errors='replace'), re-encoded: every maximal ill-formed
 // subsequence becomes one U+FFFD.
 std::string replace_invalid_utf8(std::string_view s) {
@@ -167,20 +160,9 @@ std::string replace_invalid_utf8(std::string_view s) {
 
 // urllib.parse.unquote(s.replace('+', ' ')) with UTF-8 and errors='replace', in bytes.
 std::string form_unquote(std::string_view s) {
-  std::string bytes;
-  bytes.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int h = hex_value(s[i + 1]), l = hex_value(s[i + 2]);
-      if (h >= 0 && l >= 0) {
-        bytes += static_cast<char>(h * 16 + l);
-        i += 2;
-        continue;
-      }
-    }
-    bytes += s[i] == '+' ? ' ' : s[i];
-  }
-  return replace_invalid_utf8(bytes);
+  std::string spaced(s);
+  std::replace(spaced.begin(), spaced.end(), '+', ' ');
+  return replace_invalid_utf8(str::uri_decode(spaced));
 }
 
 // urllib.parse.parse_qs(query, keep_blank_values=True), keeping the first value of each key, in

@@ -24,17 +24,10 @@ Result<std::vector<std::string>> split(std::string_view s) {
         if (is_space(c)) break;
         if (c == '#') {
           state = State::comment;
-        } else if (c == '\'') {
-          state = State::single_quoted;
-        } else if (c == '"') {
-          state = State::double_quoted;
-        } else if (c == '\\') {
-          state = State::escaping;
-        } else {
-          word += c;
-          state = State::word;
+          break;
         }
-        break;
+        state = State::word;
+        [[fallthrough]];
       case State::word:
         if (is_space(c)) {
           words.push_back(std::move(word));
