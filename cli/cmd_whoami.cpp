@@ -1,17 +1,59 @@
+#include "cli/aws_context.hpp"
 #include "cli/command.hpp"
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
+#include <pugixml.hpp>
 
 namespace ecsh::cli {
+namespace {
 
-void add_whoami_command(CLI::App& app, const GlobalOptions&, CommandBody& run) {
+Task<Result<int>> whoami(const GlobalOptions& global) {
+  auto executor = co_await asio::this_coro::executor;
+  ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
+  ECSH_CO_TRY(auto creds, co_await ctx->credentials->credentials());
+  aws::QueryParams no_params;
+  ECSH_CO_TRY(auto xml, co_await ctx->client->query_call(aws::services::sts(), "GetCallerIdentity",
+                                                         no_params));
+  pugi::xml_document doc;
+  if (!doc.load_buffer(xml.data(), xml.size())) {
+    Error e = Error::protocol("the GetCallerIdentity response is not valid XML");
+    co_return e;
+  }
+  auto result = doc.select_node("//GetCallerIdentityResult").node();
+  std::string account = result.child_value("Account");
+  std::string arn = result.child_value("Arn");
+  std::string user_id = result.child_value("UserId");
+  if (arn.empty()) {
+    Error e = Error::protocol("the GetCallerIdentity response has no Arn");
+    co_return e;
+  }
+  const std::string& region = ctx->settings.region;
+  if (global.output == "json") {
+    boost::json::object o;
+    o["Account"] = account;
+    o["Arn"] = arn;
+    o["UserId"] = user_id;
+    o["Profile"] = ctx->settings.profile;
+    o["CredentialsSource"] = creds.source;
+    o["Region"] = region;
+    fmt::print("{}\n", boost::json::serialize(o));
+  } else {
+    fmt::print(
+        "Account:      {}\nArn:          {}\nUserId:       {}\nCredentials:  {}\nRegion:       "
+        "{}\n",
+        account, arn, user_id, creds.source, region.empty() ? "(not set)" : region);
+  }
+  co_return 0;
+}
+
+}  // namespace
+
+void add_whoami_command(CLI::App& app, const GlobalOptions& global, CommandBody& run) {
   auto* cmd =
       app.add_subcommand("whoami", "Show the caller identity and where the credentials came from");
-  cmd->callback([&run] {
-    run = []() -> Task<Result<int>> {
-      co_return Error::internal("whoami is not wired to the AWS client yet");
-    };
-  });
+  cmd->callback([&run, &global] { run = [&global]() { return whoami(global); }; });
 }
 
 }  // namespace ecsh::cli

@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
 
-  app.add_option("--profile", global.profile, "Use this named profile from the AWS config files")
-      ->envname("AWS_PROFILE");
+  app.add_option("--profile", global.profile,
+                 "Use this named profile from the AWS config files (default: AWS_PROFILE)");
   app.add_option("--region", global.region, "AWS region (default: from the environment/profile)");
   app.add_option("--endpoint-url", global.endpoint_url, "Send every API call to this URL");
   app.add_option("--output", global.output, "Output format")

@@ -36,26 +36,47 @@ struct CommandLineSettings {
 
 // One AWS service as the endpoint and signing machinery sees it.
 struct ServiceId {
-  std::string id;               // botocore's lowercase service id, e.g. "ecs", "ssm", "sts"
+  std::string id;               // config key in [services] sections: "ecs", "cloudwatch_logs"
   std::string endpoint_prefix;  // host prefix, e.g. "ecs", "ssmmessages"
   std::string signing_name;     // SigV4 service, e.g. "ecs"
   std::string env_suffix;       // AWS_ENDPOINT_URL_<env_suffix>, e.g. "ECS", "CLOUDWATCH_LOGS"
   bool global = false;          // IAM: one endpoint per partition, signed in us-east-1 (aws)
 };
 
+// One profile as the files define it: the credentials file's values over the config file's.
+struct Profile {
+  std::string name;
+  std::map<std::string, std::string> values;
+  std::map<std::string, std::string> origin;  // key -> the file that set it, for messages
+  std::map<std::string, std::map<std::string, std::string>> nested;
+
+  std::optional<std::string> get(const std::string& key) const;
+};
+
 struct AwsSettings {
-  std::string profile;  // the profile in effect ("default" unless chosen)
-  std::string region;   // may be empty: resolve_endpoint() then fails with a config error
+  std::string profile = "default";          // the profile in effect
+  bool profile_explicit = false;            // chosen by --profile or the environment
+  bool profile_from_flag = false;           // chosen by --profile
+  Profile profile_values;                   // its settings (empty when it exists in neither file)
+  std::map<std::string, Profile> profiles;  // every profile, for source_profile chains
+  std::string config_path;
+  std::string credentials_path;
+
+  std::string region;  // may be empty: resolve_endpoint() then fails with a config error
   bool verify_tls = true;
   std::string ca_bundle;
   std::string retry_mode = "standard";  // standard | adaptive | legacy
   int max_attempts = 3;
   bool use_fips_endpoint = false;
   bool use_dualstack_endpoint = false;
+
+  // Endpoint overrides, from strongest to weakest (the AWS SDKs' order):
+  std::string endpoint_url_flag;  // --endpoint-url
   bool ignore_configured_endpoint_urls = false;
-  std::string endpoint_url;  // global override (flag, AWS_ENDPOINT_URL, profile endpoint_url)
-  // Per-service overrides keyed by ServiceId::id (AWS_ENDPOINT_URL_<SVC>, services sections).
-  std::map<std::string, std::string> service_endpoint_urls;
+  std::map<std::string, std::string> env_service_endpoint_urls;     // AWS_ENDPOINT_URL_<SUFFIX>
+  std::string env_endpoint_url;                                     // AWS_ENDPOINT_URL
+  std::map<std::string, std::string> config_service_endpoint_urls;  // [services x] <id> = ...
+  std::string profile_endpoint_url;                                 // endpoint_url in the profile
 };
 
 Result<AwsSettings> load_settings(const CommandLineSettings& cli, const Environment& env);

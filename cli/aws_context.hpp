@@ -1,0 +1,25 @@
+#pragma once
+
+// Everything a command needs to call AWS, built once from the global options and environment.
+
+#include "cli/command.hpp"
+#include "ecsh/aws/client.hpp"
+#include "ecsh/aws/http_client.hpp"
+#include "ecsh/aws/settings.hpp"
+
+#include <memory>
+
+namespace ecsh::cli {
+
+struct AwsContext {
+  aws::Environment env;
+  aws::AwsSettings settings;
+  std::unique_ptr<aws::HttpClient> http;
+  std::shared_ptr<aws::CredentialsProvider> credentials;
+  std::unique_ptr<aws::AwsClient> client;
+};
+
+Result<std::unique_ptr<AwsContext>> make_aws_context(asio::any_io_executor executor,
+                                                     const GlobalOptions& global);
+
+}  // namespace ecsh::cli

@@ -1,0 +1,89 @@
+#pragma once
+
+// The AWS protocol layer: JSON 1.1 (ECS, SSM, KMS, Logs) and Query (IAM, STS; EC2's dialect),
+// SigV4, structured errors, and botocore's "standard" retries. One AwsClient per command.
+
+#include "ecsh/aws/http_client.hpp"
+#include "ecsh/aws/settings.hpp"
+#include "ecsh/common/asio.hpp"
+#include "ecsh/common/clock.hpp"
+#include "ecsh/common/error.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ecsh::aws {
+
+enum class Protocol { json, query, ec2 };
+
+struct ServiceSpec {
+  ServiceId id;
+  Protocol protocol = Protocol::json;
+  std::string api_version;    // Query/EC2 Version parameter, e.g. "2011-06-15"
+  std::string target_prefix;  // JSON X-Amz-Target prefix, e.g. "AmazonEC2ContainerServiceV20141113"
+};
+
+namespace services {
+const ServiceSpec& ecs();
+const ServiceSpec& ssm();
+const ServiceSpec& sts();
+const ServiceSpec& iam();
+const ServiceSpec& ec2();
+const ServiceSpec& kms();
+const ServiceSpec& logs();
+}  // namespace services
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+// Waits between retries; injected so that tests take no wall time.
+using Sleeper = std::function<Task<void>(std::chrono::milliseconds)>;
+
+// botocore's standard-mode retry decisions, exposed for tests.
+namespace retry {
+bool is_throttling(const std::string& code);
+bool is_transient(const Error& error);
+// Full jitter: random(0,1) * min(2^attempt, 20 s), attempt counted from 0.
+std::chrono::milliseconds backoff(int attempt, double random01);
+}  // namespace retry
+
+// Turns an AWS error response into a structured Error (kind service). `operation` names the
+// call in the message, as the AWS CLI prints it.
+Error parse_error_response(Protocol protocol, const std::string& operation,
+                           const HttpResponse& response);
+
+class AwsClient {
+ public:
+  AwsClient(AwsSettings settings, std::shared_ptr<CredentialsProvider> credentials,
+            HttpClient& http, const Clock& clock);
+
+  void set_sleeper(Sleeper sleeper) { sleeper_ = std::move(sleeper); }
+  const AwsSettings& settings() const { return settings_; }
+
+  Task<Result<boost::json::value>> json_call(const ServiceSpec& service, std::string operation,
+                                             boost::json::object request);
+  // Returns the XML response body.
+  Task<Result<std::string>> query_call(const ServiceSpec& service, std::string operation,
+                                       QueryParams params);
+
+ private:
+  Task<Result<HttpResponse>> send_with_retries(const ServiceSpec& service,
+                                               const std::string& operation, HttpRequest request);
+
+  AwsSettings settings_;
+  std::shared_ptr<CredentialsProvider> credentials_;
+  HttpClient& http_;
+  const Clock& clock_;
+  Sleeper sleeper_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  int retry_quota_ = 500;  // botocore's standard-mode quota
+  std::chrono::milliseconds clock_skew_{0};
+};
+
+}  // namespace ecsh::aws

@@ -1,0 +1,269 @@
+#include "ecsh/aws/http_client.hpp"
+
+#include "ecsh/common/log.hpp"
+#include "ecsh/common/strings.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/ssl.h>
+
+#include <cstdlib>
+#include <map>
+#include <variant>
+
+namespace ecsh::aws {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+constexpr std::uint64_t kMaxBodyBytes = 256ull * 1024 * 1024;
+constexpr std::size_t kMaxPooledPerHost = 8;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+struct Connection {
+  std::variant<std::unique_ptr<PlainStream>, std::unique_ptr<TlsStream>> stream;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& tcp() {
+    if (auto* p = std::get_if<0>(&stream)) return **p;
+    return beast::get_lowest_layer(*std::get<1>(stream));
+  }
+};
+
+struct Target {
+  std::string scheme;
+  std::string host;  // for DNS and SNI (IPv6 without brackets)
+  std::string port;
+  std::string key;  // pool key
+};
+
+Result<Target> target_of(const HttpRequest& r) {
+  Target t;
+  t.scheme = str::to_lower(r.scheme);
+  if (t.scheme != "http" && t.scheme != "https") {
+    return Error::usage("unsupported URL scheme '" + r.scheme + "' (http or https)");
+  }
+  std::string authority = r.host;
+  t.port = t.scheme == "https" ? "443" : "80";
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string::npos) return Error::usage("bad host " + authority);
+    t.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      t.port = authority.substr(close + 2);
+  } else {
+    auto colon = authority.rfind(':');
+    t.host = authority.substr(0, colon);
+    if (colon != std::string::npos) t.port = authority.substr(colon + 1);
+  }
+  if (t.host.empty()) return Error::usage("the URL has no host: " + r.url());
+  t.key = t.scheme + "://" + authority;
+  return t;
+}
+
+std::string endpoint_url_of(const HttpRequest& r) { return r.scheme + "://" + r.host + r.path; }
+
+Error connect_error(const HttpRequest& r, const std::string& detail) {
+  return Error::connection("Could not connect to the endpoint URL: \"" + endpoint_url_of(r) + "\"",
+                           detail);
+}
+
+class BeastHttpClient final : public HttpClient {
+ public:
+  BeastHttpClient(asio::any_io_executor ex, HttpOptions options)
+      : ex_(std::move(ex)), options_(std::move(options)) {}
+
+  Task<Result<HttpResponse>> send(HttpRequest request) override {
+    ECSH_CO_TRY(auto target, target_of(request));
+    // A pooled connection may have been closed by the server meanwhile: one fresh retry.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::unique_ptr<Connection> conn = take_pooled(target.key);
+      bool reused = conn != nullptr;
+      if (!conn) {
+        auto fresh = co_await connect(request, target);
+        if (!fresh) co_return fresh.error();
+        conn = std::move(fresh).value();
+      }
+      bool wrote_nothing_back = false;
+      auto response = co_await exchange(*conn, request, wrote_nothing_back);
+      if (!response) {
+        if (reused && wrote_nothing_back) continue;
+        co_return response.error();
+      }
+      if (response.value().second) put_pooled(target.key, std::move(conn));
+      co_return std::move(response.value().first);
+    }
+    co_return connect_error(request, "the connection was closed before a response arrived");
+  }
+
+ private:
+  std::unique_ptr<Connection> take_pooled(const std::string& key) {
+    auto it = pool_.find(key);
+    if (it == pool_.end() || it->second.empty()) return nullptr;
+    auto c = std::move(it->second.back());
+    it->second.pop_back();
+    return c;
+  }
+
+  void put_pooled(const std::string& key, std::unique_ptr<Connection> c) {
+    auto& v = pool_[key];
+    if (v.size() < kMaxPooledPerHost) v.push_back(std::move(c));
+  }
+
+  Result<ssl::context*> tls_context() {
+    if (ssl_ctx_) return ssl_ctx_.get();
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    boost::system::error_code ec;
+    if (options_.verify_tls) {
+      ctx->set_verify_mode(ssl::verify_peer, ec);
+      if (!options_.ca_bundle.empty()) {
+        ctx->load_verify_file(options_.ca_bundle, ec);
+        if (ec) {
+          return Error::config(
+              "cannot read the CA bundle " + options_.ca_bundle + ": " + ec.message(),
+              "Check AWS_CA_BUNDLE / ca_bundle.");
+        }
+      } else {
+        ctx->set_default_verify_paths(ec);
+      }
+    } else {
+      ctx->set_verify_mode(ssl::verify_none, ec);
+    }
+    ssl_ctx_ = std::move(ctx);
+    return ssl_ctx_.get();
+  }
+
+  Task<Result<std::unique_ptr<Connection>>> connect(const HttpRequest& request, const Target& t) {
+    tcp::resolver resolver(ex_);
+    auto [rec, endpoints] = co_await resolver.async_resolve(t.host, t.port, use_awaitable_nothrow);
+    if (rec) co_return connect_error(request, "cannot resolve " + t.host + ": " + rec.message());
+    auto conn = std::make_unique<Connection>();
+    if (t.scheme == "http") {
+      conn->stream = std::make_unique<PlainStream>(ex_);
+    } else {
+      ECSH_CO_TRY(auto* ctx, tls_context());
+      conn->stream = std::make_unique<TlsStream>(ex_, *ctx);
+    }
+    auto& tcp_stream = conn->tcp();
+    tcp_stream.expires_after(options_.connect_timeout);
+    auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_awaitable_nothrow);
+    (void)ep;
+    if (cec) co_return connect_error(request, cec.message());
+    if (auto* tls = std::get_if<1>(&conn->stream)) {
+      auto& s = **tls;
+      if (!SSL_set_tlsext_host_name(s.native_handle(), t.host.c_str())) {
+        co_return connect_error(request, "cannot set the TLS server name");
+      }
+      if (options_.verify_tls) s.set_verify_callback(ssl::host_name_verification(t.host));
+      auto [hec] = co_await s.async_handshake(ssl::stream_base::client, use_awaitable_nothrow);
+      if (hec) {
+        Error e = Error::connection(
+            "SSL validation failed for " + endpoint_url_of(request) + " " + hec.message(),
+            "Set AWS_CA_BUNDLE (or ca_bundle) to the CA that signed the endpoint's certificate.",
+            false);
+        co_return e;
+      }
+    }
+    co_return conn;
+  }
+
+  // The response, and whether the connection can be reused. `nothing_back` tells the caller that
+  // the failure happened before any response byte arrived (safe to retry on a fresh connection).
+  Task<Result<std::pair<HttpResponse, bool>>> exchange(Connection& conn, const HttpRequest& r,
+                                                       bool& nothing_back) {
+    http::request<http::string_body> req;
+    req.method_string(r.method);
+    req.target(r.path.empty() ? "/" : (r.query.empty() ? r.path : r.path + "?" + r.query));
+    req.version(11);
+    for (const auto& h : r.headers) req.insert(h.name, h.value);
+    if (!r.header("Host")) req.set(http::field::host, r.host);
+    if (!r.header("User-Agent")) req.set(http::field::user_agent, "ecsh");
+    req.body() = r.body;
+    req.prepare_payload();
+    if (log::debug_enabled()) {
+      std::string headers;
+      for (const auto& h : r.headers) headers += "\n  " + h.name + ": " + h.value;
+      log::debug("HTTP {} {}{}\n{}", r.method, r.url(), headers, r.body);
+    }
+
+    conn.tcp().expires_after(options_.read_timeout);
+    boost::system::error_code wec;
+    if (auto* p = std::get_if<0>(&conn.stream)) {
+      std::tie(wec, std::ignore) = co_await http::async_write(**p, req, use_awaitable_nothrow);
+    } else {
+      std::tie(wec, std::ignore) =
+          co_await http::async_write(*std::get<1>(conn.stream), req, use_awaitable_nothrow);
+    }
+    if (wec) {
+      nothing_back = true;
+      co_return connect_error(r, wec.message());
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxBodyBytes);
+    boost::system::error_code rec;
+    if (auto* p = std::get_if<0>(&conn.stream)) {
+      std::tie(rec, std::ignore) =
+          co_await http::async_read(**p, conn.buffer, parser, use_awaitable_nothrow);
+    } else {
+      std::tie(rec, std::ignore) = co_await http::async_read(*std::get<1>(conn.stream), conn.buffer,
+                                                             parser, use_awaitable_nothrow);
+    }
+    if (rec) {
+      nothing_back = !parser.got_some();
+      if (rec == beast::error::timeout) {
+        Error e = Error::connection("Read timeout on endpoint URL: \"" + endpoint_url_of(r) + "\"");
+        co_return e;
+      }
+      co_return connect_error(r, rec.message());
+    }
+    conn.tcp().expires_never();
+    auto& res = parser.get();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& f : res)
+      out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    out.body = std::move(res.body());
+    if (log::debug_enabled()) {
+      std::string headers;
+      for (const auto& h : out.headers) headers += "\n  " + h.name + ": " + h.value;
+      log::debug("HTTP {} from {}{}\n{}", out.status, r.url(), headers, out.body);
+    }
+    co_return std::make_pair(std::move(out), res.keep_alive());
+  }
+
+  asio::any_io_executor ex_;
+  HttpOptions options_;
+  std::unique_ptr<ssl::context> ssl_ctx_;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> pool_;
+};
+
+std::string env_value(const char* upper, const char* lower) {
+  if (const char* v = std::getenv(upper); v && *v) return v;
+  if (const char* v = std::getenv(lower); v && *v) return v;
+  return {};
+}
+
+}  // namespace
+
+HttpOptions HttpOptions::from_environment() {
+  HttpOptions o;
+  o.https_proxy = env_value("HTTPS_PROXY", "https_proxy");
+  o.http_proxy = env_value("HTTP_PROXY", "http_proxy");
+  o.no_proxy = env_value("NO_PROXY", "no_proxy");
+  return o;
+}
+
+std::unique_ptr<HttpClient> make_http_client(asio::any_io_executor executor, HttpOptions options) {
+  return std::make_unique<BeastHttpClient>(std::move(executor), std::move(options));
+}
+
+}  // namespace ecsh::aws

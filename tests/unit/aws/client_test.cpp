@@ -1,0 +1,190 @@
+#include "ecsh/aws/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+using namespace ecsh;
+using namespace ecsh::aws;
+
+namespace {
+
+HttpResponse response(int status, std::string body, std::vector<Header> headers = {}) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
+
+class FakeHttp final : public HttpClient {
+ public:
+  std::deque<Result<HttpResponse>> replies;
+  std::vector<HttpRequest> sent;
+  Task<Result<HttpResponse>> send(HttpRequest request) override {
+    sent.push_back(std::move(request));
+    auto r = std::move(replies.front());
+    replies.pop_front();
+    co_return r;
+  }
+};
+
+class StaticCredentials final : public CredentialsProvider {
+ public:
+  Task<Result<Credentials>> credentials() override {
+    Credentials c;
+    c.access_key_id = "AKIDEXAMPLE";
+    c.secret_access_key = "secret";
+    co_return c;
+  }
+};
+
+template <class T>
+T run(Task<T> task) {
+  asio::io_context io;
+  std::optional<T> out;
+  asio::co_spawn(
+      io, [&]() -> Task<void> { out.emplace(co_await std::move(task)); },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run();
+  return std::move(*out);
+}
+
+struct Fixture {
+  FakeHttp http;
+  FixedClock clock{std::chrono::system_clock::from_time_t(1764000000)};
+  std::vector<std::chrono::milliseconds> sleeps;
+  std::unique_ptr<AwsClient> client;
+  explicit Fixture(int max_attempts = 3) {
+    AwsSettings s;
+    s.region = "us-east-1";
+    s.endpoint_url_flag = "http://127.0.0.1:9";
+    s.max_attempts = max_attempts;
+    client = std::make_unique<AwsClient>(s, std::make_shared<StaticCredentials>(), http, clock);
+    client->set_sleeper([this](std::chrono::milliseconds d) -> Task<void> {
+      sleeps.push_back(d);
+      co_return;
+    });
+  }
+};
+
+}  // namespace
+
+TEST(ErrorParsing, JsonShapes) {
+  auto e = parse_error_response(
+      Protocol::json, "ExecuteCommand",
+      response(400, R"({"__type":"com.amazonaws.ecs#InvalidParameterException","message":"nope"})",
+               {{"x-amzn-RequestId", "rid-1"}}));
+  EXPECT_EQ(e.code, "InvalidParameterException");
+  EXPECT_EQ(e.request_id, "rid-1");
+  EXPECT_EQ(e.message,
+            "An error occurred (InvalidParameterException) when calling the ExecuteCommand "
+            "operation: nope");
+  EXPECT_FALSE(e.retryable);
+  EXPECT_EQ(exit_code_for(e), 254);
+  auto header_only = parse_error_response(
+      Protocol::json, "X",
+      response(400, "", {{"x-amzn-ErrorType", "ThrottlingException:http://internal"}}));
+  EXPECT_EQ(header_only.code, "ThrottlingException");
+  EXPECT_TRUE(header_only.retryable);
+  auto server = parse_error_response(Protocol::json, "X", response(503, "<html>"));
+  EXPECT_EQ(server.code, "503");
+  EXPECT_TRUE(server.retryable);
+}
+
+TEST(ErrorParsing, QueryXml) {
+  auto e = parse_error_response(
+      Protocol::query, "GetRole",
+      response(404,
+               "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>"
+               "Sender</Type><Code>NoSuchEntity</Code><Message>The role with name x cannot be "
+               "found.</Message></Error><RequestId>rid-2</RequestId></ErrorResponse>"));
+  EXPECT_EQ(e.code, "NoSuchEntity");
+  EXPECT_EQ(e.request_id, "rid-2");
+  EXPECT_NE(e.message.find("cannot be found"), std::string::npos);
+}
+
+TEST(Retry, BackoffIsFullJitterCappedAt20Seconds) {
+  EXPECT_EQ(retry::backoff(0, 1.0), std::chrono::milliseconds(1000));
+  EXPECT_EQ(retry::backoff(3, 0.5), std::chrono::milliseconds(4000));
+  EXPECT_EQ(retry::backoff(10, 1.0), std::chrono::milliseconds(20000));
+  EXPECT_EQ(retry::backoff(2, 0.0), std::chrono::milliseconds(0));
+}
+
+TEST(AwsClient, JsonCallSignsAndTargetsTheOperation) {
+  Fixture f;
+  f.http.replies.push_back(response(200, R"({"clusters":[]})"));
+  boost::json::object req;
+  req["clusters"] = boost::json::array{"demo"};
+  auto v = run(f.client->json_call(services::ecs(), "DescribeClusters", req));
+  ASSERT_TRUE(v) << v.error().message;
+  ASSERT_EQ(f.http.sent.size(), 1u);
+  const auto& sent = f.http.sent[0];
+  EXPECT_EQ(sent.host, "127.0.0.1:9");
+  EXPECT_EQ(sent.header("X-Amz-Target"), "AmazonEC2ContainerServiceV20141113.DescribeClusters");
+  EXPECT_EQ(sent.header("Content-Type"), "application/x-amz-json-1.1");
+  EXPECT_EQ(sent.body, R"({"clusters":["demo"]})");
+  auto auth = std::string(sent.header("Authorization").value_or(""));
+  EXPECT_NE(auth.find("/us-east-1/ecs/aws4_request"), std::string::npos);
+}
+
+TEST(AwsClient, ThrottlingIsRetriedWithBackoffThenSucceeds) {
+  Fixture f;
+  f.http.replies.push_back(
+      response(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})"));
+  f.http.replies.push_back(response(503, ""));
+  f.http.replies.push_back(response(200, "{}"));
+  auto v = run(f.client->json_call(services::ecs(), "ListClusters", {}));
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(f.http.sent.size(), 3u);
+  EXPECT_EQ(f.sleeps.size(), 2u);
+}
+
+TEST(AwsClient, GivesUpAfterMaxAttemptsAndKeepsTheError) {
+  Fixture f(2);
+  for (int i = 0; i < 2; ++i) {
+    f.http.replies.push_back(
+        response(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})"));
+  }
+  auto v = run(f.client->json_call(services::ecs(), "ListClusters", {}));
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code, "ThrottlingException");
+  EXPECT_EQ(f.http.sent.size(), 2u);
+}
+
+TEST(AwsClient, ClientErrorsAreNotRetried) {
+  Fixture f;
+  f.http.replies.push_back(response(400, R"({"__type":"AccessDeniedException","message":"no"})"));
+  auto v = run(f.client->json_call(services::ecs(), "ExecuteCommand", {}));
+  ASSERT_FALSE(v);
+  EXPECT_EQ(f.http.sent.size(), 1u);
+  EXPECT_TRUE(f.sleeps.empty());
+}
+
+TEST(AwsClient, ClockSkewIsCorrectedAndTheRequestSignedAgain) {
+  Fixture f;
+  // The server is one hour ahead of our clock.
+  f.http.replies.push_back(
+      response(400, R"({"__type":"InvalidSignatureException","message":"Signature expired"})",
+               {{"Date", "Tue, 25 Nov 2025 01:00:00 GMT"}}));
+  f.http.replies.push_back(response(200, "{}"));
+  f.clock.set(std::chrono::system_clock::from_time_t(1764028800));  // 2025-11-25T00:00Z
+  auto v = run(f.client->json_call(services::ecs(), "ListClusters", {}));
+  ASSERT_TRUE(v) << v.error().message;
+  ASSERT_EQ(f.http.sent.size(), 2u);
+  EXPECT_EQ(f.http.sent[0].header("X-Amz-Date"), "20251125T000000Z");
+  EXPECT_EQ(f.http.sent[1].header("X-Amz-Date"), "20251125T010000Z");
+}
+
+TEST(AwsClient, QueryCallEncodesTheForm) {
+  Fixture f;
+  f.http.replies.push_back(response(200, "<ok/>"));
+  QueryParams params{{"RoleName", "web task role"}, {"PolicyDocument", "{\"a\":1}"}};
+  auto v = run(f.client->query_call(services::iam(), "GetRole", params));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(f.http.sent[0].body,
+            "Action=GetRole&Version=2010-05-08&RoleName=web%20task%20role&PolicyDocument=%7B%22a%"
+            "22%3A1%7D");
+}
