@@ -1,25 +1,87 @@
-// The credential provider chain (AWS CLI v2 order). Built so far: environment variables and the
-// static keys of a profile. A profile or environment that asks for a provider this build does not
-// have yet (role assumption, SSO, credential_process, web identity, container, IMDS) is an error
-// that says so: credentials are never silently skipped or guessed.
+// The credential provider chain, in the AWS CLI v2's order: environment, web identity from the
+// environment, the profile (role assumption with source_profile or credential_source, web
+// identity, SSO, static keys, credential_process), ECS container credentials, IMDSv2.
+// A provider that applies but fails stops the chain with an error naming the profile and file:
+// credentials are never silently skipped or guessed. Temporary credentials are refreshed 15
+// minutes before they expire (botocore's advisory refresh).
 
+#include "ecsh/aws/client.hpp"
+#include "ecsh/aws/config_file.hpp"
 #include "ecsh/aws/settings.hpp"
+#include "ecsh/aws/sigv4.hpp"
+#include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/strings.hpp"
+
+#include <openssl/sha.h>
+#include <boost/json/parse.hpp>
+#include <pugixml.hpp>
+
+#include <sys/wait.h>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 namespace ecsh::aws {
 namespace {
 
 using Found = std::optional<Credentials>;
+using TimePoint = std::chrono::system_clock::time_point;
 
-Credentials make(std::string akid, std::string secret, std::string token, std::string source) {
+constexpr auto kAdvisoryRefresh = std::chrono::minutes(15);
+
+Credentials make(std::string akid, std::string secret, std::string token, std::string source,
+                 std::optional<TimePoint> expiration = std::nullopt) {
   Credentials c;
   c.access_key_id = std::move(akid);
   c.secret_access_key = std::move(secret);
   c.session_token = std::move(token);
   c.source = std::move(source);
+  c.expiration = expiration;
   log::add_secret(c.secret_access_key);
   log::add_secret(c.session_token);
   return c;
+}
+
+// "2026-11-25T05:00:00Z", "2026-11-25T05:00:00.123Z", "2026-11-25T05:00:00+00:00", "...UTC".
+std::optional<TimePoint> parse_iso8601(std::string_view text) {
+  std::tm tm{};
+  std::string s(text.substr(0, 19));
+  if (s.size() != 19 || !strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+std::string where(const Profile& p, const std::string& key) {
+  auto it = p.origin.find(key);
+  return it == p.origin.end() ? std::string("the config files") : it->second;
+}
+
+Error provider_error(const std::string& what, const std::string& why,
+                     const std::string& hint = {}) {
+  return Error::config(what + ": " + why, hint);
+}
+
+std::string json_str(const boost::json::object& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
+}
+
+Result<Credentials> credentials_from_json(std::string_view body, const std::string& source,
+                                          const char* token_key) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return provider_error(source, "the response is not a JSON object");
+  const auto& o = v.as_object();
+  auto akid = json_str(o, "AccessKeyId");
+  auto secret = json_str(o, "SecretAccessKey");
+  if (akid.empty() || secret.empty()) {
+    return provider_error(source, "the response has no AccessKeyId/SecretAccessKey");
+  }
+  std::optional<TimePoint> exp;
+  if (auto e = json_str(o, "Expiration"); !e.empty()) exp = parse_iso8601(e);
+  return make(akid, secret, json_str(o, token_key), source, exp);
 }
 
 Result<Found> from_environment(const Environment& env) {
@@ -37,89 +99,511 @@ Result<Found> from_environment(const Environment& env) {
   return Found(make(*akid, *secret, token.value_or(""), "environment"));
 }
 
-std::string where(const Profile& p, const std::string& key) {
-  auto it = p.origin.find(key);
-  return it == p.origin.end() ? std::string("the config files") : it->second;
+Result<std::string> read_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::config("cannot read " + what + " " + path);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
 }
 
-Error not_built(const Profile& p, const std::string& key, const std::string& what) {
-  return Error::config("profile " + p.name + " gets its credentials through " + what + " (" + key +
-                           " in " + where(p, key) + "), which this build of ecsh cannot use yet",
-                       "Export temporary credentials (e.g. `aws configure export-credentials "
-                       "--format env`) or use a profile with static keys.");
-}
+class Resolver {
+ public:
+  Resolver(const AwsSettings& s, const Environment& env, HttpClient& http, const Clock& clock)
+      : s_(s), env_(env), http_(http), clock_(clock) {}
 
-Result<Found> from_profile(const Profile& p) {
-  auto akid = p.get("aws_access_key_id");
-  auto secret = p.get("aws_secret_access_key");
-  // Role assumption comes before static keys in botocore's chain.
-  if (p.get("role_arn")) return not_built(p, "role_arn", "role assumption");
-  if (akid || secret) {
-    if (!akid || !secret) {
-      return Error::config("profile " + p.name + " in " +
-                               where(p, akid ? "aws_access_key_id" : "aws_secret_access_key") +
-                               " has " + (akid ? "aws_access_key_id" : "aws_secret_access_key") +
-                               " but no " + (akid ? "aws_secret_access_key" : "aws_access_key_id"),
-                           "Add the missing key or remove the other.");
+  Task<Result<Credentials>> resolve() {
+    // --profile takes the environment's keys out of the chain (botocore); AWS_PROFILE does not.
+    if (!s_.profile_from_flag) {
+      ECSH_CO_TRY(auto env_creds, from_environment(env_));
+      if (env_creds) co_return *env_creds;
+      if (env_.get("AWS_WEB_IDENTITY_TOKEN_FILE") && env_.get("AWS_ROLE_ARN")) {
+        co_return co_await web_identity(
+            *env_.get("AWS_ROLE_ARN"), *env_.get("AWS_WEB_IDENTITY_TOKEN_FILE"),
+            env_.get("AWS_ROLE_SESSION_NAME").value_or(""), "web identity (environment)");
+      }
     }
-    auto origin = where(p, "aws_access_key_id");
-    bool in_credentials_file = origin.find("credentials") != std::string::npos;
-    return Found(make(*akid, *secret, p.get("aws_session_token").value_or(""),
-                      "profile " + p.name +
-                          (in_credentials_file ? " (shared credentials file)" : " (config file)")));
+    std::set<std::string> visiting;
+    ECSH_CO_TRY(auto from_profile, co_await profile(s_.profile_values, visiting));
+    if (from_profile) co_return *from_profile;
+    if (env_.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
+        env_.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+      co_return co_await container();
+    }
+    if (!str::iequals(env_.get("AWS_EC2_METADATA_DISABLED").value_or(""), "true")) {
+      auto imds = co_await instance_metadata(/*required=*/false);
+      if (!imds) co_return imds.error();
+      if (imds.value()) co_return *imds.value();
+    }
+    Error e = Error::config(
+        "Unable to locate credentials. You can configure credentials by running \"aws "
+        "configure\".",
+        "Or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or choose a profile with --profile.");
+    co_return e;
   }
-  if (p.get("sso_session") || p.get("sso_start_url")) {
-    return not_built(p, p.get("sso_session") ? "sso_session" : "sso_start_url",
-                     "IAM Identity Center (SSO)");
+
+ private:
+  Task<Result<Found>> profile(const Profile& p, std::set<std::string>& visiting) {
+    if (!visiting.insert(p.name).second) {
+      Error e = Error::config("profile " + p.name + " is part of a source_profile cycle",
+                              "Check source_profile in " + where(p, "source_profile") + ".");
+      co_return e;
+    }
+    auto akid = p.get("aws_access_key_id");
+    auto secret = p.get("aws_secret_access_key");
+    if (auto role = p.get("role_arn")) {
+      ECSH_CO_TRY(auto creds, co_await assume_role_for(p, *role, visiting));
+      co_return Found(std::move(creds));
+    }
+    if (auto token_file = p.get("web_identity_token_file")) {
+      Error e = Error::config("profile " + p.name + " has web_identity_token_file but no role_arn");
+      co_return e;
+    }
+    if (p.get("sso_session") || p.get("sso_start_url")) {
+      ECSH_CO_TRY(auto creds, co_await sso(p));
+      co_return Found(std::move(creds));
+    }
+    if (akid || secret) {
+      if (!akid || !secret) {
+        const char* have = akid ? "aws_access_key_id" : "aws_secret_access_key";
+        const char* lack = akid ? "aws_secret_access_key" : "aws_access_key_id";
+        Error e = Error::config(
+            "profile " + p.name + " in " + where(p, have) + " has " + have + " but no " + lack,
+            "Add the missing key or remove the other.");
+        co_return e;
+      }
+      bool in_credentials_file =
+          where(p, "aws_access_key_id").find("credentials") != std::string::npos;
+      co_return Found(
+          make(*akid, *secret, p.get("aws_session_token").value_or(""),
+               "profile " + p.name +
+                   (in_credentials_file ? " (shared credentials file)" : " (config file)")));
+    }
+    if (auto process = p.get("credential_process")) {
+      ECSH_CO_TRY(auto creds, credential_process(p, *process));
+      co_return Found(std::move(creds));
+    }
+    co_return Found();
   }
-  if (p.get("credential_process")) return not_built(p, "credential_process", "credential_process");
-  if (p.get("web_identity_token_file")) {
-    return not_built(p, "web_identity_token_file", "web identity federation");
+
+  Task<Result<Credentials>> assume_role_for(const Profile& p, const std::string& role_arn,
+                                            std::set<std::string>& visiting) {
+    std::string what = "profile " + p.name + " (" + where(p, "role_arn") + ")";
+    if (auto token_file = p.get("web_identity_token_file")) {
+      co_return co_await web_identity(role_arn, *token_file,
+                                      p.get("role_session_name").value_or(""),
+                                      "profile " + p.name + " via web identity");
+    }
+    Credentials source;
+    auto source_profile = p.get("source_profile");
+    auto credential_source = p.get("credential_source");
+    if (source_profile && credential_source) {
+      Error e = Error::config(what + " sets both source_profile and credential_source; keep one");
+      co_return e;
+    }
+    if (source_profile) {
+      auto it = s_.profiles.find(*source_profile);
+      if (it == s_.profiles.end()) {
+        Error e = Error::config(what + ": source_profile " + *source_profile + " does not exist");
+        co_return e;
+      }
+      // A source profile with static keys is used for its keys, not its own role_arn.
+      const Profile& sp = it->second;
+      if (sp.get("aws_access_key_id") && sp.get("aws_secret_access_key") && sp.name != p.name &&
+          !sp.get("role_arn")) {
+        source = make(*sp.get("aws_access_key_id"), *sp.get("aws_secret_access_key"),
+                      sp.get("aws_session_token").value_or(""), "profile " + sp.name);
+      } else {
+        ECSH_CO_TRY(auto found, co_await profile(sp, visiting));
+        if (!found) {
+          Error e = Error::config(what + ": source_profile " + sp.name + " has no credentials");
+          co_return e;
+        }
+        source = *found;
+      }
+    } else if (credential_source) {
+      if (*credential_source == "Environment") {
+        ECSH_CO_TRY(auto found, from_environment(env_));
+        if (!found) {
+          Error e = Error::config(
+              what + ": credential_source Environment, but AWS_ACCESS_KEY_ID is not set");
+          co_return e;
+        }
+        source = *found;
+      } else if (*credential_source == "EcsContainer") {
+        ECSH_CO_TRY(source, co_await container());
+      } else if (*credential_source == "Ec2InstanceMetadata") {
+        ECSH_CO_TRY(auto found, co_await instance_metadata(/*required=*/true));
+        source = *found;
+      } else {
+        Error e = Error::config(what +
+                                ": credential_source must be Environment, EcsContainer or "
+                                "Ec2InstanceMetadata, not " +
+                                *credential_source);
+        co_return e;
+      }
+    } else {
+      Error e =
+          Error::config(what + " has role_arn but neither source_profile nor credential_source");
+      co_return e;
+    }
+
+    QueryParams params{
+        {"RoleArn", role_arn},
+        {"RoleSessionName", p.get("role_session_name").value_or(default_session_name())}};
+    if (auto d = p.get("duration_seconds")) params.emplace_back("DurationSeconds", *d);
+    if (auto x = p.get("external_id")) params.emplace_back("ExternalId", *x);
+    if (auto mfa = p.get("mfa_serial")) {
+      ECSH_CO_TRY(auto code, prompt_mfa(*mfa));
+      params.emplace_back("SerialNumber", *mfa);
+      params.emplace_back("TokenCode", code);
+    }
+    ECSH_CO_TRY(auto xml, co_await sts_call("AssumeRole", std::move(params), &source, what));
+    co_return parse_sts_credentials(xml, "AssumeRoleResult",
+                                    "profile " + p.name + " via assume-role");
   }
-  return Found();
-}
+
+  Task<Result<Credentials>> web_identity(const std::string& role_arn, const std::string& token_file,
+                                         const std::string& session_name,
+                                         const std::string& source) {
+    ECSH_CO_TRY(auto token, read_file(token_file, "the web identity token file"));
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    log::add_secret(token);
+    QueryParams params{
+        {"RoleArn", role_arn},
+        {"RoleSessionName", session_name.empty() ? default_session_name() : session_name},
+        {"WebIdentityToken", token}};
+    ECSH_CO_TRY(auto xml,
+                co_await sts_call("AssumeRoleWithWebIdentity", std::move(params), nullptr, source));
+    co_return parse_sts_credentials(xml, "AssumeRoleWithWebIdentityResult", source);
+  }
+
+  std::string default_session_name() const {
+    return "botocore-session-" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                    clock_.now().time_since_epoch())
+                                                    .count());
+  }
+
+  // STS through the same endpoint rules as every other call; AssumeRoleWithWebIdentity unsigned.
+  Task<Result<std::string>> sts_call(const std::string& action, QueryParams params,
+                                     const Credentials* creds, const std::string& what) {
+    const auto& sts = services::sts();
+    // As in botocore, the command's --endpoint-url does not apply to the credential provider's
+    // own STS client; AWS_ENDPOINT_URL_STS and the config files do.
+    AwsSettings sts_settings = s_;
+    sts_settings.endpoint_url_flag.clear();
+    ECSH_CO_TRY(auto endpoint, resolve_endpoint(sts_settings, sts.id));
+    HttpRequest req;
+    req.method = "POST";
+    req.scheme = endpoint.endpoint.scheme;
+    req.host = endpoint.endpoint.authority();
+    req.path = endpoint.endpoint.base_path + "/";
+    req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"});
+    req.body = "Action=" + action + "&Version=" + sts.api_version;
+    for (const auto& [k, v] : params)
+      req.body += "&" + str::uri_encode(k) + "=" + str::uri_encode(v);
+    if (creds) {
+      SigningScope scope;
+      scope.region = endpoint.signing_region;
+      scope.service = "sts";
+      scope.time = clock_.now();
+      sign_request(req, *creds, scope);
+    }
+    auto response = co_await http_.send(std::move(req));
+    if (!response) co_return response.error();
+    if (response.value().status != 200) {
+      Error e = parse_error_response(Protocol::query, action, response.value());
+      e.message = what + ": " + e.message;
+      co_return e;
+    }
+    co_return std::move(response.value().body);
+  }
+
+  Result<Credentials> parse_sts_credentials(const std::string& xml, const char* result,
+                                            const std::string& source) {
+    pugi::xml_document doc;
+    if (!doc.load_buffer(xml.data(), xml.size()))
+      return provider_error(source, "STS sent invalid XML");
+    auto c = doc.select_node((std::string("//") + result + "/Credentials").c_str()).node();
+    std::string akid = c.child_value("AccessKeyId");
+    std::string secret = c.child_value("SecretAccessKey");
+    if (akid.empty() || secret.empty())
+      return provider_error(source, "STS returned no credentials");
+    return make(akid, secret, c.child_value("SessionToken"), source,
+                parse_iso8601(c.child_value("Expiration")));
+  }
+
+  Result<std::string> prompt_mfa(const std::string& serial) {
+    FILE* tty = std::fopen("/dev/tty", "r+");
+    if (!tty) {
+      return Error::config("the profile needs an MFA code for " + serial +
+                           ", and there is no terminal to ask on");
+    }
+    std::fprintf(tty, "Enter MFA code for %s: ", serial.c_str());
+    std::fflush(tty);
+    char buf[64] = {};
+    bool got = std::fgets(buf, sizeof buf, tty) != nullptr;
+    std::fclose(tty);
+    std::string code = got ? std::string(str::trim(buf)) : "";
+    if (code.empty()) return Error::config("no MFA code entered");
+    return code;
+  }
+
+  Task<Result<Credentials>> sso(const Profile& p) {
+    std::string what = "profile " + p.name + " (SSO)";
+    std::string start_url, sso_region, cache_key;
+    if (auto session = p.get("sso_session")) {
+      // [sso-session NAME] lives in the config file; the merged profiles do not hold it.
+      auto cfg = load_config_file(s_.config_path);
+      if (!cfg) co_return cfg.error();
+      const ConfigSection* section = nullptr;
+      if (cfg.value()) {
+        auto it = cfg.value()->sections.find("sso-session " + *session);
+        if (it != cfg.value()->sections.end()) section = &it->second;
+      }
+      if (!section) {
+        Error e = Error::config(what + ": [sso-session " + *session + "] is missing from " +
+                                s_.config_path);
+        co_return e;
+      }
+      start_url = section->get("sso_start_url").value_or("");
+      sso_region = section->get("sso_region").value_or("");
+      cache_key = *session;
+    } else {
+      start_url = p.get("sso_start_url").value_or("");
+      sso_region = p.get("sso_region").value_or("");
+      cache_key = start_url;
+    }
+    auto account = p.get("sso_account_id");
+    auto role = p.get("sso_role_name");
+    if (start_url.empty() || sso_region.empty() || !account || !role) {
+      Error e = Error::config(what +
+                              " needs sso_start_url, sso_region, sso_account_id and sso_role_name");
+      co_return e;
+    }
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(cache_key.data()), cache_key.size(), digest);
+    std::string cache_file = env_.home + "/.aws/sso/cache/" +
+                             crypto::hex(std::span<const std::uint8_t>(digest, SHA_DIGEST_LENGTH)) +
+                             ".json";
+    std::string login_hint = "Run `aws sso login --profile " + p.name + "` and try again.";
+    auto cached = read_file(cache_file, "the SSO token cache");
+    if (!cached) {
+      Error e = Error::config(what + ": no SSO token cached (" + cache_file + ")", login_hint);
+      co_return e;
+    }
+    boost::system::error_code ec;
+    auto v = boost::json::parse(cached.value(), ec);
+    if (ec || !v.is_object()) {
+      Error e = Error::config(what + ": the SSO token cache " + cache_file + " is not valid JSON",
+                              login_hint);
+      co_return e;
+    }
+    auto token = json_str(v.as_object(), "accessToken");
+    auto expires = parse_iso8601(json_str(v.as_object(), "expiresAt"));
+    if (token.empty() || !expires || *expires <= clock_.now()) {
+      Error e = Error::config(
+          "The SSO session associated with this profile has expired or is otherwise invalid.",
+          login_hint);
+      co_return e;
+    }
+    log::add_secret(token);
+    ServiceId portal;
+    portal.id = "sso";
+    portal.endpoint_prefix = "portal.sso";
+    portal.signing_name = "awsssoportal";
+    portal.env_suffix = "SSO";
+    AwsSettings portal_settings = s_;
+    portal_settings.region = sso_region;
+    portal_settings.endpoint_url_flag.clear();  // --endpoint-url is for the command's service
+    ECSH_CO_TRY(auto endpoint, resolve_endpoint(portal_settings, portal));
+    HttpRequest req;
+    req.method = "GET";
+    req.scheme = endpoint.endpoint.scheme;
+    req.host = endpoint.endpoint.authority();
+    req.path = endpoint.endpoint.base_path + "/federation/credentials";
+    req.query = "account_id=" + str::uri_encode(*account) + "&role_name=" + str::uri_encode(*role);
+    req.headers.push_back({"x-amz-sso_bearer_token", token});
+    auto response = co_await http_.send(std::move(req));
+    if (!response) co_return response.error();
+    if (response.value().status != 200) {
+      Error e = parse_error_response(Protocol::json, "GetRoleCredentials", response.value());
+      e.message = what + ": " + e.message;
+      e.hint = login_hint;
+      co_return e;
+    }
+    auto body = boost::json::parse(response.value().body, ec);
+    if (ec || !body.is_object() || !body.as_object().contains("roleCredentials") ||
+        !body.as_object().at("roleCredentials").is_object()) {
+      Error e = Error::config(what + ": GetRoleCredentials sent no roleCredentials");
+      co_return e;
+    }
+    const auto& rc = body.as_object().at("roleCredentials").as_object();
+    std::optional<TimePoint> exp;
+    if (auto it = rc.find("expiration"); it != rc.end() && it->value().is_int64()) {
+      exp = TimePoint(std::chrono::milliseconds(it->value().as_int64()));
+    }
+    co_return make(json_str(rc, "accessKeyId"), json_str(rc, "secretAccessKey"),
+                   json_str(rc, "sessionToken"), "profile " + p.name + " via sso", exp);
+  }
+
+  Result<Credentials> credential_process(const Profile& p, const std::string& command) {
+    std::string what =
+        "credential_process of profile " + p.name + " (" + where(p, "credential_process") + ")";
+    // Run through the shell as the AWS CLI does; its stderr goes to ours.
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return provider_error(what, "cannot start it");
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    int status = ::pclose(pipe);
+    if (status != 0) {
+      int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return provider_error(what, "it exited with status " + std::to_string(code));
+    }
+    boost::system::error_code ec;
+    auto v = boost::json::parse(out, ec);
+    if (ec || !v.is_object()) return provider_error(what, "its output is not a JSON object");
+    auto version = v.as_object().find("Version");
+    if (version == v.as_object().end() || !version->value().is_int64() ||
+        version->value().as_int64() != 1) {
+      return provider_error(what, "its output must have \"Version\": 1");
+    }
+    auto creds =
+        credentials_from_json(out, "credential_process (profile " + p.name + ")", "SessionToken");
+    return creds;
+  }
+
+  Task<Result<Credentials>> container() {
+    std::string url;
+    if (auto rel = env_.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
+      url = "http://169.254.170.2" + *rel;
+    } else {
+      url = *env_.get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    }
+    auto scheme_end = url.find("://");
+    auto rest = scheme_end == std::string::npos ? "" : url.substr(scheme_end + 3);
+    auto slash = rest.find('/');
+    HttpRequest req;
+    req.method = "GET";
+    req.scheme = url.substr(0, scheme_end == std::string::npos ? 0 : scheme_end);
+    req.host = rest.substr(0, slash);
+    req.path = slash == std::string::npos ? "/" : rest.substr(slash);
+    if (auto q = req.path.find('?'); q != std::string::npos) {
+      req.query = req.path.substr(q + 1);
+      req.path.resize(q);
+    }
+    std::string host = req.host.substr(0, req.host.rfind(':'));
+    static const std::set<std::string> allowed = {"localhost",      "127.0.0.1", "169.254.170.2",
+                                                  "169.254.170.23", "[::1]",     "[fd00:ec2::23]"};
+    if (req.scheme != "https" && !allowed.contains(host) && !allowed.contains(req.host)) {
+      Error e = Error::config(
+          "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https or a loopback/ECS host, not " + url);
+      co_return e;
+    }
+    std::optional<std::string> auth = env_.get("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    if (auto file = env_.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
+      ECSH_CO_TRY(auto t, read_file(*file, "the container authorization token file"));
+      while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+      auth = t;
+    }
+    if (auth) {
+      log::add_secret(*auth);
+      req.headers.push_back({"Authorization", *auth});
+    }
+    auto response = co_await http_.send(std::move(req));
+    if (!response) co_return response.error();
+    if (response.value().status != 200) {
+      Error e = Error::config("container credentials: " + url + " answered HTTP " +
+                              std::to_string(response.value().status));
+      co_return e;
+    }
+    co_return credentials_from_json(response.value().body, "container", "Token");
+  }
+
+  // IMDSv2: a session token, then the role name, then its credentials. Short timeouts so that a
+  // machine without IMDS fails fast.
+  Task<Result<Found>> instance_metadata(bool required) {
+    std::string base =
+        env_.get("AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    auto scheme_end = base.find("://");
+    HttpOptions o;
+    o.connect_timeout = std::chrono::seconds(1);
+    o.read_timeout = std::chrono::seconds(1);
+    auto imds_http = make_http_client(co_await asio::this_coro::executor, o);
+    auto request = [&](std::string method, std::string path) {
+      HttpRequest r;
+      r.method = std::move(method);
+      r.scheme = base.substr(0, scheme_end);
+      r.host = base.substr(scheme_end + 3);
+      r.path = std::move(path);
+      return r;
+    };
+    auto token_req = request("PUT", "/latest/api/token");
+    token_req.headers.push_back({"X-aws-ec2-metadata-token-ttl-seconds", "21600"});
+    auto token = co_await imds_http->send(std::move(token_req));
+    if (!token || token.value().status != 200) {
+      if (!required) co_return Found();
+      Error e = Error::config("instance metadata (IMDSv2) at " + base + " did not answer");
+      co_return e;
+    }
+    std::string t = token.value().body;
+    log::add_secret(t);
+    auto role_req = request("GET", "/latest/meta-data/iam/security-credentials/");
+    role_req.headers.push_back({"X-aws-ec2-metadata-token", t});
+    auto role = co_await imds_http->send(std::move(role_req));
+    if (!role || role.value().status != 200 || str::trim(role.value().body).empty()) {
+      Error e =
+          Error::config("instance metadata: this instance has no IAM role (instance profile)");
+      co_return e;
+    }
+    std::string role_name(str::trim(role.value().body));
+    auto creds_req = request("GET", "/latest/meta-data/iam/security-credentials/" + role_name);
+    creds_req.headers.push_back({"X-aws-ec2-metadata-token", t});
+    auto creds = co_await imds_http->send(std::move(creds_req));
+    if (!creds || creds.value().status != 200) {
+      Error e =
+          Error::config("instance metadata: cannot read the credentials of role " + role_name);
+      co_return e;
+    }
+    ECSH_CO_TRY(auto c, credentials_from_json(creds.value().body, "instance metadata", "Token"));
+    co_return Found(std::move(c));
+  }
+
+  const AwsSettings& s_;
+  const Environment& env_;
+  HttpClient& http_;
+  const Clock& clock_;
+};
 
 class Chain final : public CredentialsProvider {
  public:
-  Chain(AwsSettings settings, Environment env)
-      : settings_(std::move(settings)), env_(std::move(env)) {}
+  Chain(AwsSettings settings, Environment env, HttpClient& http, const Clock& clock)
+      : settings_(std::move(settings)), env_(std::move(env)), http_(http), clock_(clock) {}
 
   Task<Result<Credentials>> credentials() override {
-    if (cached_) co_return *cached_;
-    auto found = resolve();
-    if (!found) co_return found.error();
-    cached_ = *found.value();
+    auto now = clock_.now();
+    if (cached_ && (!cached_->expiration || *cached_->expiration - kAdvisoryRefresh > now)) {
+      co_return *cached_;
+    }
+    Resolver resolver(settings_, env_, http_, clock_);
+    auto fresh = co_await resolver.resolve();
+    if (!fresh) {
+      // A failed refresh keeps credentials that are still valid.
+      if (cached_ && cached_->expiration && *cached_->expiration > now) co_return *cached_;
+      co_return fresh.error();
+    }
+    cached_ = fresh.value();
     co_return *cached_;
   }
 
  private:
-  Result<Found> resolve() {
-    // --profile takes the environment's keys out of the chain (botocore); AWS_PROFILE does not.
-    if (!settings_.profile_from_flag) {
-      ECSH_TRY(auto env_creds, from_environment(env_));
-      if (env_creds) return env_creds;
-    }
-    if (env_.get("AWS_WEB_IDENTITY_TOKEN_FILE") && env_.get("AWS_ROLE_ARN")) {
-      return Error::config(
-          "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN ask for web identity federation, which "
-          "this build of ecsh cannot use yet");
-    }
-    ECSH_TRY(auto profile_creds, from_profile(settings_.profile_values));
-    if (profile_creds) return profile_creds;
-    if (env_.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
-        env_.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
-      return Error::config(
-          "the environment points at ECS container credentials, which this build of ecsh "
-          "cannot fetch yet");
-    }
-    return Error::config(
-        "Unable to locate credentials. You can configure credentials by running \"aws "
-        "configure\".",
-        "Or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or choose a profile with --profile.");
-  }
-
   AwsSettings settings_;
   Environment env_;
+  HttpClient& http_;
+  const Clock& clock_;
   std::optional<Credentials> cached_;
 };
 
@@ -127,9 +611,9 @@ class Chain final : public CredentialsProvider {
 
 std::shared_ptr<CredentialsProvider> make_default_credentials_chain(const AwsSettings& settings,
                                                                     const Environment& env,
-                                                                    HttpClient& /*http*/,
-                                                                    const Clock& /*clock*/) {
-  return std::make_shared<Chain>(settings, env);
+                                                                    HttpClient& http,
+                                                                    const Clock& clock) {
+  return std::make_shared<Chain>(settings, env, http, clock);
 }
 
 }  // namespace ecsh::aws

@@ -19,6 +19,41 @@ ACCESS_KEY = "AKIAECSHTESTWHOAMI01"
 SECRET_KEY = "whoami/secret+key/for/tests/only/0123456"
 SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKENforwhoamitests"
 ACCOUNT = "123456789012"
+# Temporary keys the fake services hand out, and the identity each one signs as.
+KEYS = {
+    ACCESS_KEY: (SECRET_KEY, None, f"arn:aws:iam::{ACCOUNT}:user/alice"),
+    "ASIAECSHASSUMEDROLE1": ("assumed/secret/0001", "TOKENassumedrole0001",
+                             f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/s1"),
+    "ASIAECSHWEBIDENTITY1": ("webid/secret/0001", "TOKENwebidentity0001",
+                             f"arn:aws:sts::{ACCOUNT}:assumed-role/webid/s2"),
+    "ASIAECSHSSOROLE00001": ("sso/secret/0001", "TOKENssorole00000001",
+                             f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Admin/bob"),
+    "ASIAECSHCONTAINER001": ("container/secret/0001", "TOKENcontainer000001",
+                             f"arn:aws:sts::{ACCOUNT}:assumed-role/task-role/t1"),
+    "ASIAECSHINSTANCE0001": ("instance/secret/0001", "TOKENinstance0000001",
+                             f"arn:aws:sts::{ACCOUNT}:assumed-role/instance-role/i-1"),
+    "AKIAECSHPROCESS00001": ("process/secret/0001", None, f"arn:aws:iam::{ACCOUNT}:user/proc"),
+}
+WEB_IDENTITY_TOKEN = "eyJ.web-identity-token.sig"
+SSO_ACCESS_TOKEN = "sso-access-token-0001"
+CONTAINER_AUTH = "container-auth-token-0001"
+IMDS_TOKEN = "imds-session-token-0001"
+EXPIRES = "2099-01-01T00:00:00Z"
+
+
+def creds_xml(result, key):
+    secret, token, _ = KEYS[key]
+    return (f"<{result}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{result}Result>"
+            f"<Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
+            f"<SessionToken>{token}</SessionToken><Expiration>{EXPIRES}</Expiration></Credentials>"
+            f"</{result}Result></{result}Response>")
+
+
+def creds_json(key, token_key="Token"):
+    secret, token, _ = KEYS[key]
+    import json
+    return json.dumps({"Code": "Success", "AccessKeyId": key, "SecretAccessKey": secret,
+                       token_key: token, "Expiration": EXPIRES})
 
 
 def sign(key, msg):
@@ -48,15 +83,52 @@ class FakeSts(http.server.BaseHTTPRequestHandler):
                    f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
                    "</Error><RequestId>req-0001</RequestId></ErrorResponse>")
 
+    def do_PUT(self):
+        if self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+            return self.reply(200, IMDS_TOKEN)
+        self.reply(404, "")
+
+    def do_GET(self):
+        import json
+        path, _, query = self.path.partition("?")
+        if path == "/federation/credentials":
+            q = urllib.parse.parse_qs(query)
+            if (self.headers.get("x-amz-sso_bearer_token") != SSO_ACCESS_TOKEN
+                    or q.get("account_id") != [ACCOUNT] or q.get("role_name") != ["Admin"]):
+                return self.reply(401, '{"message":"Session token not found or invalid"}')
+            secret, token, _ = KEYS["ASIAECSHSSOROLE00001"]
+            return self.reply(200, json.dumps({"roleCredentials": {
+                "accessKeyId": "ASIAECSHSSOROLE00001", "secretAccessKey": secret,
+                "sessionToken": token, "expiration": 4070908800000}}))
+        if path == "/container-creds":
+            if self.headers.get("Authorization") != CONTAINER_AUTH:
+                return self.reply(401, "")
+            return self.reply(200, creds_json("ASIAECSHCONTAINER001"))
+        if path.startswith("/latest/meta-data/iam/security-credentials/"):
+            if self.headers.get("X-aws-ec2-metadata-token") != IMDS_TOKEN:
+                return self.reply(401, "")
+            role = path[len("/latest/meta-data/iam/security-credentials/"):]
+            if role == "":
+                return self.reply(200, "instance-role")
+            if role == "instance-role":
+                return self.reply(200, creds_json("ASIAECSHINSTANCE0001"))
+        self.reply(404, "")
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         FakeSts.requests.append(self.headers.get("Authorization", ""))
+        form = urllib.parse.parse_qs(body.decode())
+        if form.get("Action") == ["AssumeRoleWithWebIdentity"]:
+            # Unsigned by design: the token is the proof.
+            if form.get("WebIdentityToken") != [WEB_IDENTITY_TOKEN]:
+                return self.error(400, "InvalidIdentityToken", "bad token")
+            return self.reply(200, creds_xml("AssumeRoleWithWebIdentity", "ASIAECSHWEBIDENTITY1"))
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("AWS4-HMAC-SHA256 "):
             return self.error(403, "MissingAuthenticationToken", "Missing Authentication Token")
         fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
         akid, date, region, service, _ = fields["Credential"].split("/")
-        if akid != ACCESS_KEY:
+        if akid not in KEYS:
             return self.error(403, "InvalidClientTokenId",
                               "The security token included in the request is invalid.")
         signed = fields["SignedHeaders"].split(";")
@@ -69,7 +141,8 @@ class FakeSts(http.server.BaseHTTPRequestHandler):
         scope = f"{date}/{region}/{service}/aws4_request"
         to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                              hashlib.sha256(canonical.encode()).hexdigest()])
-        k = sign(("AWS4" + SECRET_KEY).encode(), date)
+        secret, want_token, arn = KEYS[akid]
+        k = sign(("AWS4" + secret).encode(), date)
         k = sign(sign(sign(k, region), service), "aws4_request")
         expected = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, fields["Signature"]):
@@ -77,10 +150,16 @@ class FakeSts(http.server.BaseHTTPRequestHandler):
                               "The request signature we calculated does not match the signature "
                               "you provided.")
         token = self.headers.get("X-Amz-Security-Token")
-        if token is not None and token != SESSION_TOKEN:
+        if akid == ACCESS_KEY and token is not None and token != SESSION_TOKEN or (
+                want_token is not None and token != want_token):
             return self.error(403, "InvalidClientTokenId",
                               "The security token included in the request is invalid.")
-        form = urllib.parse.parse_qs(body.decode())
+        if form.get("Action") == ["AssumeRole"]:
+            if form.get("RoleArn") != [f"arn:aws:iam::{ACCOUNT}:role/deployer"]:
+                return self.error(403, "AccessDenied", "not allowed to assume that role")
+            if form.get("ExternalId", ["x"]) != ["x"] and form.get("ExternalId") != ["ext-42"]:
+                return self.error(403, "AccessDenied", "wrong external id")
+            return self.reply(200, creds_xml("AssumeRole", "ASIAECSHASSUMEDROLE1"))
         if form.get("Action") != ["GetCallerIdentity"] or form.get("Version") != ["2011-06-15"]:
             return self.error(400, "InvalidAction", "unexpected action")
         if FakeSts.throttle_next > 0:
@@ -88,7 +167,7 @@ class FakeSts(http.server.BaseHTTPRequestHandler):
             return self.error(400, "Throttling", "Rate exceeded")
         self.reply(200, "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
                    "<GetCallerIdentityResult>"
-                   f"<Arn>arn:aws:iam::{ACCOUNT}:user/alice</Arn>"
+                   f"<Arn>{arn}</Arn>"
                    "<UserId>AIDAEXAMPLEUSERID0001</UserId>"
                    f"<Account>{ACCOUNT}</Account>"
                    "</GetCallerIdentityResult>"
@@ -112,7 +191,9 @@ def main():
         nonlocal passed
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp,
                "AWS_CONFIG_FILE": os.path.join(tmp, "none-config"),
-               "AWS_SHARED_CREDENTIALS_FILE": os.path.join(tmp, "none-credentials")}
+               "AWS_SHARED_CREDENTIALS_FILE": os.path.join(tmp, "none-credentials"),
+               # Never let ecsh probe the real instance-metadata address: loopback only.
+               "AWS_EC2_METADATA_DISABLED": "true"}
         env.update(env_extra)
         p = subprocess.run([args.ecsh] + argv, env=env, capture_output=True, text=True,
                            timeout=60, stdin=subprocess.DEVNULL)
@@ -188,6 +269,95 @@ def main():
     run(base + ["--debug"], dict(env_creds, AWS_SESSION_TOKEN=SESSION_TOKEN), 0,
         want_err=["HTTP POST"], forbid=[SECRET_KEY, SESSION_TOKEN])
     FakeSts.throttle_next = 0
+
+    # --- every credential provider, through the same fake services ---
+    import hashlib as _h
+    provider_cfg = os.path.join(tmp, "providers-config")
+    with open(provider_cfg, "w") as f:
+        f.write(f"""[profile base]
+aws_access_key_id = {ACCESS_KEY}
+aws_secret_access_key = {SECRET_KEY}
+region = us-east-1
+[profile deployer]
+role_arn = arn:aws:iam::{ACCOUNT}:role/deployer
+source_profile = base
+external_id = ext-42
+region = us-east-1
+[profile chained]
+role_arn = arn:aws:iam::{ACCOUNT}:role/deployer
+source_profile = deployer
+region = us-east-1
+[profile loop-a]
+role_arn = arn:aws:iam::{ACCOUNT}:role/deployer
+source_profile = loop-b
+[profile loop-b]
+role_arn = arn:aws:iam::{ACCOUNT}:role/deployer
+source_profile = loop-a
+[profile from-env]
+role_arn = arn:aws:iam::{ACCOUNT}:role/deployer
+credential_source = Environment
+region = us-east-1
+[profile sso]
+sso_session = corp
+sso_account_id = {ACCOUNT}
+sso_role_name = Admin
+region = us-east-1
+[sso-session corp]
+sso_region = us-east-1
+sso_start_url = https://corp.awsapps.com/start
+[profile proc]
+credential_process = printf '{{"Version": 1, "AccessKeyId": "AKIAECSHPROCESS00001", "SecretAccessKey": "process/secret/0001"}}'
+region = us-east-1
+[profile proc-fails]
+credential_process = sh -c 'echo no credentials for you >&2; exit 3'
+region = us-east-1
+[profile half]
+aws_access_key_id = AKIAONLYHALF00000000
+region = us-east-1
+""")
+    pfiles = {"AWS_CONFIG_FILE": provider_cfg, "AWS_ENDPOINT_URL_STS": url,
+              "AWS_ENDPOINT_URL_SSO": url, "AWS_EC2_METADATA_DISABLED": "true"}
+    who = ["whoami", "--endpoint-url", url]
+    run(who + ["--profile", "deployer"], pfiles, 0,
+        want_out=["assumed-role/deployer", "profile deployer via assume-role"])
+    run(who + ["--profile", "chained"], pfiles, 0, want_out=["assumed-role/deployer"])
+    run(who + ["--profile", "loop-a"], pfiles, 253, want_err=["cycle"])
+    run(who + ["--profile", "from-env"], dict(pfiles, **env_creds), 0, want_out=["assumed-role/deployer"])
+    run(who + ["--profile", "half"], pfiles, 253, want_err=["aws_secret_access_key"])
+    run(who + ["--profile", "proc"], pfiles, 0, want_out=["user/proc", "credential_process"])
+    run(who + ["--profile", "proc-fails"], pfiles, 253,
+        want_err=["exited with status 3", "no credentials for you"])
+
+    # SSO: no token cached, then a valid cached token, then an expired one.
+    run(who + ["--profile", "sso"], pfiles, 253, want_err=["aws sso login --profile sso"])
+    cache_dir = os.path.join(tmp, ".aws", "sso", "cache")
+    os.makedirs(cache_dir, exist_ok=True)
+    cache_file = os.path.join(cache_dir, _h.sha1(b"corp").hexdigest() + ".json")
+    with open(cache_file, "w") as f:
+        f.write('{"accessToken": "%s", "expiresAt": "2099-01-01T00:00:00Z"}' % SSO_ACCESS_TOKEN)
+    run(who + ["--profile", "sso"], pfiles, 0,
+        want_out=["AWSReservedSSO_Admin/bob", "profile sso via sso"], forbid=[SSO_ACCESS_TOKEN])
+    with open(cache_file, "w") as f:
+        f.write('{"accessToken": "%s", "expiresAt": "2001-01-01T00:00:00Z"}' % SSO_ACCESS_TOKEN)
+    run(who + ["--profile", "sso"], pfiles, 253, want_err=["expired or is otherwise invalid"])
+
+    token_file = os.path.join(tmp, "web-identity-token")
+    with open(token_file, "w") as f:
+        f.write(WEB_IDENTITY_TOKEN + "\n")
+    run(who + ["--region", "us-east-1"],
+        {"AWS_ENDPOINT_URL_STS": url, "AWS_WEB_IDENTITY_TOKEN_FILE": token_file,
+         "AWS_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/webid", "AWS_EC2_METADATA_DISABLED": "true"},
+        0, want_out=["assumed-role/webid", "web identity"], forbid=[WEB_IDENTITY_TOKEN])
+    run(who + ["--region", "us-east-1"],
+        {"AWS_CONTAINER_CREDENTIALS_FULL_URI": url + "/container-creds",
+         "AWS_CONTAINER_AUTHORIZATION_TOKEN": CONTAINER_AUTH}, 0,
+        want_out=["assumed-role/task-role", "container"])
+    run(who + ["--region", "us-east-1"],
+        {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://198.51.100.7/creds"}, 253,
+        want_err=["must use https or a loopback"])
+    run(who + ["--region", "us-east-1"],
+        {"AWS_EC2_METADATA_SERVICE_ENDPOINT": url, "AWS_EC2_METADATA_DISABLED": ""}, 0,
+        want_out=["assumed-role/instance-role", "instance metadata"])
 
     server.shutdown()
     for f in failures:

@@ -188,3 +188,35 @@ TEST(AwsClient, QueryCallEncodesTheForm) {
             "Action=GetRole&Version=2010-05-08&RoleName=web%20task%20role&PolicyDocument=%7B%22a%"
             "22%3A1%7D");
 }
+
+TEST(CredentialsChain, RefreshesFifteenMinutesBeforeExpiryAndKeepsValidOnesOnFailure) {
+  FakeHttp http;
+  FixedClock clock{std::chrono::system_clock::from_time_t(4070908800 - 3600)};  // 1 h before
+  Environment env;
+  env.vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:9/creds";
+  env.vars["AWS_EC2_METADATA_DISABLED"] = "true";
+  AwsSettings settings;
+  auto chain = make_default_credentials_chain(settings, env, http, clock);
+  auto creds_body = [](const char* key) {
+    return std::string(R"({"AccessKeyId":")") + key +
+           R"(","SecretAccessKey":"s","Token":"t","Expiration":"2099-01-01T00:00:00Z"})";
+  };
+  http.replies.push_back(response(200, creds_body("ASIAFIRST")));
+  EXPECT_EQ(run(chain->credentials()).value().access_key_id, "ASIAFIRST");
+  EXPECT_EQ(run(chain->credentials()).value().access_key_id, "ASIAFIRST");
+  EXPECT_EQ(http.sent.size(), 1u);  // cached
+
+  clock.advance(std::chrono::minutes(50));  // 10 minutes before expiry: refresh
+  http.replies.push_back(response(200, creds_body("ASIASECOND")));
+  EXPECT_EQ(run(chain->credentials()).value().access_key_id, "ASIASECOND");
+  EXPECT_EQ(http.sent.size(), 2u);
+
+  // Refresh fails while the credentials are still valid: keep them.
+  http.replies.push_back(response(500, ""));
+  EXPECT_EQ(run(chain->credentials()).value().access_key_id, "ASIASECOND");
+
+  // Expired and the refresh fails: an error, not stale credentials.
+  clock.advance(std::chrono::minutes(20));
+  http.replies.push_back(response(500, ""));
+  EXPECT_FALSE(run(chain->credentials()));
+}
