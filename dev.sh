@@ -16,8 +16,8 @@ JOBS=${JOBS:-$(nproc)}
 # a terminal driver, the formatter).
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  libpugixml-dev libcli11-dev libfmt-dev)
-TEST_PACKAGES=(googletest libgtest-dev libgmock-dev python3 python3-botocore awscli tmux
+  libpugixml-dev libcli11-dev libfmt-dev ca-certificates)
+TEST_PACKAGES=(googletest libgtest-dev libgmock-dev python3 python3-botocore awscli tmux openssl
   clang-format-14)
 
 missing_packages() {

@@ -1,5 +1,6 @@
 #include "ecsh/aws/http_client.hpp"
 
+#include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/common/strings.hpp"
 
@@ -39,14 +40,63 @@ struct Connection {
   }
 };
 
+struct Proxy {
+  std::string host;
+  std::string port;
+  std::string authorization;  // "Basic …" from the URL's user:password, or empty
+};
+
 struct Target {
   std::string scheme;
   std::string host;  // for DNS and SNI (IPv6 without brackets)
   std::string port;
-  std::string key;  // pool key
+  std::string authority;  // host[:port] as in the Host header
+  std::string key;        // pool key
+  std::optional<Proxy> proxy;
 };
 
-Result<Target> target_of(const HttpRequest& r) {
+// http://[user:password@]host[:port][/]
+std::optional<Proxy> parse_proxy(const std::string& url) {
+  if (url.empty()) return std::nullopt;
+  std::string rest = url;
+  if (auto p = rest.find("://"); p != std::string::npos) rest = rest.substr(p + 3);
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  Proxy proxy;
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    proxy.authorization = "Basic " + crypto::base64_encode(str::uri_decode(rest.substr(0, at)));
+    log::add_secret(proxy.authorization.substr(6));
+    rest = rest.substr(at + 1);
+  }
+  auto colon = rest.rfind(':');
+  proxy.host = rest.substr(0, colon);
+  proxy.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  if (proxy.host.empty()) return std::nullopt;
+  return proxy;
+}
+
+// NO_PROXY as requests/botocore read it: comma-separated hosts or domain suffixes, optional
+// port, '*' for everything.
+bool bypasses_proxy(const std::string& no_proxy, const std::string& host, const std::string& port) {
+  for (auto raw : str::split(no_proxy, ',')) {
+    std::string entry(str::trim(raw));
+    if (entry.empty()) continue;
+    if (entry == "*") return true;
+    std::string entry_port;
+    if (auto colon = entry.rfind(':');
+        colon != std::string::npos && entry.find(']') == std::string::npos) {
+      entry_port = entry.substr(colon + 1);
+      entry.resize(colon);
+    }
+    if (!entry_port.empty() && entry_port != port) continue;
+    if (entry.front() == '.') entry.erase(0, 1);
+    std::string h = str::to_lower(host);
+    entry = str::to_lower(entry);
+    if (h == entry || (h.size() > entry.size() && h.ends_with("." + entry))) return true;
+  }
+  return false;
+}
+
+Result<Target> target_of(const HttpRequest& r, const HttpOptions& options) {
   Target t;
   t.scheme = str::to_lower(r.scheme);
   if (t.scheme != "http" && t.scheme != "https") {
@@ -66,7 +116,14 @@ Result<Target> target_of(const HttpRequest& r) {
     if (colon != std::string::npos) t.port = authority.substr(colon + 1);
   }
   if (t.host.empty()) return Error::usage("the URL has no host: " + r.url());
+  t.authority = authority;
   t.key = t.scheme + "://" + authority;
+  const std::string& proxy_url = t.scheme == "https" ? options.https_proxy : options.http_proxy;
+  if (!proxy_url.empty() && !bypasses_proxy(options.no_proxy, t.host, t.port)) {
+    t.proxy = parse_proxy(proxy_url);
+    if (!t.proxy) return Error::config("cannot use the proxy URL " + proxy_url);
+    t.key += " via " + t.proxy->host + ":" + t.proxy->port;
+  }
   return t;
 }
 
@@ -83,7 +140,7 @@ class BeastHttpClient final : public HttpClient {
       : ex_(std::move(ex)), options_(std::move(options)) {}
 
   Task<Result<HttpResponse>> send(HttpRequest request) override {
-    ECSH_CO_TRY(auto target, target_of(request));
+    ECSH_CO_TRY(auto target, target_of(request, options_));
     // A pooled connection may have been closed by the server meanwhile: one fresh retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::unique_ptr<Connection> conn = take_pooled(target.key);
@@ -94,7 +151,7 @@ class BeastHttpClient final : public HttpClient {
         conn = std::move(fresh).value();
       }
       bool wrote_nothing_back = false;
-      auto response = co_await exchange(*conn, request, wrote_nothing_back);
+      auto response = co_await exchange(*conn, request, target, wrote_nothing_back);
       if (!response) {
         if (reused && wrote_nothing_back) continue;
         co_return response.error();
@@ -144,8 +201,11 @@ class BeastHttpClient final : public HttpClient {
 
   Task<Result<std::unique_ptr<Connection>>> connect(const HttpRequest& request, const Target& t) {
     tcp::resolver resolver(ex_);
-    auto [rec, endpoints] = co_await resolver.async_resolve(t.host, t.port, use_awaitable_nothrow);
-    if (rec) co_return connect_error(request, "cannot resolve " + t.host + ": " + rec.message());
+    const std::string& dial_host = t.proxy ? t.proxy->host : t.host;
+    const std::string& dial_port = t.proxy ? t.proxy->port : t.port;
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(dial_host, dial_port, use_awaitable_nothrow);
+    if (rec) co_return connect_error(request, "cannot resolve " + dial_host + ": " + rec.message());
     auto conn = std::make_unique<Connection>();
     if (t.scheme == "http") {
       conn->stream = std::make_unique<PlainStream>(ex_);
@@ -157,7 +217,30 @@ class BeastHttpClient final : public HttpClient {
     tcp_stream.expires_after(options_.connect_timeout);
     auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_awaitable_nothrow);
     (void)ep;
-    if (cec) co_return connect_error(request, cec.message());
+    if (cec)
+      co_return connect_error(
+          request, (t.proxy ? "proxy " + dial_host + ":" + dial_port + ": " : "") + cec.message());
+    if (t.proxy && t.scheme == "https") {
+      // A CONNECT tunnel through the proxy, then TLS end to end with the real host.
+      http::request<http::empty_body> connect_req{http::verb::connect, t.host + ":" + t.port, 11};
+      connect_req.set(http::field::host, t.host + ":" + t.port);
+      if (!t.proxy->authorization.empty()) {
+        connect_req.set(http::field::proxy_authorization, t.proxy->authorization);
+      }
+      auto [wec, wn] = co_await http::async_write(tcp_stream, connect_req, use_awaitable_nothrow);
+      (void)wn;
+      if (wec) co_return connect_error(request, "proxy CONNECT: " + wec.message());
+      http::response_parser<http::empty_body> parser;
+      parser.skip(true);  // a CONNECT response has no body
+      auto [pec, pn] =
+          co_await http::async_read(tcp_stream, conn->buffer, parser, use_awaitable_nothrow);
+      (void)pn;
+      if (pec) co_return connect_error(request, "proxy CONNECT: " + pec.message());
+      if (parser.get().result_int() != 200) {
+        co_return connect_error(request, "the proxy refused CONNECT with HTTP " +
+                                             std::to_string(parser.get().result_int()));
+      }
+    }
     if (auto* tls = std::get_if<1>(&conn->stream)) {
       auto& s = **tls;
       if (!SSL_set_tlsext_host_name(s.native_handle(), t.host.c_str())) {
@@ -179,10 +262,16 @@ class BeastHttpClient final : public HttpClient {
   // The response, and whether the connection can be reused. `nothing_back` tells the caller that
   // the failure happened before any response byte arrived (safe to retry on a fresh connection).
   Task<Result<std::pair<HttpResponse, bool>>> exchange(Connection& conn, const HttpRequest& r,
-                                                       bool& nothing_back) {
+                                                       const Target& t, bool& nothing_back) {
     http::request<http::string_body> req;
     req.method_string(r.method);
-    req.target(r.path.empty() ? "/" : (r.query.empty() ? r.path : r.path + "?" + r.query));
+    std::string origin_form =
+        r.path.empty() ? "/" : (r.query.empty() ? r.path : r.path + "?" + r.query);
+    bool absolute = t.proxy && t.scheme == "http";
+    req.target(absolute ? "http://" + t.authority + origin_form : origin_form);
+    if (absolute && !t.proxy->authorization.empty()) {
+      req.set(http::field::proxy_authorization, t.proxy->authorization);
+    }
     req.version(11);
     for (const auto& h : r.headers) req.insert(h.name, h.value);
     if (!r.header("Host")) req.set(http::field::host, r.host);

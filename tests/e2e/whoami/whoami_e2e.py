@@ -175,6 +175,73 @@ class FakeSts(http.server.BaseHTTPRequestHandler):
                    "</GetCallerIdentityResponse>")
 
 
+class FakeProxy(threading.Thread):
+    """A forward proxy on 127.0.0.1: CONNECT tunnels and absolute-form requests. Records each."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+
+    def run(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(2)
+            except OSError:
+                pass
+
+    def handle(self, client):
+        import socket
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(65536)
+            if not chunk:
+                return client.close()
+            head += chunk
+        head, _, rest = head.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, version = lines[0].split(" ")
+        headers = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
+        self.seen.append((method, target, headers.get("proxy-authorization", "")))
+        if method == "CONNECT":
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)), timeout=10)
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            u = urllib.parse.urlsplit(target)
+            upstream = socket.create_connection((u.hostname, u.port or 80), timeout=10)
+            path = u.path + ("?" + u.query if u.query else "")
+            kept = [l for l in lines[1:] if not l.lower().startswith("proxy-")]
+            upstream.sendall((" ".join([method, path, version]) + "\r\n" + "\r\n".join(kept) +
+                              "\r\n\r\n").encode("latin-1") + rest)
+        threading.Thread(target=self.pipe, args=(upstream, client), daemon=True).start()
+        self.pipe(client, upstream)
+
+    def close(self):
+        self.sock.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ecsh", required=True)
@@ -358,6 +425,46 @@ region = us-east-1
     run(who + ["--region", "us-east-1"],
         {"AWS_EC2_METADATA_SERVICE_ENDPOINT": url, "AWS_EC2_METADATA_DISABLED": ""}, 0,
         want_out=["assumed-role/instance-role", "instance metadata"])
+
+    # --- TLS: a self-signed endpoint is refused unless its CA is trusted or checks are off ---
+    import ssl
+    cert = os.path.join(tmp, "cert.pem")
+    key = os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=60)
+    tls_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeSts)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    tls_server.socket = ctx.wrap_socket(tls_server.socket, server_side=True)
+    threading.Thread(target=tls_server.serve_forever, daemon=True).start()
+    tls_url = f"https://127.0.0.1:{tls_server.server_address[1]}"
+    tls = ["whoami", "--endpoint-url", tls_url, "--region", "us-east-1"]
+    run(tls, env_creds, 255, want_err=["SSL validation failed", "AWS_CA_BUNDLE"])
+    run(tls, dict(env_creds, AWS_CA_BUNDLE=cert), 0, want_out=["user/alice"])
+    run(tls + ["--no-verify-ssl"], env_creds, 0, want_out=["user/alice"])
+
+    # --- proxies: CONNECT for https, absolute-form for http, NO_PROXY bypass, basic auth ---
+    proxy = FakeProxy()
+    proxy.start()
+    proxy_url = f"http://127.0.0.1:{proxy.port}"
+    run(tls, dict(env_creds, AWS_CA_BUNDLE=cert, HTTPS_PROXY=proxy_url), 0, want_out=["user/alice"])
+    connects = [s for s in proxy.seen if s[0] == "CONNECT"]
+    if not connects or connects[-1][1] != f"127.0.0.1:{tls_server.server_address[1]}":
+        failures.append(f"HTTPS_PROXY: no CONNECT to the endpoint went through the proxy: {proxy.seen}")
+    before = len(proxy.seen)
+    run(base, dict(env_creds, HTTP_PROXY=f"http://user:p%40ss@127.0.0.1:{proxy.port}"), 0,
+        want_out=["user/alice"], forbid=["p@ss"])
+    if len(proxy.seen) != before + 1 or not proxy.seen[-1][1].startswith(url + "/") \
+            or proxy.seen[-1][2] != "Basic dXNlcjpwQHNz":
+        failures.append(f"HTTP_PROXY: expected one absolute-form request with basic auth: {proxy.seen}")
+    before = len(proxy.seen)
+    run(base, dict(env_creds, HTTP_PROXY=proxy_url, NO_PROXY="localhost,127.0.0.1"), 0,
+        want_out=["user/alice"])
+    if len(proxy.seen) != before:
+        failures.append("NO_PROXY=127.0.0.1: the request still went through the proxy")
+    proxy.close()
+    tls_server.shutdown()
 
     server.shutdown()
     for f in failures:
