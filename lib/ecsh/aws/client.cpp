@@ -130,6 +130,14 @@ std::chrono::milliseconds backoff(int attempt, double random01) {
 }
 }  // namespace retry
 
+void add_query_list(QueryParams& params, const std::string& prefix,
+                    const std::vector<std::string>& values, Protocol protocol) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    params.emplace_back(
+        prefix + (protocol == Protocol::ec2 ? "." : ".member.") + std::to_string(i + 1), values[i]);
+  }
+}
+
 Error parse_error_response(Protocol protocol, const std::string& operation,
                            const HttpResponse& response) {
   Error e;
@@ -216,6 +224,57 @@ Task<Result<std::string>> AwsClient::query_call(const ServiceSpec& service, std:
   auto response = co_await send_with_retries(service, operation, std::move(req));
   if (!response) co_return response.error();
   co_return std::move(response.value().body);
+}
+
+Task<Result<boost::json::array>> AwsClient::json_paginate(const ServiceSpec& service,
+                                                          std::string operation,
+                                                          boost::json::object request,
+                                                          std::string result_key, std::string token,
+                                                          int max_pages) {
+  boost::json::array all;
+  for (int page = 0; page < max_pages; ++page) {
+    boost::json::object page_request = request;
+    auto response = co_await json_call(service, operation, page_request);
+    if (!response) co_return response.error();
+    if (!response.value().is_object()) co_return all;
+    const auto& o = response.value().as_object();
+    if (auto it = o.find(result_key); it != o.end() && it->value().is_array()) {
+      for (const auto& item : it->value().as_array()) all.push_back(item);
+    }
+    auto next = o.find(token);
+    if (next == o.end() || !next->value().is_string() || next->value().as_string().empty()) {
+      co_return all;
+    }
+    request[token] = next->value();
+  }
+  Error e = Error::protocol(operation + " kept returning a next token after " +
+                            std::to_string(max_pages) + " pages");
+  co_return e;
+}
+
+Task<Result<std::vector<std::string>>> AwsClient::query_paginate(
+    const ServiceSpec& service, std::string operation, QueryParams params, std::string token_param,
+    std::string token_element, int max_pages) {
+  std::vector<std::string> pages;
+  std::string next;
+  for (int page = 0; page < max_pages; ++page) {
+    QueryParams page_params = params;
+    if (!next.empty()) page_params.emplace_back(token_param, next);
+    auto body = co_await query_call(service, operation, page_params);
+    if (!body) co_return body.error();
+    pugi::xml_document doc;
+    doc.load_buffer(body.value().data(), body.value().size());
+    // IAM marks the last page with IsTruncated=false; EC2 simply omits the token.
+    auto truncated = doc.select_node("//IsTruncated").node();
+    next = doc.select_node(("//" + token_element).c_str()).node().child_value();
+    pages.push_back(std::move(body).value());
+    if (next.empty() || (truncated && std::string(truncated.child_value()) == "false")) {
+      co_return pages;
+    }
+  }
+  Error e = Error::protocol(operation + " kept returning a next token after " +
+                            std::to_string(max_pages) + " pages");
+  co_return e;
 }
 
 Task<Result<HttpResponse>> AwsClient::send_with_retries(const ServiceSpec& service,

@@ -42,6 +42,11 @@ const ServiceSpec& logs();
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
+// A list parameter as each Query dialect serialises it: AWS Query (IAM, STS) as
+// Prefix.member.1, Prefix.member.2…; EC2 as Prefix.1, Prefix.2…
+void add_query_list(QueryParams& params, const std::string& prefix,
+                    const std::vector<std::string>& values, Protocol protocol);
+
 // Waits between retries; injected so that tests take no wall time.
 using Sleeper = std::function<Task<void>(std::chrono::milliseconds)>;
 
@@ -71,6 +76,21 @@ class AwsClient {
   // Returns the XML response body.
   Task<Result<std::string>> query_call(const ServiceSpec& service, std::string operation,
                                        QueryParams params);
+
+  // Every page of a JSON operation: follows `token` (nextToken / NextToken) and concatenates the
+  // `result_key` arrays. Stops after max_pages as a guard against a service that loops.
+  Task<Result<boost::json::array>> json_paginate(const ServiceSpec& service, std::string operation,
+                                                 boost::json::object request,
+                                                 std::string result_key,
+                                                 std::string token = "nextToken",
+                                                 int max_pages = 1000);
+  // Every page of a Query/EC2 operation, as XML bodies: sends `token_param` with the value of
+  // the response element `token_element` (Marker, NextToken, nextToken) until there is none.
+  Task<Result<std::vector<std::string>>> query_paginate(const ServiceSpec& service,
+                                                        std::string operation, QueryParams params,
+                                                        std::string token_param,
+                                                        std::string token_element,
+                                                        int max_pages = 1000);
 
  private:
   Task<Result<HttpResponse>> send_with_retries(const ServiceSpec& service,

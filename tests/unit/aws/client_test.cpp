@@ -220,3 +220,51 @@ TEST(CredentialsChain, RefreshesFifteenMinutesBeforeExpiryAndKeepsValidOnesOnFai
   http.replies.push_back(response(500, ""));
   EXPECT_FALSE(run(chain->credentials()));
 }
+
+TEST(QueryLists, EachDialectSerialisesListsItsOwnWay) {
+  QueryParams q;
+  add_query_list(q, "ActionNames", {"ecs:ExecuteCommand", "ssm:StartSession"}, Protocol::query);
+  add_query_list(q, "SubnetId", {"subnet-1"}, Protocol::ec2);
+  ASSERT_EQ(q.size(), 3u);
+  EXPECT_EQ(q[0].first, "ActionNames.member.1");
+  EXPECT_EQ(q[1].first, "ActionNames.member.2");
+  EXPECT_EQ(q[2].first, "SubnetId.1");
+}
+
+TEST(Pagination, JsonFollowsNextTokenAndConcatenates) {
+  Fixture f;
+  f.http.replies.push_back(response(200, R"({"taskArns":["a","b"],"nextToken":"t1"})"));
+  f.http.replies.push_back(response(200, R"({"taskArns":["c"],"nextToken":"t2"})"));
+  f.http.replies.push_back(response(200, R"({"taskArns":[]})"));
+  boost::json::object req;
+  req["cluster"] = "demo";
+  auto all = run(f.client->json_paginate(services::ecs(), "ListTasks", req, "taskArns"));
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all.value().size(), 3u);
+  ASSERT_EQ(f.http.sent.size(), 3u);
+  EXPECT_EQ(f.http.sent[0].body, R"({"cluster":"demo"})");
+  EXPECT_EQ(f.http.sent[2].body, R"({"cluster":"demo","nextToken":"t2"})");
+}
+
+TEST(Pagination, QueryStopsWhenNotTruncated) {
+  Fixture f;
+  f.http.replies.push_back(response(200,
+                                    "<R><ListRolesResult><IsTruncated>true</"
+                                    "IsTruncated><Marker>m1</Marker></ListRolesResult></R>"));
+  f.http.replies.push_back(
+      response(200, "<R><ListRolesResult><IsTruncated>false</IsTruncated></ListRolesResult></R>"));
+  QueryParams none;
+  auto pages =
+      run(f.client->query_paginate(services::iam(), "ListRoles", none, "Marker", "Marker"));
+  ASSERT_TRUE(pages);
+  EXPECT_EQ(pages.value().size(), 2u);
+  EXPECT_NE(f.http.sent[1].body.find("&Marker=m1"), std::string::npos);
+}
+
+TEST(Pagination, ALoopingServiceIsCutOff) {
+  Fixture f;
+  for (int i = 0; i < 3; ++i)
+    f.http.replies.push_back(response(200, R"({"items":[1],"nextToken":"same"})"));
+  auto all = run(f.client->json_paginate(services::ecs(), "ListX", {}, "items", "nextToken", 3));
+  EXPECT_FALSE(all);
+}
