@@ -46,6 +46,10 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
+double seconds_since_epoch(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 bool is_clock_skew_error(const std::string& code) {
   static constexpr std::array<std::string_view, 6> codes = {
       "RequestTimeTooSkewed",  "RequestExpired", "InvalidSignatureException",
@@ -185,6 +189,7 @@ AwsClient::AwsClient(AwsSettings settings, std::shared_ptr<CredentialsProvider> 
       credentials_(std::move(credentials)),
       http_(http),
       clock_(clock) {
+  if (settings_.retry_mode == "adaptive") rate_limiter_.emplace(seconds_since_epoch(clock_.now()));
   sleeper_ = [](std::chrono::milliseconds d) -> Task<void> {
     asio::steady_timer timer(co_await asio::this_coro::executor, d);
     co_await timer.async_wait(use_awaitable_nothrow);
@@ -293,8 +298,23 @@ Task<Result<HttpResponse>> AwsClient::send_with_retries(const ServiceSpec& servi
     scope.region = endpoint.signing_region;
     scope.service = service.id.signing_name;
     scope.time = clock_.now() + clock_skew_;
+    if (rate_limiter_) {
+      double wait = rate_limiter_->before_send(seconds_since_epoch(clock_.now()));
+      if (wait > 0) {
+        co_await sleeper_(std::chrono::milliseconds(static_cast<long long>(wait * 1000)));
+        scope.time = clock_.now() + clock_skew_;
+      }
+    }
     sign_request(signed_request, creds, scope);
     auto response = co_await http_.send(std::move(signed_request));
+    if (rate_limiter_) {
+      bool throttled = false;
+      if (response && response.value().status >= 300) {
+        throttled = retry::is_throttling(
+            parse_error_response(service.protocol, operation, response.value()).code);
+      }
+      rate_limiter_->after_response(throttled, seconds_since_epoch(clock_.now()));
+    }
 
     Error error;
     if (!response) {

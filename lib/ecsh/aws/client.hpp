@@ -3,6 +3,7 @@
 // The AWS protocol layer: JSON 1.1 (ECS, SSM, KMS, Logs) and Query (IAM, STS; EC2's dialect),
 // SigV4, structured errors, and botocore's "standard" retries. One AwsClient per command.
 
+#include "ecsh/aws/adaptive.hpp"
 #include "ecsh/aws/http_client.hpp"
 #include "ecsh/aws/settings.hpp"
 #include "ecsh/common/asio.hpp"
@@ -102,7 +103,8 @@ class AwsClient {
   const Clock& clock_;
   Sleeper sleeper_;
   std::mt19937_64 rng_{std::random_device{}()};
-  int retry_quota_ = 500;  // botocore's standard-mode quota
+  int retry_quota_ = 500;                          // botocore's standard-mode quota
+  std::optional<ClientRateLimiter> rate_limiter_;  // retry_mode = adaptive
   std::chrono::milliseconds clock_skew_{0};
 };
 

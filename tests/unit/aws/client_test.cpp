@@ -268,3 +268,33 @@ TEST(Pagination, ALoopingServiceIsCutOff) {
   auto all = run(f.client->json_paginate(services::ecs(), "ListX", {}, "items", "nextToken", 3));
   EXPECT_FALSE(all);
 }
+
+TEST(AwsClient, AdaptiveModePacesRequestsAfterThrottling) {
+  FakeHttp http;
+  FixedClock clock{std::chrono::system_clock::from_time_t(1764000000)};
+  AwsSettings s;
+  s.region = "us-east-1";
+  s.endpoint_url_flag = "http://127.0.0.1:9";
+  s.retry_mode = "adaptive";
+  s.max_attempts = 5;
+  AwsClient client(s, std::make_shared<StaticCredentials>(), http, clock);
+  std::vector<std::chrono::milliseconds> sleeps;
+  client.set_sleeper([&](std::chrono::milliseconds d) -> Task<void> {
+    sleeps.push_back(d);
+    clock.advance(d);
+    co_return;
+  });
+  // Unthrottled calls are never delayed.
+  for (int i = 0; i < 5; ++i) {
+    http.replies.push_back(response(200, "{}"));
+    ASSERT_TRUE(run(client.json_call(services::ecs(), "ListClusters", {})));
+  }
+  EXPECT_TRUE(sleeps.empty());
+  // Throttling turns the limiter on: the retries wait for tokens on top of the backoff.
+  for (int i = 0; i < 4; ++i) {
+    http.replies.push_back(response(400, R"({"__type":"ThrottlingException","message":"slow"})"));
+  }
+  http.replies.push_back(response(200, "{}"));
+  ASSERT_TRUE(run(client.json_call(services::ecs(), "ListClusters", {})));
+  EXPECT_GT(sleeps.size(), 4u);  // four backoffs plus at least one token wait
+}
