@@ -1,0 +1,167 @@
+#include "ecsh/session/message.hpp"
+
+#include "ecsh/common/crypto.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace ecsh::session {
+namespace {
+
+constexpr std::size_t kTypeOffset = 4;
+constexpr std::size_t kTypeLength = 32;
+constexpr std::size_t kSchemaOffset = 36;
+constexpr std::size_t kCreatedOffset = 40;
+constexpr std::size_t kSequenceOffset = 48;
+constexpr std::size_t kFlagsOffset = 56;
+constexpr std::size_t kMessageIdOffset = 64;
+constexpr std::size_t kDigestOffset = 80;
+constexpr std::size_t kPayloadTypeOffset = 112;
+constexpr std::size_t kPayloadLengthOffset = 116;
+
+template <class T>
+void put(std::string& out, std::size_t at, T value) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) {
+    out[at + i] = static_cast<char>(static_cast<std::uint64_t>(value) >> (8 * (sizeof(T) - 1 - i)));
+  }
+}
+
+template <class T>
+T get(std::string_view in, std::size_t at) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v = (v << 8) | static_cast<std::uint8_t>(in[at + i]);
+  return static_cast<T>(v);
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<std::string> uuid_to_wire(std::string_view uuid) {
+  if (uuid.size() != 36 || uuid[8] != '-' || uuid[13] != '-' || uuid[18] != '-' ||
+      uuid[23] != '-') {
+    return std::nullopt;
+  }
+  std::string bytes;
+  for (std::size_t i = 0; i < uuid.size();) {
+    if (uuid[i] == '-') {
+      ++i;
+      continue;
+    }
+    int hi = hex_digit(uuid[i]), lo = hex_digit(uuid[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    bytes += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return bytes.substr(8, 8) + bytes.substr(0, 8);
+}
+
+std::string uuid_from_wire(std::string_view wire) {
+  std::string bytes = std::string(wire.substr(8, 8)) + std::string(wire.substr(0, 8));
+  auto h = crypto::hex(bytes);
+  return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) +
+         '-' + h.substr(20);
+}
+
+std::string encode(const ClientMessage& m) {
+  std::string out(kPayloadOffset + m.payload.size(), '\0');
+  put<std::uint32_t>(out, 0, kHeaderLength);
+  std::string type = m.message_type.substr(0, kTypeLength);
+  type.resize(kTypeLength, ' ');
+  out.replace(kTypeOffset, kTypeLength, type);
+  put<std::uint32_t>(out, kSchemaOffset, m.schema_version);
+  put<std::uint64_t>(out, kCreatedOffset, m.created_date);
+  put<std::int64_t>(out, kSequenceOffset, m.sequence_number);
+  put<std::uint64_t>(out, kFlagsOffset, m.flags);
+  auto id = uuid_to_wire(m.message_id).value_or(std::string(16, '\0'));
+  out.replace(kMessageIdOffset, 16, id);
+  out.replace(kDigestOffset, 32, crypto::sha256_raw(m.payload));
+  put<std::uint32_t>(out, kPayloadTypeOffset, m.payload_type);
+  put<std::uint32_t>(out, kPayloadLengthOffset, static_cast<std::uint32_t>(m.payload.size()));
+  out.replace(kPayloadOffset, m.payload.size(), m.payload);
+  return out;
+}
+
+Result<ClientMessage> try_decode(std::string_view frame) {
+  if (frame.size() < kPayloadOffset) {
+    return Error::protocol("data-channel frame of " + std::to_string(frame.size()) +
+                           " bytes is shorter than its " + std::to_string(kPayloadOffset) +
+                           "-byte header");
+  }
+  auto header_length = get<std::uint32_t>(frame, 0);
+  if (header_length < kHeaderLength || header_length > frame.size() - 4) {
+    return Error::protocol("data-channel frame has an invalid header length " +
+                           std::to_string(header_length));
+  }
+  ClientMessage m;
+  std::string_view type = frame.substr(kTypeOffset, kTypeLength);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\0')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\0')) type.remove_prefix(1);
+  if (type.empty()) return Error::protocol("data-channel frame without a message type");
+  m.message_type = std::string(type);
+  m.schema_version = get<std::uint32_t>(frame, kSchemaOffset);
+  m.created_date = get<std::uint64_t>(frame, kCreatedOffset);
+  if (m.created_date == 0) return Error::protocol("data-channel frame with CreatedDate 0");
+  m.sequence_number = get<std::int64_t>(frame, kSequenceOffset);
+  m.flags = get<std::uint64_t>(frame, kFlagsOffset);
+  m.message_id = uuid_from_wire(frame.substr(kMessageIdOffset, 16));
+  m.payload_digest = std::string(frame.substr(kDigestOffset, 32));
+  m.payload_type = get<std::uint32_t>(frame, kPayloadTypeOffset);
+  auto payload_length = get<std::uint32_t>(frame, kPayloadLengthOffset);
+  m.payload = std::string(frame.substr(header_length + 4));
+  bool unchecked = m.message_type == message_type::start_publication ||
+                   m.message_type == message_type::pause_publication;
+  if (payload_length != 0 && !unchecked && crypto::sha256_raw(m.payload) != m.payload_digest) {
+    return Error::protocol("data-channel frame " + m.message_type + " #" +
+                           std::to_string(m.sequence_number) + " fails its payload digest");
+  }
+  return m;
+}
+
+ClientMessage make_acknowledgement(const ClientMessage& acked, std::string message_id,
+                                   std::uint64_t created_date) {
+  boost::json::object ack;
+  ack["AcknowledgedMessageType"] = acked.message_type;
+  ack["AcknowledgedMessageId"] = acked.message_id;
+  ack["AcknowledgedMessageSequenceNumber"] = acked.sequence_number;
+  ack["IsSequentialMessage"] = true;
+  ClientMessage m;
+  m.message_type = std::string(message_type::acknowledge);
+  m.created_date = created_date;
+  m.sequence_number = 0;
+  m.flags = kFlagSyn | kFlagFin;
+  m.message_id = std::move(message_id);
+  m.payload_type = static_cast<std::uint32_t>(PayloadType::none);
+  m.payload = boost::json::serialize(ack);
+  return m;
+}
+
+Result<Acknowledgement> try_parse_acknowledgement(std::string_view payload) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(payload, ec);
+  if (ec || !v.is_object()) return Error::protocol("acknowledgement payload is not a JSON object");
+  const auto& o = v.as_object();
+  auto type = o.find("AcknowledgedMessageType");
+  auto id = o.find("AcknowledgedMessageId");
+  auto seq = o.find("AcknowledgedMessageSequenceNumber");
+  if (type == o.end() || !type->value().is_string() || seq == o.end() ||
+      !seq->value().is_number()) {
+    return Error::protocol("acknowledgement payload lacks its message type or sequence number");
+  }
+  Acknowledgement a;
+  a.message_type = std::string(type->value().get_string());
+  if (id != o.end() && id->value().is_string())
+    a.message_id = std::string(id->value().get_string());
+  boost::system::error_code nec;
+  a.sequence_number = seq->value().to_number<std::int64_t>(nec);
+  if (nec) return Error::protocol("acknowledgement sequence number is not an integer");
+  return a;
+}
+
+}  // namespace ecsh::session
