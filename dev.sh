@@ -2,6 +2,7 @@
 # Set up, build and run ecsh on a Debian 12 machine.
 #   ./dev.sh demo          install what is missing, build, run `ecsh demo`
 #   ./dev.sh test          install what is missing, build (warnings are errors), run the whole suite
+#   ./dev.sh test-sanitized  the whole suite again under AddressSanitizer + UBSan (build-asan/)
 #   ./dev.sh build         install what is missing and build
 #   ./dev.sh format-check  fail when a source file is not clang-formatted
 #   ./dev.sh format        clang-format every source file in place
@@ -69,6 +70,13 @@ case "${1:-}" in
     cd "$BUILD_DIR"
     ctest --output-on-failure -j "$JOBS" --timeout 600
     ;;
+  test-sanitized)
+    ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    BUILD_DIR=${BUILD_DIR_ASAN:-build-asan}
+    configure_and_build -DECSH_WERROR=ON -DECSH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    cd "$BUILD_DIR"
+    ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" --timeout 900
+    ;;
   build)
     ensure_packages "${BUILD_PACKAGES[@]}"
     configure_and_build
@@ -82,7 +90,7 @@ case "${1:-}" in
     source_files | xargs -r "$(clang_format_bin)" -i
     ;;
   *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -97,11 +97,10 @@ OutputDemux::Chunk OutputDemux::feed(std::string_view bytes) {
       }
       auto colon = pending_.find(':');
       if (colon == std::string::npos) {
-        if (pending_.size() > 12) {
-          state_ = State::stdout_data;
-          out.stdout_bytes += marker_;
-        }
-        return out;
+        if (pending_.size() <= 12) return out;  // "X" and up to 10 digits may still come
+        state_ = State::stdout_data;            // not a status after all: it was output
+        out.stdout_bytes += marker_;
+        continue;
       }
       int status = 0;
       bool digits = colon > 1;

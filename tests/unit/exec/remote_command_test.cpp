@@ -121,3 +121,13 @@ TEST(StdinEncoder, OctalEscapesEveryByte) {
   wire += enc.finish();
   EXPECT_EQ(wire, "\\101\\000\\377\n\x04");
 }
+
+TEST(OutputDemux, AFakeStatusMarkerIsFlushedAsOutputInTheSameChunk) {
+  // Found by the exec_wrapping fuzzer: the bytes after a marker that is not followed by a status
+  // were held back until the next chunk arrived.
+  std::string fake = kNonce + ":X" + std::string(20, 'z');
+  OutputDemux demux(kNonce);
+  demux.feed(kNonce + ":S1b:");
+  auto c = demux.feed(fake);
+  EXPECT_EQ(c.stdout_bytes, fake);
+}
