@@ -1,5 +1,7 @@
 #include "ecsh/aws/http_client.hpp"
 
+#include "ecsh/aws/tls_context.hpp"
+
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/common/strings.hpp"
@@ -177,25 +179,9 @@ class BeastHttpClient final : public HttpClient {
   }
 
   Result<ssl::context*> tls_context() {
-    if (ssl_ctx_) return ssl_ctx_.get();
-    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-    boost::system::error_code ec;
-    if (options_.verify_tls) {
-      ctx->set_verify_mode(ssl::verify_peer, ec);
-      if (!options_.ca_bundle.empty()) {
-        ctx->load_verify_file(options_.ca_bundle, ec);
-        if (ec) {
-          return Error::config(
-              "cannot read the CA bundle " + options_.ca_bundle + ": " + ec.message(),
-              "Check AWS_CA_BUNDLE / ca_bundle.");
-        }
-      } else {
-        ctx->set_default_verify_paths(ec);
-      }
-    } else {
-      ctx->set_verify_mode(ssl::verify_none, ec);
+    if (!ssl_ctx_) {
+      ECSH_TRY(ssl_ctx_, make_tls_client_context(options_));
     }
-    ssl_ctx_ = std::move(ctx);
     return ssl_ctx_.get();
   }
 
@@ -331,7 +317,7 @@ class BeastHttpClient final : public HttpClient {
 
   asio::any_io_executor ex_;
   HttpOptions options_;
-  std::unique_ptr<ssl::context> ssl_ctx_;
+  std::shared_ptr<ssl::context> ssl_ctx_;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> pool_;
 };
 

@@ -1,5 +1,7 @@
 #include "ecsh/aws/websocket.hpp"
 
+#include "ecsh/aws/tls_context.hpp"
+
 #include "ecsh/common/log.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -78,26 +80,6 @@ class WebSocketImpl final : public WebSocketClient {
   websocket::stream<NextLayer> ws_;
   beast::flat_buffer buffer_;
 };
-
-Result<std::shared_ptr<ssl::context>> make_tls_context(const HttpOptions& options) {
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  boost::system::error_code ec;
-  if (options.verify_tls) {
-    ctx->set_verify_mode(ssl::verify_peer, ec);
-    if (!options.ca_bundle.empty()) {
-      ctx->load_verify_file(options.ca_bundle, ec);
-      if (ec) {
-        return Error::config("cannot read the CA bundle " + options.ca_bundle + ": " +
-                             ec.message());
-      }
-    } else {
-      ctx->set_default_verify_paths(ec);
-    }
-  } else {
-    ctx->set_verify_mode(ssl::verify_none, ec);
-  }
-  return ctx;
-}
 
 template <class Impl>
 Task<Result<void>> handshake(Impl& impl, const WebSocketTarget& t, const WebSocketOptions& o) {
@@ -183,7 +165,7 @@ Task<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(asio::any_io_ex
     co_return std::unique_ptr<WebSocketClient>(std::move(impl));
   }
 
-  ECSH_CO_TRY(auto ctx, make_tls_context(options.http));
+  ECSH_CO_TRY(auto ctx, make_tls_client_context(options.http));
   auto impl =
       std::make_unique<WebSocketImpl<beast::ssl_stream<beast::tcp_stream>>>(ctx, executor, *ctx);
   auto& tls_stream = impl->ws().next_layer();
