@@ -4,14 +4,19 @@
 // and its service modules (ECS, SSM, EC2, KMS, Logs, ...). The server is single-threaded: every
 // handler runs on the one io_context thread, so modules need no locks.
 
+#include "ecsh/common/error.hpp"
+
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <boost/outcome/result.hpp>
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ecsh::sandbox {
 
@@ -38,13 +43,34 @@ struct Caller {
   bool is_root = false;       // the built-in administrator is the account root
 };
 
+// Request context keys for policy conditions ("aws:RequestedRegion", "ecs:cluster", ...).
+using ConditionContext = std::map<std::string, std::string>;
+
+enum class Decision { allowed, implicit_deny, explicit_deny };
+
+// The outcome of evaluating one request, with what IAM would say about it.
+struct Evaluation {
+  Decision decision = Decision::implicit_deny;
+  // Why it was denied, as AWS words the tail of AccessDenied messages: "no identity-based policy
+  // allows the ecs:ExecuteCommand action", "with an explicit deny in an identity-based policy",
+  // "no permissions boundary allows the ecs:ExecuteCommand action".
+  std::string reason;
+  std::vector<std::string> matched_statements;  // "policy-name:Sid-or-index"
+  bool allowed() const { return decision == Decision::allowed; }
+};
+
 class IamEvaluator {
  public:
   virtual ~IamEvaluator() = default;
-  // Would `principal_arn` (a user, role, or assumed-role session ARN) be allowed `action` on
-  // `resource`? Identity policies, explicit deny and permission boundaries, as IAM evaluates them.
-  virtual bool is_allowed(std::string_view principal_arn, std::string_view action,
-                          std::string_view resource) const = 0;
+  // What IAM decides for `principal_arn` (a user, role, or assumed-role session ARN) doing
+  // `action` on `resource`: identity policies (inline and managed), explicit deny and permission
+  // boundaries. An unknown principal is denied.
+  virtual Evaluation evaluate(std::string_view principal_arn, std::string_view action,
+                              std::string_view resource, const ConditionContext& context) const = 0;
+  bool is_allowed(std::string_view principal_arn, std::string_view action,
+                  std::string_view resource) const {
+    return evaluate(principal_arn, action, resource, {}).allowed();
+  }
   // Does the role exist?
   virtual bool role_exists(std::string_view role_arn) const = 0;
 };
@@ -56,12 +82,36 @@ struct RequestContext {
   std::string host;        // the Host the client used, e.g. "127.0.0.1:41234" (for stream URLs)
   std::chrono::system_clock::time_point now;
   const IamEvaluator* iam = nullptr;
+  // Handlers of operations that change state set this; the core then persists the state.
+  bool mutated = false;
 
   // AccessDeniedException (JSON) / AccessDenied (Query) with IAM's text when the caller may not.
   // `error_code` lets JSON services say AccessDeniedException and Query services AccessDenied.
   ApiResult<void> authorize(std::string_view action, std::string_view resource,
-                            std::string_view error_code = "AccessDeniedException") const;
+                            std::string_view error_code = "AccessDeniedException",
+                            const ConditionContext& extra_context = {}) const;
 };
+
+// Query-protocol parameters (form fields), with the list conventions of the Query and EC2
+// protocols ("Names.member.1", "InstanceId.1", "Filter.1.Name").
+class QueryParams {
+ public:
+  explicit QueryParams(std::map<std::string, std::string> fields) : fields_(std::move(fields)) {}
+  const std::string* find(const std::string& key) const;
+  std::string get(const std::string& key, std::string fallback = {}) const;
+  // "<prefix>.member.N" (Query) or "<prefix>.N" (EC2), N = 1, 2, … until the first gap.
+  std::vector<std::string> list(const std::string& prefix) const;
+  const std::map<std::string, std::string>& fields() const { return fields_; }
+
+ private:
+  std::map<std::string, std::string> fields_;
+};
+
+// Query operation: returns the XML inside <OperationResult> (Query) or inside
+// <OperationResponse> after <requestId> (EC2), already escaped.
+using QueryHandler = std::function<ApiResult<std::string>(RequestContext&, const QueryParams&)>;
+
+enum class QueryDialect { query, ec2 };
 
 // JSON 1.1 operation: request object in, response value out.
 using JsonHandler =
@@ -73,6 +123,23 @@ class Router {
   // X-Amz-Target "<target_prefix>.<operation>", signed for `signing_name`.
   virtual void add_json(std::string signing_name, std::string target_prefix, std::string operation,
                         JsonHandler handler) = 0;
+  // Form-encoded "Action=<action>" signed for `signing_name`; `xml_namespace` is the response
+  // namespace, e.g. "https://iam.amazonaws.com/doc/2010-05-08/".
+  virtual void add_query(std::string signing_name, QueryDialect dialect, std::string xml_namespace,
+                         std::string action, QueryHandler handler) = 0;
+};
+
+// Escapes text for XML element content and attribute values.
+std::string xml_escape(std::string_view text);
+// <name>escaped text</name>
+std::string xml_element(std::string_view name, std::string_view text);
+
+// What the core hands every module before it serves requests.
+struct ModuleEnvironment {
+  const IamEvaluator* iam = nullptr;
+  std::function<std::chrono::system_clock::time_point()> clock;
+  // Call after changing state outside a request (e.g. in tick()), so the core persists it.
+  std::function<void()> state_changed;
 };
 
 // A service's state and operations. The core persists every module's save() after each call
@@ -85,7 +152,15 @@ class ServiceModule {
   virtual boost::json::value save() const = 0;
   virtual void load(const boost::json::value& state) = 0;
   // The module's part of a scenario file (the whole scenario object is passed).
-  virtual ApiResult<void> apply_scenario(const boost::json::object& /*scenario*/) { return {}; }
+  virtual ApiResult<void> apply_scenario(const boost::json::object& /*scenario*/) {
+    return outcome::success();
+  }
+  // Called once, before register_routes() and load().
+  virtual void attach(const ModuleEnvironment& /*env*/) {}
+  // Called by the core every 50 ms to advance time-driven state (task lifecycles, rollouts).
+  virtual void tick(std::chrono::system_clock::time_point /*now*/) {}
+  // Called when the sandbox stops (SIGTERM): stop what the module started.
+  virtual void shutdown() {}
 };
 
 }  // namespace ecsh::sandbox

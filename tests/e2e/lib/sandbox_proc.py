@@ -1,0 +1,136 @@
+"""Start and stop an ecsh-sandbox for an end-to-end test, and run the real AWS CLI against it.
+
+Only the process started here is ever signalled, by its PID. Every wait is bounded.
+"""
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ADMIN_KEY = "AKIAECSHSANDBOXADMIN"
+ADMIN_SECRET = "ecsh-sandbox-secret"
+AWS_CLI = "/usr/bin/aws"  # the Debian AWS CLI v2, not whatever `aws` is first on PATH
+
+
+class Sandbox:
+    def __init__(self, binary, scenario=None, args=(), state_dir=None):
+        self.binary = binary
+        self.scenario = scenario
+        self.args = list(args)
+        self.own_dir = state_dir is None
+        self.dir = state_dir or tempfile.mkdtemp(prefix="ecsh-sandbox-test-")
+        self.proc = None
+        self.url = None
+
+    def start(self, timeout=20):
+        cmd = [self.binary, "--listen", "127.0.0.1:0", "--state-dir",
+               os.path.join(self.dir, "state")] + self.args
+        if self.scenario:
+            path = os.path.join(self.dir, "scenario.json")
+            with open(path, "w") as f:
+                json.dump(self.scenario, f)
+            cmd += ["--scenario", path]
+        self.stderr = open(os.path.join(self.dir, "sandbox.stderr"), "w+")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True)
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.kill()
+            raise RuntimeError("ecsh-sandbox printed nothing within %ss" % timeout)
+        line = self.proc.stdout.readline().strip()
+        prefix = "listening on "
+        if not line.startswith(prefix):
+            self.kill()
+            raise RuntimeError("unexpected first line from ecsh-sandbox: %r (stderr: %s)"
+                               % (line, self.stderr_text()))
+        self.url = line[len(prefix):]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_sandbox/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError("ecsh-sandbox never became healthy")
+
+    def stderr_text(self):
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def stop(self, timeout=20):
+        """SIGTERM, then wait; returns the exit code (SIGKILL after the timeout)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def admin(self, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data,
+                                     method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+
+    def cleanup(self):
+        self.kill()
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def aws_env(key=ADMIN_KEY, secret=ADMIN_SECRET, token=None, region="us-east-1", home=None):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                                                     "https_proxy")}
+    env.update({
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_PAGER": "",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_MAX_ATTEMPTS": "1",
+    })
+    if token:
+        env["AWS_SESSION_TOKEN"] = token
+    if home:
+        env["HOME"] = home
+    return env
+
+
+def aws(sandbox, *args, env=None, timeout=60):
+    """Runs the real AWS CLI against the sandbox; returns (exit code, parsed JSON or None, stderr)."""
+    cmd = [AWS_CLI, "--endpoint-url", sandbox.url, "--output", "json"] + list(args)
+    p = subprocess.run(cmd, env=env or aws_env(), stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=timeout)
+    out = None
+    if p.stdout.strip():
+        try:
+            out = json.loads(p.stdout)
+        except ValueError:
+            out = p.stdout
+    return p.returncode, out, p.stderr
