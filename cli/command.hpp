@@ -33,5 +33,6 @@ using CommandBody = std::function<Task<Result<int>>()>;
 // Each command adds its subcommand to the app; when the user chose it, the command sets `run`.
 void add_whoami_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_demo_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 
 }  // namespace ecsh::cli

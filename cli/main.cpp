@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   cli::CommandBody run;
   cli::add_whoami_command(app, global, run);
   cli::add_demo_command(app, global, run);
+  cli::add_doctor_command(app, global, run);
 
   try {
     app.parse(argc, argv);

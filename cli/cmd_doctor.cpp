@@ -1,0 +1,193 @@
+#include "cli/aws_context.hpp"
+#include "cli/command.hpp"
+#include "cli/target_options.hpp"
+#include "ecsh/doctor/checks.hpp"
+#include "ecsh/doctor/gather.hpp"
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace ecsh::cli {
+namespace {
+
+struct DoctorOptions {
+  ecs::TargetSpec target;
+};
+
+const char* symbol(doctor::Status s) {
+  switch (s) {
+    case doctor::Status::ok:
+      return "✓";
+    case doctor::Status::fail:
+      return "✗";
+    case doctor::Status::unknown:
+      return "!";
+    case doctor::Status::info:
+      return "·";
+  }
+  return " ";
+}
+
+std::string group_title(const std::string& group, const doctor::Facts& f) {
+  if (group == "you") return "You";
+  if (group == "cluster") return "Cluster " + f.cluster_name;
+  if (group == "service") return "Service " + (f.service ? f.service->name : std::string());
+  if (group == "task") return "Task " + (f.task ? f.task->id : std::string());
+  if (group.starts_with("container:")) return "Container " + group.substr(10);
+  if (group == "network") return "Network";
+  return group;
+}
+
+}  // namespace
+
+// Doctor as the demo and enable use it: resolve the scope, gather, judge.
+struct DoctorRun {
+  doctor::Scope scope;
+  doctor::Facts facts;
+  std::vector<doctor::Check> checks;
+};
+
+Task<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
+                                                 const ecs::TargetSpec& spec) {
+  doctor::Scope scope;
+  auto picker = terminal_picker();
+  if (!spec.task.empty()) {
+    ECSH_CO_TRY(auto target, co_await ecs::resolve_target(client, spec, picker));
+    scope.cluster_arn = target.cluster_arn;
+    scope.cluster_name = target.cluster_name;
+    scope.service = target.task.service_name();
+    scope.task = target.task;
+    co_return scope;
+  }
+  ECSH_CO_TRY(scope.cluster_arn, co_await ecs::resolve_cluster(client, spec.cluster, picker));
+  scope.cluster_name = ecs::arn_name(scope.cluster_arn);
+  ECSH_CO_TRY(auto services, co_await ecs::list_service_arns(client, scope.cluster_arn));
+  if (!services.empty() || !spec.service.empty()) {
+    std::vector<exec::Candidate> candidates;
+    for (const auto& arn : services) {
+      exec::Candidate c;
+      c.id = ecs::arn_name(arn);
+      c.arn = arn;
+      c.label = c.id;
+      candidates.push_back(std::move(c));
+    }
+    exec::SelectRequest req;
+    req.kind = "service";
+    req.flag = "-s/--service";
+    req.given = spec.service;
+    req.scope = "in cluster " + scope.cluster_name;
+    ECSH_CO_TRY(auto index, exec::select_one(req, candidates, picker));
+    scope.service = candidates[index].id;
+    // Task-level checks run on the service's newest running task.
+    ECSH_CO_TRY(auto arns,
+                co_await ecs::list_task_arns(client, scope.cluster_arn, scope.service, "RUNNING"));
+    if (!arns.empty()) {
+      ECSH_CO_TRY(auto tasks, co_await ecs::describe_tasks(client, scope.cluster_arn, arns));
+      std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) {
+        return a.started_at.value_or(0) > b.started_at.value_or(0);
+      });
+      if (!tasks.empty()) scope.task = tasks.front();
+    }
+    co_return scope;
+  }
+  ECSH_CO_TRY(auto target, co_await ecs::resolve_target(client, spec, picker));
+  scope.task = target.task;
+  co_return scope;
+}
+
+Task<Result<DoctorRun>> run_doctor(aws::AwsClient& client, const ecs::TargetSpec& spec) {
+  DoctorRun run;
+  ECSH_CO_TRY(run.scope, co_await resolve_doctor_scope(client, spec));
+  ECSH_CO_TRY(run.facts, co_await doctor::gather(client, run.scope));
+  run.checks = doctor::evaluate(run.facts);
+  co_return run;
+}
+
+void print_doctor_text(const DoctorRun& run) {
+  const auto& f = run.facts;
+  std::string head = "cluster " + f.cluster_name;
+  if (!run.scope.service.empty()) head += " · service " + run.scope.service;
+  if (f.task) head += " · task " + f.task->id;
+  fmt::print("ecsh doctor: {}\n", head);
+  std::string group;
+  for (const auto& c : run.checks) {
+    if (c.group != group) {
+      group = c.group;
+      fmt::print("\n{}\n", group_title(group, f));
+    }
+    fmt::print("  {} {}{}\n", symbol(c.status), c.title, c.detail.empty() ? "" : ": " + c.detail);
+    if (!c.fix.empty() &&
+        (c.status == doctor::Status::fail || c.status == doctor::Status::unknown)) {
+      fmt::print("      fix: {}{}\n", c.fix,
+                 c.fixable_by_enable ? "   [ecsh enable can apply this]" : "");
+    }
+  }
+  int fails = 0, fixable = 0, unknown = 0;
+  for (const auto& c : run.checks) {
+    if (c.status == doctor::Status::fail) {
+      ++fails;
+      if (c.fixable_by_enable) ++fixable;
+    }
+    if (c.status == doctor::Status::unknown) ++unknown;
+  }
+  fmt::print("\n");
+  if (fails == 0) {
+    fmt::print("Verdict: ECS Exec should work{}.\n",
+               unknown ? fmt::format(" ({} check(s) could not be decided: see !)", unknown) : "");
+  } else {
+    std::string enable = "ecsh enable -c " + f.cluster_name +
+                         (run.scope.service.empty() ? "" : " -s " + run.scope.service);
+    fmt::print("Verdict: ECS Exec is blocked by {} problem{}", fails, fails == 1 ? "" : "s");
+    if (fixable) fmt::print("; `{}` can fix {} of them", enable, fixable);
+    fmt::print(".\n");
+  }
+}
+
+boost::json::object doctor_json(const DoctorRun& run) {
+  boost::json::object o;
+  o["schema"] = "ecsh.doctor/1";
+  boost::json::object target;
+  target["cluster"] = run.facts.cluster_arn;
+  target["service"] = run.scope.service;
+  target["task"] = run.facts.task ? run.facts.task->arn : "";
+  o["target"] = std::move(target);
+  o["exec_ready"] = doctor::exec_ready(run.checks);
+  boost::json::array checks;
+  for (const auto& c : run.checks) {
+    checks.push_back(boost::json::object{{"id", c.id},
+                                         {"group", c.group},
+                                         {"status", doctor::status_name(c.status)},
+                                         {"title", c.title},
+                                         {"detail", c.detail},
+                                         {"fix", c.fix},
+                                         {"fixable_by_enable", c.fixable_by_enable}});
+  }
+  o["checks"] = std::move(checks);
+  return o;
+}
+
+void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody& run) {
+  static DoctorOptions options;
+  auto* cmd = app.add_subcommand(
+      "doctor",
+      "Check every prerequisite of ECS Exec for a service or task, and say how to fix it");
+  add_target_options(*cmd, options.target);
+  cmd->callback([&run, &global] {
+    run = [&global]() -> Task<Result<int>> {
+      auto executor = co_await asio::this_coro::executor;
+      ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
+      ECSH_CO_TRY(auto result, co_await run_doctor(*ctx->client, options.target));
+      if (global.output == "json") {
+        fmt::print("{}\n", boost::json::serialize(doctor_json(result)));
+      } else {
+        print_doctor_text(result);
+      }
+      co_return doctor::exec_ready(result.checks) ? 0 : 1;
+    };
+  });
+}
+
+}  // namespace ecsh::cli

@@ -1,0 +1,426 @@
+#include "ecsh/doctor/gather.hpp"
+
+#include <boost/json.hpp>
+#include <pugixml.hpp>
+
+namespace ecsh::doctor {
+namespace json = boost::json;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+std::string str_of(const json::value& v, std::string_view key) {
+  if (!v.is_object()) return {};
+  auto* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : std::string();
+}
+
+std::string why(const Error& e) { return e.code.empty() ? e.message : e.code + ": " + e.message; }
+
+const char* kSsmActions[] = {"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                             "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"};
+
+class Gatherer {
+ public:
+  Gatherer(aws::AwsClient& client, const Scope& scope, Facts& facts)
+      : client_(client), scope_(scope), f_(facts) {}
+
+  // Policy simulation for one principal, many actions on one resource each.
+  Task<void> simulate(std::string source, std::vector<Permission>& perms) {
+    if (perms.empty()) co_return;
+    aws::QueryParams params;
+    params.emplace_back("PolicySourceArn", source);
+    std::vector<std::string> actions, resources;
+    for (const auto& p : perms) actions.push_back(p.action);
+    aws::add_query_list(params, "ActionNames", actions, aws::Protocol::query);
+    // One call per distinct resource keeps the results unambiguous.
+    std::vector<std::string> distinct;
+    for (const auto& p : perms) {
+      if (std::find(distinct.begin(), distinct.end(), p.resource) == distinct.end()) {
+        distinct.push_back(p.resource);
+      }
+    }
+    for (const auto& resource : distinct) {
+      aws::QueryParams call = params;
+      std::vector<std::string> one{resource};
+      aws::add_query_list(call, "ResourceArns", one, aws::Protocol::query);
+      auto xml = co_await client_.query_call(aws::services::iam(), "SimulatePrincipalPolicy", call);
+      if (!xml) {
+        for (auto& p : perms) {
+          if (p.resource == resource) p.unknown_reason = why(xml.error());
+        }
+        continue;
+      }
+      pugi::xml_document doc;
+      doc.load_buffer(xml.value().data(), xml.value().size());
+      for (auto node : doc.select_nodes("//EvaluationResults/member")) {
+        std::string action = node.node().child_value("EvalActionName");
+        std::string decision = node.node().child_value("EvalDecision");
+        for (auto& p : perms) {
+          if (p.resource == resource && p.action == action) p.decision = decision;
+        }
+      }
+    }
+  }
+
+  Task<void> caller() {
+    aws::QueryParams none;
+    auto xml = co_await client_.query_call(aws::services::sts(), "GetCallerIdentity", none);
+    if (!xml) {
+      f_.caller_unknown_reason = why(xml.error());
+      f_.caller_execute_command.unknown_reason = f_.caller_unknown_reason;
+      co_return;
+    }
+    pugi::xml_document doc;
+    doc.load_buffer(xml.value().data(), xml.value().size());
+    f_.caller_arn = doc.select_node("//GetCallerIdentityResult/Arn").node().child_value();
+    f_.caller_policy_source = f_.caller_arn;
+    // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION -> the role (with its path, via GetRole).
+    const std::string marker = ":assumed-role/";
+    if (auto pos = f_.caller_arn.find(marker); pos != std::string::npos) {
+      std::string rest = f_.caller_arn.substr(pos + marker.size());
+      std::string role = rest.substr(0, rest.find('/'));
+      std::string account = f_.caller_arn.substr(0, pos);  // arn:aws:sts::ACCOUNT
+      account = account.substr(account.rfind(':') + 1);
+      std::string partition = f_.caller_arn.substr(4, f_.caller_arn.find(':', 4) - 4);
+      f_.caller_policy_source = "arn:" + partition + ":iam::" + account + ":role/" + role;
+      aws::QueryParams p{{"RoleName", role}};
+      auto got = co_await client_.query_call(aws::services::iam(), "GetRole", p);
+      if (got) {
+        pugi::xml_document rd;
+        rd.load_buffer(got.value().data(), got.value().size());
+        std::string arn = rd.select_node("//Role/Arn").node().child_value();
+        if (!arn.empty()) f_.caller_policy_source = arn;
+      }
+    }
+    if (f_.caller_arn.ends_with(":root")) {
+      f_.caller_execute_command.decision = "allowed";  // the account root may do anything
+      if (f_.caller_generate_data_key) f_.caller_generate_data_key->decision = "allowed";
+      co_return;
+    }
+    std::vector<Permission> perms{f_.caller_execute_command};
+    if (f_.caller_generate_data_key) perms.push_back(*f_.caller_generate_data_key);
+    co_await simulate(f_.caller_policy_source, perms);
+    f_.caller_execute_command = perms[0];
+    if (f_.caller_generate_data_key) f_.caller_generate_data_key = perms[1];
+  }
+
+  Task<void> kms_and_logs() {
+    if (!f_.kms_key_id.empty()) {
+      json::object req{{"KeyId", f_.kms_key_id}};
+      auto key = co_await client_.json_call(aws::services::kms(), "DescribeKey", req);
+      if (!key) {
+        if (key.error().code == "NotFoundException") {
+          f_.kms_key_usable = false;
+        } else {
+          f_.kms_unknown_reason = why(key.error());
+        }
+      } else {
+        auto* meta = key.value().as_object().if_contains("KeyMetadata");
+        f_.kms_key_usable = meta && str_of(*meta, "KeyState") == "Enabled";
+      }
+    }
+    if (!f_.log_group.empty()) {
+      json::object req{{"logGroupNamePrefix", f_.log_group}};
+      auto groups = co_await client_.json_call(aws::services::logs(), "DescribeLogGroups", req);
+      if (groups && groups.value().is_object()) {
+        bool found = false;
+        if (auto* arr = groups.value().as_object().if_contains("logGroups");
+            arr && arr->is_array()) {
+          for (const auto& g : arr->as_array()) found |= str_of(g, "logGroupName") == f_.log_group;
+        }
+        f_.log_group_exists = found;
+      }
+    }
+  }
+
+  Task<void> service_tasks() {
+    if (scope_.service.empty()) co_return;
+    std::vector<std::string> names{scope_.service};
+    auto services = co_await ecs::describe_services(client_, scope_.cluster_arn, names);
+    if (services && !services.value().empty()) f_.service = services.value().front();
+    auto arns =
+        co_await ecs::list_task_arns(client_, scope_.cluster_arn, scope_.service, "RUNNING");
+    if (arns && !arns.value().empty()) {
+      auto tasks = co_await ecs::describe_tasks(client_, scope_.cluster_arn, arns.value());
+      if (tasks) f_.service_tasks = tasks.value();
+    }
+  }
+
+  Task<void> instance_role(const std::string& instance_id) {
+    aws::QueryParams p;
+    std::vector<std::string> ids{instance_id};
+    aws::add_query_list(p, "InstanceId", ids, aws::Protocol::ec2);
+    auto xml = co_await client_.query_call(aws::services::ec2(), "DescribeInstances", p);
+    if (!xml) {
+      f_.role_unknown_reason = why(xml.error());
+      co_return;
+    }
+    pugi::xml_document doc;
+    doc.load_buffer(xml.value().data(), xml.value().size());
+    std::string profile_arn = doc.select_node("//iamInstanceProfile/arn").node().child_value();
+    if (profile_arn.empty()) co_return;
+    aws::QueryParams q{{"InstanceProfileName", ecs::arn_name(profile_arn)}};
+    auto ip = co_await client_.query_call(aws::services::iam(), "GetInstanceProfile", q);
+    if (!ip) {
+      f_.role_unknown_reason = why(ip.error());
+      co_return;
+    }
+    pugi::xml_document ipd;
+    ipd.load_buffer(ip.value().data(), ip.value().size());
+    f_.role_arn = ipd.select_node("//Roles/member/Arn").node().child_value();
+    f_.role_source = "EC2 instance role";
+  }
+
+  Task<void> network() {
+    if (f_.subnet_id.empty()) {
+      f_.network_unknown_reason = "the task's subnet is not known";
+      co_return;
+    }
+    aws::QueryParams p;
+    std::vector<std::string> subnets{f_.subnet_id};
+    aws::add_query_list(p, "SubnetId", subnets, aws::Protocol::ec2);
+    auto sn = co_await client_.query_call(aws::services::ec2(), "DescribeSubnets", p);
+    if (!sn) {
+      f_.network_unknown_reason = why(sn.error());
+      co_return;
+    }
+    pugi::xml_document sd;
+    sd.load_buffer(sn.value().data(), sn.value().size());
+    if (f_.vpc_id.empty())
+      f_.vpc_id = sd.select_node("//subnetSet/item/vpcId").node().child_value();
+
+    aws::QueryParams ep{{"Filter.1.Name", "vpc-id"}, {"Filter.1.Value.1", f_.vpc_id}};
+    auto eps = co_await client_.query_call(aws::services::ec2(), "DescribeVpcEndpoints", ep);
+    if (!eps) {
+      f_.network_unknown_reason = why(eps.error());
+    } else {
+      pugi::xml_document ed;
+      ed.load_buffer(eps.value().data(), eps.value().size());
+      bool found = false;
+      const std::string wanted = "com.amazonaws." + f_.region + ".ssmmessages";
+      for (auto item : ed.select_nodes("//vpcEndpointSet/item")) {
+        if (wanted == item.node().child_value("serviceName") &&
+            std::string(item.node().child_value("privateDnsEnabled")) == "true") {
+          found = true;
+        }
+      }
+      f_.ssmmessages_endpoint = found;
+    }
+
+    // The subnet's route table, or the VPC's main one.
+    auto routes_out = [](const std::string& body) -> std::optional<bool> {
+      pugi::xml_document rd;
+      rd.load_buffer(body.data(), body.size());
+      auto tables = rd.select_nodes("//routeTableSet/item");
+      if (tables.empty()) return std::nullopt;
+      for (auto route : rd.select_nodes("//routeTableSet/item/routeSet/item")) {
+        std::string dest = route.node().child_value("destinationCidrBlock");
+        std::string gw = route.node().child_value("gatewayId");
+        std::string nat = route.node().child_value("natGatewayId");
+        std::string state = route.node().child_value("state");
+        if (dest == "0.0.0.0/0" && state != "blackhole" &&
+            (gw.starts_with("igw-") || !nat.empty())) {
+          return true;
+        }
+      }
+      return false;
+    };
+    aws::QueryParams rt{{"Filter.1.Name", "association.subnet-id"},
+                        {"Filter.1.Value.1", f_.subnet_id}};
+    auto rts = co_await client_.query_call(aws::services::ec2(), "DescribeRouteTables", rt);
+    if (!rts) {
+      if (f_.network_unknown_reason.empty()) f_.network_unknown_reason = why(rts.error());
+      co_return;
+    }
+    auto out = routes_out(rts.value());
+    if (!out) {
+      aws::QueryParams main{{"Filter.1.Name", "vpc-id"},
+                            {"Filter.1.Value.1", f_.vpc_id},
+                            {"Filter.2.Name", "association.main"},
+                            {"Filter.2.Value.1", "true"}};
+      auto mrt = co_await client_.query_call(aws::services::ec2(), "DescribeRouteTables", main);
+      if (mrt) out = routes_out(mrt.value());
+    }
+    f_.route_out = out.value_or(false);
+  }
+
+  Task<void> task() {
+    if (!f_.task) co_return;
+    const auto& t = *f_.task;
+    // Task definition.
+    json::object req{{"taskDefinition", t.task_definition_arn}};
+    auto def = co_await client_.json_call(aws::services::ecs(), "DescribeTaskDefinition", req);
+    std::string def_role;
+    if (!def) {
+      f_.role_unknown_reason = why(def.error());
+    } else if (auto* td = def.value().as_object().if_contains("taskDefinition");
+               td && td->is_object()) {
+      const auto& o = td->as_object();
+      f_.task_definition = str_of(*td, "family") + ":" +
+                           (o.contains("revision") ? json::serialize(o.at("revision")) : "");
+      f_.pid_mode = str_of(*td, "pidMode");
+      f_.network_mode = str_of(*td, "networkMode");
+      def_role = str_of(*td, "taskRoleArn");
+      if (auto* cds = o.if_contains("containerDefinitions"); cds && cds->is_array()) {
+        for (const auto& cd : cds->as_array()) {
+          if (!cd.is_object()) continue;
+          const auto& co = cd.as_object();
+          ContainerDefinitionFacts c;
+          c.name = str_of(cd, "name");
+          if (auto* r = co.if_contains("readonlyRootFilesystem"); r && r->is_bool()) {
+            c.read_only_root = r->as_bool();
+          }
+          if (auto* lp = co.if_contains("linuxParameters"); lp && lp->is_object()) {
+            if (auto* ip = lp->as_object().if_contains("initProcessEnabled"); ip && ip->is_bool()) {
+              c.init_process_enabled = ip->as_bool();
+            }
+          }
+          if (auto* env = co.if_contains("environment"); env && env->is_array()) {
+            for (const auto& e : env->as_array()) {
+              std::string name = str_of(e, "name");
+              if (name == "AWS_ACCESS_KEY_ID" || name == "AWS_ACCESS_KEY" ||
+                  name == "AWS_SECRET_ACCESS_KEY") {
+                c.credential_env.push_back(name);
+              }
+            }
+          }
+          f_.container_definitions.push_back(std::move(c));
+        }
+      }
+    }
+    if (!t.override_task_role_arn.empty()) {
+      f_.role_arn = t.override_task_role_arn;
+      f_.role_source = "task role (overridden)";
+    } else if (!def_role.empty()) {
+      f_.role_arn = def_role;
+      f_.role_source = "task role";
+    }
+
+    // EC2: the container instance (agent version, subnet, instance role fallback).
+    if (!t.container_instance_arn.empty()) {
+      json::object ci{{"cluster", scope_.cluster_arn},
+                      {"containerInstances", json::array{json::value(t.container_instance_arn)}}};
+      auto got = co_await client_.json_call(aws::services::ecs(), "DescribeContainerInstances", ci);
+      if (!got) {
+        f_.task_unknown_reason = why(got.error());
+      } else if (auto* arr = got.value().as_object().if_contains("containerInstances");
+                 arr && arr->is_array() && !arr->as_array().empty()) {
+        const auto& inst = arr->as_array().front();
+        f_.ec2_instance_id = str_of(inst, "ec2InstanceId");
+        if (auto* vi = inst.as_object().if_contains("versionInfo")) {
+          f_.agent_version = str_of(*vi, "agentVersion");
+        }
+        if (auto* attrs = inst.as_object().if_contains("attributes"); attrs && attrs->is_array()) {
+          for (const auto& a : attrs->as_array()) {
+            std::string name = str_of(a, "name");
+            if (name == "ecs.subnet-id" && f_.subnet_id.empty()) f_.subnet_id = str_of(a, "value");
+            if (name == "ecs.vpc-id" && f_.vpc_id.empty()) f_.vpc_id = str_of(a, "value");
+          }
+        }
+      }
+      if (f_.role_arn.empty() && !f_.ec2_instance_id.empty()) {
+        co_await instance_role(f_.ec2_instance_id);
+      }
+    }
+
+    // What the role may do, and the network path, at the same time.
+    std::string kms_resource = f_.kms_key_id;
+    co_await (role_permissions(kms_resource) && network());
+  }
+
+  Task<void> role_permissions(std::string kms_resource) {
+    if (f_.role_arn.empty()) co_return;
+    std::vector<Permission> perms;
+    for (const char* a : kSsmActions) {
+      Permission p;
+      p.action = a;
+      p.resource = "*";
+      perms.push_back(p);
+    }
+    if (!kms_resource.empty()) {
+      Permission p;
+      p.action = "kms:Decrypt";
+      p.resource = kms_resource;
+      perms.push_back(p);
+    }
+    if (!f_.log_group.empty() && f_.logging != "NONE") {
+      for (const char* a :
+           {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}) {
+        Permission p;
+        p.action = a;
+        p.resource = "*";
+        perms.push_back(p);
+      }
+    }
+    co_await simulate(f_.role_arn, perms);
+    for (const auto& p : perms) {
+      if (p.decision.empty() && f_.role_unknown_reason.empty()) {
+        f_.role_unknown_reason = p.unknown_reason;
+      }
+    }
+    f_.role_permissions = std::move(perms);
+  }
+
+ private:
+  aws::AwsClient& client_;
+  const Scope& scope_;
+  Facts& f_;
+};
+
+}  // namespace
+
+Task<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope) {
+  Facts f;
+  f.region = client.settings().region;
+  f.cluster_arn = scope.cluster_arn;
+  f.cluster_name = scope.cluster_name;
+  f.task = scope.task;
+  if (f.task) f.subnet_id = f.task->subnet_id;
+
+  // The cluster first: its KMS key and logging decide which permissions to simulate.
+  json::object req{{"clusters", json::array{json::value(scope.cluster_arn)}},
+                   {"include", json::array{json::value("CONFIGURATIONS")}}};
+  auto clusters = co_await client.json_call(aws::services::ecs(), "DescribeClusters", req);
+  if (!clusters) {
+    f.cluster_unknown_reason = why(clusters.error());
+  } else if (auto* arr = clusters.value().as_object().if_contains("clusters");
+             arr && arr->is_array() && !arr->as_array().empty()) {
+    const auto& c = arr->as_array().front();
+    f.cluster_status = str_of(c, "status");
+    if (auto* conf = c.as_object().if_contains("configuration"); conf && conf->is_object()) {
+      if (auto* ecc = conf->as_object().if_contains("executeCommandConfiguration");
+          ecc && ecc->is_object()) {
+        f.kms_key_id = str_of(*ecc, "kmsKeyId");
+        f.logging = str_of(*ecc, "logging");
+        if (auto* lc = ecc->as_object().if_contains("logConfiguration"); lc && lc->is_object()) {
+          f.log_group = str_of(*lc, "cloudWatchLogGroupName");
+          f.s3_bucket = str_of(*lc, "s3BucketName");
+        }
+      }
+    }
+  } else {
+    Error e = Error::usage("cluster " + scope.cluster_name + " not found",
+                           "List clusters with: ecsh ls clusters");
+    co_return e;
+  }
+  if (f.task) {
+    f.caller_execute_command.action = "ecs:ExecuteCommand";
+    f.caller_execute_command.resource = f.task->arn;
+  } else {
+    f.caller_execute_command.action = "ecs:ExecuteCommand";
+    f.caller_execute_command.resource = scope.cluster_arn;
+  }
+  if (!f.kms_key_id.empty()) {
+    Permission p;
+    p.action = "kms:GenerateDataKey";
+    p.resource = f.kms_key_id;
+    f.caller_generate_data_key = p;
+  }
+
+  Gatherer g(client, scope, f);
+  co_await (g.caller() && g.kms_and_logs() && g.service_tasks() && g.task());
+  co_return f;
+}
+
+}  // namespace ecsh::doctor

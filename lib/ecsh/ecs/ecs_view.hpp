@@ -1,0 +1,89 @@
+#pragma once
+
+// What ecsh reads about ECS, typed: clusters, services, tasks and their containers with the exec
+// agent's status, as DescribeTasks/DescribeServices return them. Parsing is pure (from JSON);
+// the fetch functions call the API with pagination and batching (100 tasks / 10 services per
+// Describe call, as ECS allows).
+
+#include "ecsh/aws/client.hpp"
+#include "ecsh/common/error.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ecsh::ecs {
+
+struct ContainerView {
+  std::string name;
+  std::string runtime_id;
+  std::string last_status;
+  std::string image;
+  std::optional<int> exit_code;
+  // The ExecuteCommandAgent managed agent: absent when the container has none.
+  std::optional<std::string> exec_agent_status;  // PENDING, RUNNING, STOPPED
+  std::string exec_agent_reason;
+};
+
+struct TaskView {
+  std::string arn;
+  std::string id;  // the last part of the ARN
+  std::string cluster_arn;
+  std::string task_definition_arn;
+  std::string last_status;
+  std::string desired_status;
+  std::string launch_type;  // FARGATE, EC2, EXTERNAL
+  std::string platform_version;
+  std::string container_instance_arn;
+  std::string group;  // "service:web"
+  std::string stopped_reason;
+  std::string override_task_role_arn;  // overrides.taskRoleArn
+  std::string subnet_id;               // awsvpc: the ENI attachment's subnet
+  bool enable_execute_command = false;
+  std::vector<ContainerView> containers;
+  std::optional<double> started_at;
+
+  std::string service_name() const;  // from group, "" when not a service task
+};
+
+struct ServiceView {
+  std::string arn;
+  std::string name;
+  std::string cluster_arn;
+  std::string status;
+  std::string task_definition;
+  std::string launch_type;
+  std::string platform_version;
+  bool enable_execute_command = false;
+  int desired_count = 0, running_count = 0, pending_count = 0;
+  struct Deployment {
+    std::string id, status, rollout_state, rollout_state_reason, task_definition;
+    int desired = 0, running = 0, pending = 0, failed = 0;
+  };
+  std::vector<Deployment> deployments;
+};
+
+// The last path segment of an ARN ("arn:…:task/demo/0123" -> "0123"); the input if no '/'.
+std::string arn_name(std::string_view arn);
+
+TaskView parse_task(const boost::json::object& task);
+ServiceView parse_service(const boost::json::object& service);
+
+Task<Result<std::vector<std::string>>> list_cluster_arns(aws::AwsClient& client);
+Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
+                                                         const std::string& cluster);
+// Tasks of a cluster (optionally of one service), RUNNING by default.
+Task<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
+                                                      const std::string& cluster,
+                                                      const std::string& service,
+                                                      const std::string& desired_status);
+Task<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
+                                                   const std::string& cluster,
+                                                   const std::vector<std::string>& task_arns);
+Task<Result<std::vector<ServiceView>>> describe_services(aws::AwsClient& client,
+                                                         const std::string& cluster,
+                                                         const std::vector<std::string>& names);
+
+}  // namespace ecsh::ecs

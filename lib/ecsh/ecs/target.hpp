@@ -1,0 +1,31 @@
+#pragma once
+
+// From -c/-s/-t/-n (each optional, each a name, ID, ARN or unique prefix) to one running task
+// and one container, as PRODUCT.md §2 "Target selection" describes.
+
+#include "ecsh/ecs/ecs_view.hpp"
+#include "ecsh/exec/target_match.hpp"
+
+namespace ecsh::ecs {
+
+struct TargetSpec {
+  std::string cluster, service, task, container;
+};
+
+struct ResolvedTarget {
+  std::string cluster_arn;
+  std::string cluster_name;
+  TaskView task;
+  ContainerView container;
+};
+
+// `picker` may be null (stdin not a TTY): several candidates are then a usage error listing them.
+Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
+                                            const exec::Picker& picker);
+
+// Only cluster (+ optional service / task) resolution, for commands that act on a whole service
+// or cluster (doctor, enable, ls).
+Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
+                                          const exec::Picker& picker);
+
+}  // namespace ecsh::ecs
