@@ -1,5 +1,6 @@
 #include "cli/aws_context.hpp"
 #include "cli/command.hpp"
+#include "cli/doctor_run.hpp"
 #include "cli/target_options.hpp"
 #include "ecsh/doctor/checks.hpp"
 #include "ecsh/doctor/gather.hpp"
@@ -42,13 +43,6 @@ std::string group_title(const std::string& group, const doctor::Facts& f) {
 }
 
 }  // namespace
-
-// Doctor as the demo and enable use it: resolve the scope, gather, judge.
-struct DoctorRun {
-  doctor::Scope scope;
-  doctor::Facts facts;
-  std::vector<doctor::Check> checks;
-};
 
 Task<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
                                                  const ecs::TargetSpec& spec) {

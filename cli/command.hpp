@@ -34,5 +34,6 @@ using CommandBody = std::function<Task<Result<int>>()>;
 void add_whoami_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_demo_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 
 }  // namespace ecsh::cli

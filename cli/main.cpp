@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   cli::add_whoami_command(app, global, run);
   cli::add_demo_command(app, global, run);
   cli::add_doctor_command(app, global, run);
+  cli::add_enable_command(app, global, run);
 
   try {
     app.parse(argc, argv);
