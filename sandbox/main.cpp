@@ -1,6 +1,9 @@
 // ecsh-sandbox: a local ECS/SSM/IAM world that real AWS clients accept (sandbox/README.md).
 
 #include "sandbox/core/sandbox.hpp"
+#include "sandbox/ec2/ec2_module.hpp"
+#include "sandbox/kms/kms_module.hpp"
+#include "sandbox/logs/logs_module.hpp"
 
 #include "ecsh/common/asio.hpp"
 
@@ -47,6 +50,9 @@ int main(int argc, char** argv) {
 
   ecsh::asio::io_context io;
   ecsh::sandbox::Sandbox sandbox(io, options);
+  sandbox.add_module(ecsh::sandbox::ec2::make_ec2_module());
+  sandbox.add_module(ecsh::sandbox::kms::make_kms_module());
+  sandbox.add_module(ecsh::sandbox::logs::make_logs_module());
   auto port = sandbox.start();
   if (!port) {
     std::fprintf(stderr, "ecsh-sandbox: %s\n", port.error().describe().c_str());

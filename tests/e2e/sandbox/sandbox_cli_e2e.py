@@ -146,6 +146,39 @@ def main():
         check(rc == 254 and "assumed-role/task-role/e2e is not authorized" in err,
               "the assumed role has only the role's permissions", err)
 
+        # EC2 network, KMS, Logs.
+        subnets = ok(sb, "ec2", "describe-subnets")["Subnets"]
+        check(len(subnets) == 1 and subnets[0]["VpcId"].startswith("vpc-"),
+              "ec2 describe-subnets: the default subnet", subnets)
+        routes = ok(sb, "ec2", "describe-route-tables", "--filters",
+                    "Name=association.subnet-id,Values=" + subnets[0]["SubnetId"])["RouteTables"]
+        check(any(r.get("DestinationCidrBlock") == "0.0.0.0/0" and
+                  r.get("GatewayId", "").startswith("igw-") for r in routes[0]["Routes"]),
+              "the default subnet routes out through an internet gateway", routes)
+        rc, _, err = aws(sb, "ec2", "describe-subnets", "--subnet-ids", "subnet-nope")
+        check(rc == 254 and "InvalidSubnetID.NotFound" in err, "an unknown subnet", err)
+        key = ok(sb, "kms", "create-key", "--description", "exec")["KeyMetadata"]
+        check(key["KeyState"] == "Enabled" and key["Arn"].endswith(key["KeyId"]), "kms create-key",
+              key)
+        blob_path = os.path.join(sb.dir, "blob")
+        dk = ok(sb, "kms", "generate-data-key", "--key-id", key["Arn"], "--number-of-bytes", "64",
+                "--encryption-context", "aws:ssm:SessionId=s1")
+        import base64
+        with open(blob_path, "wb") as f:
+            f.write(base64.b64decode(dk["CiphertextBlob"]))
+        plain = ok(sb, "kms", "decrypt", "--ciphertext-blob", "fileb://" + blob_path,
+                   "--encryption-context", "aws:ssm:SessionId=s1")
+        check(plain["Plaintext"] == dk["Plaintext"] and len(base64.b64decode(plain["Plaintext"])) == 64,
+              "kms decrypt returns the data key", plain.keys())
+        rc, _, err = aws(sb, "kms", "decrypt", "--ciphertext-blob", "fileb://" + blob_path,
+                         "--encryption-context", "aws:ssm:SessionId=other")
+        check(rc == 254 and "InvalidCiphertextException" in err,
+              "kms decrypt with another encryption context fails", err)
+        ok(sb, "logs", "create-log-group", "--log-group-name", "/ecs/exec")
+        groups = ok(sb, "logs", "describe-log-groups", "--log-group-name-prefix", "/ecs")
+        check([g["logGroupName"] for g in groups["logGroups"]] == ["/ecs/exec"],
+              "logs create-log-group and describe-log-groups", groups)
+
         # Injected throttling.
         sb.admin("/_sandbox/faults", {"api": {"throttle_rate": 1.0,
                                               "operations": ["GetCallerIdentity"]}})

@@ -1,0 +1,158 @@
+#pragma once
+
+// The sandbox's "process" runtime: an ECS task runs for real as host process trees. Where Linux
+// namespaces are permitted, each task gets its own network namespace (loopback up, shared by its
+// containers) and each container its own pid, mount, uts and ipc namespaces under a small init
+// (PID 1: reaps zombies, takes the tree down with it). The image is the host filesystem.
+// Without namespaces (EPERM) containers are plain process groups; this is said once on stderr.
+//
+// Exec sessions run inside a container (setns) with a pty or pipes, as the SSM agent starts them.
+// Child reaping is driven by SIGCHLD on the executor; only PIDs this runtime started are waited
+// for, so other parts of the process may run their own children.
+
+#include "ecsh/common/asio.hpp"
+#include "ecsh/common/error.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ecsh::sandbox::runtime {
+
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+struct ContainerSpec {
+  std::string name;
+  // entryPoint + command. argv[0] "sandbox-httpd" / "sandbox-http-get" run the built-in tools
+  // (builtins.hpp) from the runtime's builtin executable; anything else is looked up in PATH.
+  std::vector<std::string> argv;
+  EnvList env;
+  std::string working_dir;  // empty: "/"
+  std::string user;         // empty (inherit), "uid", "uid:gid", "name" or "name:group"
+  bool read_only_root = false;
+  std::string log_path;  // stdout and stderr are appended here; empty: /dev/null
+};
+
+struct TaskSpec {
+  std::string task_id;
+  std::vector<ContainerSpec> containers;
+};
+
+struct ContainerExit {
+  std::string task_id;
+  std::string container;
+  int exit_code = 0;  // the exit status, or 128 + signal when killed by a signal
+  int signal = 0;     // the signal that killed it, 0 when it exited
+};
+
+struct StartedContainer {
+  std::string name;
+  std::string runtime_id;  // 12 hex digits; also the container's hostname when isolated
+  int pid = 0;             // host PID of the container's init
+};
+
+struct StartedTask {
+  std::string task_id;
+  bool isolated = false;  // namespaces in use
+  std::vector<StartedContainer> containers;
+};
+
+struct RuntimeOptions {
+  // The executable that runs built-ins as `EXE builtin NAME ARGS...` (dispatch_builtin). Empty:
+  // this process's own executable (/proc/self/exe), i.e. ecsh-sandbox.
+  std::string builtin_exe;
+  // false: never try namespaces (plain process groups), e.g. to test the fallback.
+  bool use_namespaces = true;
+};
+
+struct ExecOptions {
+  bool tty = true;  // pty (controlling terminal) or three pipes
+  unsigned short cols = 80;
+  unsigned short rows = 24;
+  EnvList env;  // added to the container's environment (overrides)
+};
+
+// A process started by ProcessRuntime::exec. Its file descriptors are owned by this object and
+// closed when it is destroyed, unless released with release_*(). The process itself is not
+// killed on destruction: it ends with its container, or with kill()/ProcessRuntime::shutdown().
+class ExecProcess {
+ public:
+  struct State;
+  explicit ExecProcess(std::shared_ptr<State> state);
+  ~ExecProcess();
+  ExecProcess(const ExecProcess&) = delete;
+  ExecProcess& operator=(const ExecProcess&) = delete;
+
+  int pid() const;
+  bool tty() const;
+  int master_fd() const;  // the pty master (read output, write input); -1 without a tty
+  int stdin_fd() const;   // pipes (tty == false), -1 otherwise
+  int stdout_fd() const;
+  int stderr_fd() const;
+  // Hand a descriptor over to the caller (e.g. to wrap it in a stream_descriptor); -1 if none.
+  int release_master_fd();
+  int release_stdin_fd();
+  int release_stdout_fd();
+  int release_stderr_fd();
+  // Close our write end of stdin (pipes): the process sees end of file.
+  void close_stdin();
+
+  // Set the terminal size (the foreground process group gets SIGWINCH).
+  Result<void> resize(unsigned short cols, unsigned short rows);
+  void kill(int signal);
+
+  // The exit code once known (128 + n when killed by signal n).
+  std::optional<int> exit_code() const;
+  // Calls `done` on the runtime's executor when the process has exited (at once if it has).
+  void async_wait(std::function<void(int exit_code)> done);
+  Task<int> wait();
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+class ProcessRuntime {
+ public:
+  using ExitCallback = std::function<void(const ContainerExit&)>;
+
+  explicit ProcessRuntime(asio::any_io_executor executor, RuntimeOptions options = {});
+  ~ProcessRuntime();  // shutdown()
+  ProcessRuntime(const ProcessRuntime&) = delete;
+  ProcessRuntime& operator=(const ProcessRuntime&) = delete;
+
+  // Starts every container of the task. Fails (and starts nothing) when the task id is in use,
+  // an executable is not found or a container cannot be set up. on_exit is called on the
+  // executor once per container when it exits. A task is forgotten once all its containers exit.
+  Result<StartedTask> start_task(const TaskSpec& spec, ExitCallback on_exit);
+
+  // SIGTERM to each container's process group, SIGKILL to what is left after `grace`.
+  // on_stopped (optional) runs once every container has exited; at once for an unknown task.
+  void stop_task(const std::string& task_id, std::chrono::milliseconds grace,
+                 std::function<void()> on_stopped = {});
+
+  // Runs argv (no shell) inside a running container of the task.
+  Result<std::shared_ptr<ExecProcess>> exec(const std::string& task_id,
+                                            const std::string& container,
+                                            const std::vector<std::string>& argv,
+                                            const ExecOptions& options);
+
+  std::size_t running_tasks() const;
+  // Whether containers get namespaces (false after EPERM or with use_namespaces = false).
+  bool namespaces_active() const;
+
+  // Kills (SIGKILL) and reaps every process this runtime started, synchronously. Exit callbacks
+  // are not called. Idempotent.
+  void shutdown();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ecsh::sandbox::runtime
