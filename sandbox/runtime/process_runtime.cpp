@@ -2,6 +2,7 @@
 
 #include "ecsh/common/crypto.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -56,17 +58,28 @@ struct ChildFailure {
 
 const char* step_text(int step) {
   switch (static_cast<Step>(step)) {
-    case Step::netns: return "joining the task's network namespace";
-    case Step::make_private: return "making the container's mounts private";
-    case Step::mount_proc: return "mounting /proc in the container";
-    case Step::hostname: return "setting the container's hostname";
-    case Step::read_only: return "remounting the container's root filesystem read-only";
-    case Step::setns: return "entering the container's namespaces";
-    case Step::chdir: return "changing to the working directory";
-    case Step::user: return "switching to the container's user";
-    case Step::exec: return "executing the program";
-    case Step::fork: return "starting a process";
-    case Step::terminal: return "attaching the terminal";
+    case Step::netns:
+      return "joining the task's network namespace";
+    case Step::make_private:
+      return "making the container's mounts private";
+    case Step::mount_proc:
+      return "mounting /proc in the container";
+    case Step::hostname:
+      return "setting the container's hostname";
+    case Step::read_only:
+      return "remounting the container's root filesystem read-only";
+    case Step::setns:
+      return "entering the container's namespaces";
+    case Step::chdir:
+      return "changing to the working directory";
+    case Step::user:
+      return "switching to the container's user";
+    case Step::exec:
+      return "executing the program";
+    case Step::fork:
+      return "starting a process";
+    case Step::terminal:
+      return "attaching the terminal";
   }
   return "starting the process";
 }
@@ -107,6 +120,7 @@ void unblock_all_signals() {
 }
 
 // Dies with the process (thread) that started us, closing the race where it already died.
+// expected_parent is getppid() as seen from here: 0 when the parent is outside our pid namespace.
 void die_with_parent(pid_t expected_parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != expected_parent) ::_exit(137);
@@ -121,7 +135,8 @@ int status_to_code(int status) {
 // A fork that starts new namespaces in the child (like clone(2) without a new stack). The child
 // must only make system calls until it executes a program or exits.
 pid_t clone_process(unsigned long flags) {
-  return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  return static_cast<pid_t>(
+      ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
 }
 
 // Waits (all signals blocked) until `child` exits and returns its exit code, reaping any other
@@ -260,7 +275,7 @@ Result<ExecImage> resolve_program(const std::vector<std::string>& argv, const En
     if (builtin_exe.empty())
       return Error::internal("the sandbox's built-in tools are unavailable (no executable)");
     img.path = builtin_exe;
-    img.args = {argv[0], "builtin", argv[0].substr(std::strlen("sandbox-"))};
+    img.args = {builtin_exe, "builtin", argv[0].substr(std::strlen("sandbox-"))};
     img.args.insert(img.args.end(), argv.begin() + 1, argv.end());
   } else {
     img.args = argv;
@@ -335,10 +350,14 @@ Result<UserIds> resolve_user(const std::string& user) {
   return ids;
 }
 
+// Raw system calls: the C library's setuid() would try to synchronise threads that the child
+// of a fork does not have.
 bool switch_user(const UserIds& ids) {
   if (!ids.set) return true;
   gid_t groups[1] = {ids.gid};
-  return ::setgroups(1, groups) == 0 && ::setgid(ids.gid) == 0 && ::setuid(ids.uid) == 0;
+  return ::syscall(SYS_setgroups, 1, groups) == 0 &&
+         ::syscall(SYS_setresgid, ids.gid, ids.gid, ids.gid) == 0 &&
+         ::syscall(SYS_setresuid, ids.uid, ids.uid, ids.uid) == 0;
 }
 
 // Reads the child's report: nullopt when the pipe reached end of file (the program runs).
@@ -433,7 +452,7 @@ Result<Fd> make_network_namespace(int* err_out) {
   return ns;
 }
 
-std::string new_runtime_id() { return hex(random_bytes(6)); }
+std::string new_runtime_id() { return crypto::hex(crypto::random_bytes(6)); }
 
 }  // namespace
 
@@ -492,7 +511,8 @@ std::optional<int> ExecProcess::exit_code() const { return state_->exit_code; }
 void ExecProcess::async_wait(std::function<void(int)> done) {
   auto state = state_;
   if (state->exit_code) {
-    asio::post(state->done.get_executor(), [state, done = std::move(done)] { done(*state->exit_code); });
+    asio::post(state->done.get_executor(),
+               [state, done = std::move(done)] { done(*state->exit_code); });
     return;
   }
   state->done.async_wait([state, done = std::move(done)](boost::system::error_code) {
@@ -559,13 +579,15 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
       auto self = weak.lock();
       if (!self || self->is_shut_down) return;
       self->on_sigchld();
-      self->arm();
+      if (!self->is_shut_down) self->arm();
     });
   }
 
   void fall_back(const char* why) {
     if (namespaces == Namespaces::no) return;
     namespaces = Namespaces::no;
+    static std::atomic<bool> said{false};  // once per process, however many runtimes
+    if (said.exchange(true)) return;
     std::fprintf(stderr,
                  "ecsh-sandbox: Linux namespaces are not permitted here (%s); containers run as "
                  "plain host processes without isolation\n",
@@ -609,10 +631,15 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
       }
     }
     for (auto it = execs.begin(); it != execs.end();) {
-      int status = 0;
-      pid_t r = ::waitpid((*it)->pid, &status, WNOHANG);
-      if (r == (*it)->pid) {
+      pid_t pid = (*it)->pid;
+      siginfo_t info;
+      std::memset(&info, 0, sizeof info);
+      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == pid) {
         if ((*it)->group > 0) ::kill(-(*it)->group, SIGKILL);  // its session's leftovers
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
         (*it)->finish(status_to_code(status));
         it = execs.erase(it);
       } else {
@@ -622,16 +649,17 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
     for (auto& f : calls) f();
   }
 
-  Result<void> ensure_namespace_mode() {
-    if (namespaces != Namespaces::unknown) return ok();
-    return ok();  // decided by the first network namespace
-  }
-
   Result<StartedTask> start_task(const TaskSpec& spec, ExitCallback on_exit) {
     if (is_shut_down) return Error::internal("the process runtime is shut down");
     if (spec.task_id.empty()) return Error::usage("the task id is empty");
-    if (tasks.count(spec.task_id)) return Error::usage("task " + spec.task_id + " is already running");
+    if (tasks.count(spec.task_id))
+      return Error::usage("task " + spec.task_id + " is already running");
     if (spec.containers.empty()) return Error::usage("task " + spec.task_id + " has no containers");
+    for (std::size_t i = 0; i < spec.containers.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (spec.containers[i].name == spec.containers[j].name)
+          return Error::usage("task " + spec.task_id + " has two containers named " +
+                              spec.containers[i].name);
 
     auto task = std::make_unique<TaskEntry>();
     task->id = spec.task_id;
@@ -658,7 +686,9 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
       auto c = start_container(*task, cs);
       if (!c) {
         kill_task_now(*task);
-        return Error::usage("container " + cs.name + ": " + c.error().message, c.error().hint);
+        Error e = c.error();
+        e.message = "container " + cs.name + ": " + e.message;
+        return e;
       }
       StartedContainer sc;
       sc.name = c.value().name;
@@ -709,12 +739,13 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
     pid_t pid;
     {
       SignalBlock block;
-      unsigned long flags = isolated ? (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) : 0;
+      unsigned long flags =
+          isolated ? (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) : 0;
       pid = clone_process(flags);
       if (pid == 0) {
         // The container's init.
         reset_signal_dispositions();
-        die_with_parent(parent);
+        die_with_parent(isolated ? 0 : parent);
         int errfd = wr.fd;
         if (isolated) {
           if (::setns(netns_fd, CLONE_NEWNET) != 0) fail_child(errfd, Step::netns);
@@ -723,6 +754,9 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
           if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
             fail_child(errfd, Step::mount_proc);
           if (::sethostname(hostname, hostname_len) != 0) fail_child(errfd, Step::hostname);
+          // Its own /dev/shm, as Docker gives (best effort: the host may not have one).
+          ::mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "mode=1777,size=65536k");
           if (read_only &&
               ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
             fail_child(errfd, Step::read_only);
@@ -742,7 +776,7 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
         pid_t w = ::_Fork();
         if (w < 0) fail_child(3, Step::fork);
         if (w == 0) {
-          die_with_parent(init_pid);
+          die_with_parent(isolated ? 1 : init_pid);
           if (::chdir(workdir) != 0) fail_child(3, Step::chdir);
           if (!switch_user(user)) fail_child(3, Step::user);
           unblock_all_signals();
@@ -756,8 +790,9 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
     if (pid < 0) return setup_error("starting the container's init", errno);
     wr.reset();
     if (auto failure = read_failure(rd.fd)) {
-      reap_blocking(pid);
       if (!isolated) ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      reap_blocking(pid);
       std::string what = std::string(step_text(failure->step)) + " failed";
       if (failure->step == static_cast<int>(Step::exec)) what += " (" + img.path + ")";
       return setup_error(what, failure->err);
@@ -836,10 +871,10 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
     std::vector<int> ns_types;
     if (t.isolated) {
       static const std::pair<const char*, int> kinds[] = {{"net", CLONE_NEWNET},
-                                                           {"uts", CLONE_NEWUTS},
-                                                           {"ipc", CLONE_NEWIPC},
-                                                           {"pid", CLONE_NEWPID},
-                                                           {"mnt", CLONE_NEWNS}};
+                                                          {"uts", CLONE_NEWUTS},
+                                                          {"ipc", CLONE_NEWIPC},
+                                                          {"pid", CLONE_NEWPID},
+                                                          {"mnt", CLONE_NEWNS}};
       for (const auto& [name, type] : kinds) {
         std::string path = "/proc/" + std::to_string(c->pid) + "/ns/" + name;
         Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -920,11 +955,10 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
         if (!isolated) run_program(wr.fd);
         for (std::size_t i = 0; i < raw_ns.size(); ++i)
           if (::setns(raw_ns[i], ns_types[i]) != 0) fail_child(wr.fd, Step::setns, 126);
-        pid_t me = ::getpid();
         pid_t g = ::_Fork();
         if (g < 0) fail_child(wr.fd, Step::fork, 126);
         if (g == 0) {
-          die_with_parent(me);
+          die_with_parent(0);  // E is outside the container's pid namespace
           run_program(wr.fd);
         }
         // The intermediate stays outside the container (its PID is ours to wait for) and
@@ -947,6 +981,8 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
     child_out.reset();
     child_err.reset();
     if (auto failure = read_failure(rd.fd)) {
+      if (!isolated) ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
       reap_blocking(pid);
       std::string what = std::string(step_text(failure->step)) + " failed";
       if (failure->step == static_cast<int>(Step::exec)) what += " (" + img.path + ")";

@@ -9,6 +9,9 @@
 // Exec sessions run inside a container (setns) with a pty or pipes, as the SSM agent starts them.
 // Child reaping is driven by SIGCHLD on the executor; only PIDs this runtime started are waited
 // for, so other parts of the process may run their own children.
+//
+// Not thread-safe: call it from the executor's thread, which must keep running (children die
+// with the thread that started them: PR_SET_PDEATHSIG).
 
 #include "ecsh/common/asio.hpp"
 #include "ecsh/common/error.hpp"
