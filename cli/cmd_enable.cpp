@@ -85,6 +85,9 @@ EnablePlan plan_enable(const DoctorRun& run) {
                     });
   }
   for (const auto& c : checks) {
+    // A stopped exec agent is a symptom: the new tasks of a redeploy get a fresh one, and its
+    // cause (if enable cannot fix it) is listed on its own.
+    if (c.id == "container.exec_agent" && plan.redeploy) continue;
     if (c.status == doctor::Status::fail && !c.fixable_by_enable) plan.cannot_fix.push_back(c);
   }
   return plan;
@@ -188,10 +191,26 @@ Task<Result<ecs::TaskView>> follow_rollout(aws::AwsClient& client, const doctor:
       e.kind = ErrorKind::service;
       co_return e;
     }
-    if (primary && primary->rollout_state == "COMPLETED" && old_running == 0 && ready_task &&
+    if (primary && primary->rollout_state == "COMPLETED" && old_running == 0 &&
         fresh == static_cast<int>(tasks.size())) {
-      if (tty && !quiet) fmt::print("\n");
-      co_return *ready_task;
+      if (ready_task) {
+        if (tty && !quiet) fmt::print("\n");
+        co_return *ready_task;
+      }
+      // Every new task runs, but its exec agent gave up: say why instead of waiting.
+      for (const auto& t : tasks) {
+        for (const auto& c : t.containers) {
+          if (c.exec_agent_status && *c.exec_agent_status == "STOPPED") {
+            if (tty && !quiet) fmt::print("\n");
+            Error e =
+                Error::usage("the new task " + t.id + " runs, but the exec agent of container " +
+                                 c.name + " stopped: " + c.exec_agent_reason,
+                             "Run ecsh doctor on the task for the fix.");
+            e.kind = ErrorKind::service;
+            co_return e;
+          }
+        }
+      }
     }
     timer.expires_after(std::chrono::milliseconds(300));
     co_await timer.async_wait(use_awaitable_nothrow);

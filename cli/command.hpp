@@ -35,5 +35,6 @@ void add_whoami_command(CLI::App& app, const GlobalOptions& global, CommandBody&
 void add_demo_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 
 }  // namespace ecsh::cli

@@ -18,8 +18,19 @@ void print_error(const ecsh::Error& e) {
 
 }  // namespace
 
+namespace ecsh::cli {
+int plugin_main(int argc, char** argv);
+}
+
 int main(int argc, char** argv) {
   using namespace ecsh;
+  // Installed as (or linked to) session-manager-plugin: behave as the official plugin does.
+  if (argc > 0) {
+    std::string_view self = argv[0];
+    if (auto slash = self.rfind('/'); slash != std::string_view::npos)
+      self.remove_prefix(slash + 1);
+    if (self == "session-manager-plugin") return cli::plugin_main(argc, argv);
+  }
   cli::GlobalOptions global;
   CLI::App app{"ecsh: get into any running Amazon ECS container, or learn exactly why you can't."};
   app.name("ecsh");
@@ -44,6 +55,7 @@ int main(int argc, char** argv) {
   cli::add_demo_command(app, global, run);
   cli::add_doctor_command(app, global, run);
   cli::add_enable_command(app, global, run);
+  cli::add_exec_command(app, global, run);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,8 @@
 #include "cli/target_options.hpp"
 
+#include "ecsh/term/picker.hpp"
+#include "ecsh/term/tty.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -14,9 +17,13 @@ void add_target_options(CLI::App& cmd, ecs::TargetSpec& spec) {
 }
 
 exec::Picker terminal_picker() {
-  // The interactive picker comes with the terminal layer; until then, several candidates are
-  // listed and the user names one.
-  return nullptr;
+  if (!term::is_tty(STDIN_FILENO) || !term::is_tty(STDERR_FILENO)) return nullptr;
+  return [](const std::string& title,
+            const std::vector<std::string>& items) -> Result<std::optional<std::size_t>> {
+    term::PickerOptions options;
+    options.color = term::color_allowed(true);
+    return term::pick(title, items, options);
+  };
 }
 
 }  // namespace ecsh::cli

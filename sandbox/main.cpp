@@ -1,9 +1,15 @@
 // ecsh-sandbox: a local ECS/SSM/IAM world that real AWS clients accept (sandbox/README.md).
 
 #include "sandbox/core/sandbox.hpp"
+#include "sandbox/core/server.hpp"
 #include "sandbox/ec2/ec2_module.hpp"
+#include "sandbox/ecs/ecs_service.hpp"
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
+#include "sandbox/runtime/builtins.hpp"
+#include "sandbox/runtime/process_runtime.hpp"
+#include "sandbox/ssm/data_channel_server.hpp"
+#include "sandbox/ssm/ssm_module.hpp"
 
 #include "ecsh/common/asio.hpp"
 
@@ -11,10 +17,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
+namespace {
+constexpr const char* kDefaultContainerPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (auto rc = ecsh::sandbox::runtime::dispatch_builtin(argc, argv)) return *rc;
   CLI::App app{"ecsh-sandbox: a local ECS/SSM/IAM world that real AWS clients accept"};
   std::string listen = "127.0.0.1:0";
   std::string state_dir;
@@ -22,6 +37,7 @@ int main(int argc, char** argv) {
   std::string runtime = "process";
   std::string docker_host;
   std::string pacing = "realistic";
+  bool exit_with_parent = false;
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks a free port)");
   app.add_option("--state-dir", state_dir, "where the world is kept between runs")->required();
   app.add_option("--scenario", scenario, "JSON scenario applied when the state dir is new");
@@ -30,7 +46,13 @@ int main(int argc, char** argv) {
   app.add_option("--docker-host", docker_host, "Docker Engine socket for --runtime docker");
   app.add_option("--agent-pacing", pacing, "agent timing")
       ->check(CLI::IsMember({"realistic", "none"}));
+  app.add_flag("--exit-with-parent", exit_with_parent,
+               "Stop when the process that started the sandbox dies (used by ecsh demo)");
   CLI11_PARSE(app, argc, argv);
+  if (exit_with_parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() == 1) return 0;  // the parent is already gone
+  }
 
   ecsh::sandbox::SandboxOptions options;
   auto colon = listen.rfind(':');
@@ -48,11 +70,70 @@ int main(int argc, char** argv) {
   options.state_dir = state_dir;
   options.scenario_file = scenario;
 
+  namespace sb = ecsh::sandbox;
   ecsh::asio::io_context io;
-  ecsh::sandbox::Sandbox sandbox(io, options);
-  sandbox.add_module(ecsh::sandbox::ec2::make_ec2_module());
-  sandbox.add_module(ecsh::sandbox::kms::make_kms_module());
-  sandbox.add_module(ecsh::sandbox::logs::make_logs_module());
+  sb::Sandbox sandbox(io, options);
+  sb::runtime::ProcessRuntime process_runtime(io.get_executor());
+  sb::ssm::SessionRegistry sessions;
+  // The built-in tools on the containers' PATH (the image is the host filesystem).
+  const std::string tools_path = sb::runtime::install_builtin_links(state_dir + "/bin");
+  const std::string container_path = tools_path.empty() ? std::string(kDefaultContainerPath)
+                                                        : tools_path + ":" + kDefaultContainerPath;
+
+  auto kms = sb::kms::make_kms_module();
+  auto logs = sb::logs::make_logs_module();
+  sb::ssm::DataChannelServer::Options channel_options;
+  channel_options.realistic_pacing = pacing == "realistic";
+  sb::ssm::DataChannelServer data_channel(
+      io.get_executor(), sessions,
+      [&process_runtime, &container_path](const sb::ssm::SessionRecord& s,
+                                          const std::vector<std::string>& argv,
+                                          const sb::runtime::ExecOptions& o) {
+        sb::runtime::ExecOptions with_path = o;
+        with_path.env.emplace_back("PATH", container_path);
+        return process_runtime.exec(s.task_id, s.container, argv, with_path);
+      },
+      kms.get(), logs.get(), channel_options);
+  sessions.on_terminate([&data_channel](const std::string& id) { data_channel.terminate(id); });
+  sandbox.server().set_websocket_handler(
+      [&data_channel](ecsh::asio::ip::tcp::socket socket, sb::BeastRequest request) {
+        data_channel.accept(std::move(socket), std::move(request));
+      });
+  sandbox.on_faults([&data_channel](const boost::json::object& body) {
+    sb::ssm::ChannelFaults f;
+    if (auto* dc = body.if_contains("data_channel"); dc && dc->is_object()) {
+      const auto& o = dc->as_object();
+      auto num = [&o](const char* key, double fallback) {
+        auto* v = o.if_contains(key);
+        return v && v->is_number() ? v->to_number<double>() : fallback;
+      };
+      f.drop_link_every_frames = static_cast<int>(num("drop_link_every_frames", 0));
+      f.max_link_drops = static_cast<int>(num("max_link_drops", 0));
+      f.duplicate_rate = num("duplicate_rate", 0);
+      f.corrupt_rate = num("corrupt_rate", 0);
+      f.reorder_rate = num("reorder_rate", 0);
+      f.stall_ms = static_cast<int>(num("stall_ms", 0));
+      f.seed = static_cast<std::uint32_t>(num("seed", 1));
+      if (auto* bye = o.if_contains("bye_after_first_output"); bye && bye->is_bool()) {
+        f.bye_after_first_output = bye->as_bool();
+      }
+    }
+    data_channel.set_faults(f);
+  });
+
+  sandbox.add_module(sb::ec2::make_ec2_module());
+  sandbox.add_module(std::move(kms));
+  sandbox.add_module(std::move(logs));
+  sb::ecs::EcsOptions ecs_options;
+  ecs_options.container_path = container_path;
+  ecs_options.log_dir = state_dir + "/logs";
+  std::filesystem::create_directories(ecs_options.log_dir);
+  auto ecs = sb::ecs::make_ecs_module(process_runtime, sessions, ecs_options);
+  auto* ecs_view = ecs.get();
+  sandbox.add_module(std::move(ecs));
+  sandbox.add_module(sb::ssm::make_ssm_module(
+      sessions, [ecs_view](const std::string& t) { return ecs_view->resolve_target(t); },
+      [ecs_view] { return ecs_view->managed_instances(); }));
   auto port = sandbox.start();
   if (!port) {
     std::fprintf(stderr, "ecsh-sandbox: %s\n", port.error().describe().c_str());
@@ -64,7 +145,9 @@ int main(int argc, char** argv) {
   ecsh::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
+    data_channel.shutdown();
     sandbox.stop();
+    process_runtime.shutdown();
     io.stop();
   });
   io.run();

@@ -40,6 +40,7 @@ struct Sandbox::Impl {
   asio::steady_timer ticker;
   bool stopped = false;
   bool dirty = false;
+  std::function<void(const json::object&)> faults_hook;
 
   std::vector<ServiceModule*> all_modules() {
     std::vector<ServiceModule*> out{iam.get()};
@@ -110,6 +111,7 @@ struct Sandbox::Impl {
         }
       }
       dispatcher.set_faults(faults);
+      if (faults_hook) faults_hook(v.as_object());
       return admin_json(200, json::object{{"status", "set"}});
     }
     return admin_json(404, json::object{{"message", "unknown admin path " + r.path}});
@@ -186,5 +188,8 @@ Result<void> Sandbox::apply_scenario_text(std::string_view text) {
   return impl_->apply_scenario(text);
 }
 void Sandbox::persist() { impl_->persist(); }
+void Sandbox::on_faults(std::function<void(const json::object&)> hook) {
+  impl_->faults_hook = std::move(hook);
+}
 
 }  // namespace ecsh::sandbox

@@ -7,7 +7,10 @@
 #include "ecsh/common/error.hpp"
 #include "sandbox/api.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +46,8 @@ class Sandbox {
   Dispatcher& dispatcher();
   iam::IamModule& iam();
   Result<void> apply_scenario_text(std::string_view json_text);
+  // Called with the whole body of POST /_sandbox/faults (after the core took its "api" part).
+  void on_faults(std::function<void(const boost::json::object&)> hook);
   void persist();
 
  private:

@@ -1,5 +1,7 @@
 #include "sandbox/runtime/builtins.hpp"
 
+#include <filesystem>
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -386,6 +388,24 @@ std::optional<int> dispatch_builtin(int argc, char** argv) {
   if (argc >= 2 && argv[1] && std::string_view(argv[1]) == "builtin")
     return run_builtin(argc - 2, argv + 2);
   return std::nullopt;
+}
+
+}  // namespace ecsh::sandbox::runtime
+
+namespace ecsh::sandbox::runtime {
+
+std::string install_builtin_links(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const char* name : {"sandbox-httpd", "sandbox-http-get"}) {
+    auto link = std::filesystem::path(dir) / name;
+    std::filesystem::remove(link, ec);
+    std::filesystem::create_symlink(self, link, ec);
+    if (ec) return {};
+  }
+  return dir;
 }
 
 }  // namespace ecsh::sandbox::runtime

@@ -24,6 +24,10 @@ int run_builtin(int argc, char** argv);
 // "sandbox-httpd" or "sandbox-http-get". nullopt: not a built-in invocation.
 std::optional<int> dispatch_builtin(int argc, char** argv);
 
+// Makes `dir` hold sandbox-httpd and sandbox-http-get, links to this executable, so that a shell
+// inside a container finds them on PATH. Returns `dir`, or "" when the links cannot be made.
+std::string install_builtin_links(const std::string& dir);
+
 struct HttpUrl {
   std::string host;
   std::uint16_t port = 80;

@@ -34,7 +34,7 @@ const std::vector<std::pair<std::regex, std::string>>& patterns() {
     add(R"((Signature=)[0-9a-f]+)", "$1<redacted>");
     add(R"((X-Amz-Signature=)[0-9a-f]+)", "$1<redacted>");
     add(R"((X-Amz-Security-Token[=:]\s*)[^\s&]+)", "$1<redacted>");
-    add(R"re(("(?:tokenValue|sessionToken|secretAccessKey|accessToken|token|clientSecret|refreshToken)"\s*:\s*")[^"]*")re",
+    add(R"re(("(?:tokenValue|sessionToken|secretAccessKey|accessToken|token|clientSecret|refreshToken|plaintext)"\s*:\s*")[^"]*")re",
         "$1<redacted>\"");
     add(R"((<(SecretAccessKey|SessionToken)>)[^<]*)", "$1<redacted>");
     add(R"((aws_secret_access_key|aws_session_token)(\s*=\s*)\S+)", "$1$2<redacted>");

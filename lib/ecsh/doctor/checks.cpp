@@ -321,7 +321,10 @@ void task_checks(const Facts& f, Builder& b) {
   const bool logging_on = !f.logging.empty() && f.logging != "NONE";
   for (const auto& c : t.containers) {
     std::string cg = "container:" + c.name;
-    if (!c.exec_agent_status) {
+    if (!c.exec_agent_status && !t.enable_execute_command) {
+      b.add("container.exec_agent", cg, Status::info, "no exec agent",
+            "the task was started without exec, so no agent runs in its containers");
+    } else if (!c.exec_agent_status) {
       b.add("container.exec_agent", cg, Status::info, "no exec agent",
             "this container has no ExecuteCommandAgent (a sidecar?); exec into another one");
     } else if (*c.exec_agent_status == "RUNNING") {

@@ -1,0 +1,102 @@
+// ecsh as `session-manager-plugin`: the official plugin's command line, so that
+// `aws ecs execute-command` and `aws ssm start-session` use ecsh's session client. Unlike the
+// official plugin, a session that fails ends with a non-zero exit status.
+
+#include "cli/aws_context.hpp"
+#include "cli/command.hpp"
+#include "ecsh/common/log.hpp"
+#include "ecsh/connect/exec_session.hpp"
+#include "ecsh/exec/plugin_args.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <exception>
+
+extern char** environ;
+
+namespace ecsh::cli {
+
+connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
+
+namespace {
+
+// argv[6] is where the AWS CLI sent its API calls. A real AWS endpoint of another service (the
+// ECS one, for execute-command) is not where SSM lives, so only a custom endpoint (a sandbox,
+// a proxy) is reused for ResumeSession and TerminateSession.
+bool is_custom_endpoint(const std::string& url) {
+  return !url.empty() && url.find(".amazonaws.com") == std::string::npos &&
+         url.find(".amazonaws.com.cn") == std::string::npos;
+}
+
+Task<Result<int>> run_plugin_session(exec::PluginSession s) {
+  auto executor = co_await asio::this_coro::executor;
+  GlobalOptions global;
+  global.profile = s.profile;
+  global.region = s.region;
+  if (is_custom_endpoint(s.endpoint_url)) global.endpoint_url = s.endpoint_url;
+  ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
+  connect::SessionTarget target;
+  target.session_id = s.session_id;
+  target.stream_url = s.stream_url;
+  target.token_value = s.token_value;
+  log::add_secret(s.token_value);
+  auto settings = exec_settings(*ctx, false);
+  settings.plugin_messages = true;
+  fmt::print("\nStarting session with SessionId: {}\n", s.session_id);
+  std::fflush(stdout);
+  co_return co_await connect::run_terminal_session(*ctx->client, target, s.target, settings);
+}
+
+}  // namespace
+
+int plugin_main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  auto invocation = exec::parse_plugin_args(args, env);
+  if (!invocation) {
+    fmt::print(stderr, "{}\n", log::redact(invocation.error().describe()));
+    return exit_code_for(invocation.error());
+  }
+  switch (invocation.value().kind) {
+    case exec::PluginInvocation::Kind::banner:
+      fmt::print("{}", exec::kPluginInstalledBanner);
+      return 0;
+    case exec::PluginInvocation::Kind::version:
+      fmt::print("{}\n", exec::kPluginCompatibleVersion);
+      return 0;
+    case exec::PluginInvocation::Kind::session:
+      break;
+  }
+  if (std::getenv("ECSH_DEBUG")) log::set_debug(true);
+  asio::io_context io;
+  int exit_code = 255;
+  asio::co_spawn(
+      io,
+      [&]() -> Task<void> {
+        auto r = co_await run_plugin_session(invocation.value().session);
+        if (r) {
+          exit_code = r.value();
+        } else {
+          fmt::print(stderr, "\necsh: {}\n", log::redact(r.error().describe()));
+          exit_code = exit_code_for(r.error());
+        }
+      },
+      [&](std::exception_ptr ep) {
+        if (!ep) return;
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          fmt::print(stderr, "ecsh: internal error: {}\n", log::redact(e.what()));
+        }
+      });
+  io.run();
+  return exit_code;
+}
+
+}  // namespace ecsh::cli

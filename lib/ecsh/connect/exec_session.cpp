@@ -1,0 +1,296 @@
+#include "ecsh/connect/exec_session.hpp"
+
+#include "ecsh/common/crypto.hpp"
+#include "ecsh/common/log.hpp"
+#include "ecsh/exec/remote_command.hpp"
+#include "ecsh/term/escape.hpp"
+#include "ecsh/term/raw_mode.hpp"
+#include "ecsh/term/tty.hpp"
+#include "ecsh/term/winch.hpp"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/json.hpp>
+
+#include <unistd.h>
+#include <cerrno>
+
+namespace ecsh::connect {
+namespace json = boost::json;
+
+namespace {
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // the reader went away; the session goes on
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Reads a file descriptor as a stream of chunks: asynchronously for pipes and terminals,
+// with plain reads for regular files (which epoll cannot watch).
+class InputReader {
+ public:
+  InputReader(asio::any_io_executor ex, int fd) : fd_(fd) {
+    if (term::stream_kind(fd) != term::StreamKind::file) {
+      int copy = ::dup(fd);
+      if (copy >= 0) {
+        boost::system::error_code ec;
+        stream_ = std::make_unique<asio::posix::stream_descriptor>(ex);
+        stream_->assign(copy, ec);
+        if (ec) {
+          ::close(copy);
+          stream_.reset();
+        }
+      }
+    }
+  }
+  // Empty string: end of input.
+  Task<std::string> read() {
+    std::string buf(64 * 1024, '\0');
+    if (stream_) {
+      auto [ec, n] = co_await stream_->async_read_some(asio::buffer(buf), use_awaitable_nothrow);
+      if (ec) co_return std::string();
+      buf.resize(n);
+      co_return buf;
+    }
+    for (;;) {
+      ssize_t n = ::read(fd_, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      co_return buf;
+    }
+  }
+  void cancel() {
+    if (stream_) {
+      boost::system::error_code ec;
+      stream_->cancel(ec);
+    }
+  }
+
+ private:
+  int fd_;
+  std::unique_ptr<asio::posix::stream_descriptor> stream_;
+};
+
+Task<void> terminate_session(aws::AwsClient& client, const std::string& session_id) {
+  json::object req{{"SessionId", session_id}};
+  auto r = co_await client.json_call(aws::services::ssm(), "TerminateSession", req);
+  if (!r) log::debug("TerminateSession: {}", r.error().message);
+}
+
+}  // namespace
+
+std::string ecs_ssm_target(const ecs::ResolvedTarget& target) {
+  return "ecs:" + target.cluster_name + "_" + target.task.id + "_" + target.container.runtime_id;
+}
+
+Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
+                                              const ecs::ResolvedTarget& target,
+                                              const std::string& command) {
+  json::object req{{"cluster", target.cluster_arn},
+                   {"task", target.task.arn},
+                   {"container", target.container.name},
+                   {"interactive", true},
+                   {"command", command}};
+  ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ecs(), "ExecuteCommand", req));
+  SessionTarget s;
+  if (resp.is_object()) {
+    if (auto* session = resp.as_object().if_contains("session"); session && session->is_object()) {
+      const auto& o = session->as_object();
+      auto str = [&o](const char* k) {
+        auto* v = o.if_contains(k);
+        return v && v->is_string() ? std::string(v->as_string()) : std::string();
+      };
+      s.session_id = str("sessionId");
+      s.stream_url = str("streamUrl");
+      s.token_value = str("tokenValue");
+    }
+  }
+  if (s.session_id.empty() || s.stream_url.empty() || s.token_value.empty()) {
+    Error e = Error::protocol("ExecuteCommand returned no session");
+    co_return e;
+  }
+  log::add_secret(s.token_value);
+  co_return s;
+}
+
+TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& session,
+                                   const std::string& ssm_target, const ExecSettings& settings) {
+  TransportOptions o;
+  o.websocket.http = settings.http;
+  std::string id = session.session_id;
+  o.resume = [&client, id]() -> Task<Result<std::string>> {
+    json::object req{{"SessionId", id}};
+    ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ssm(), "ResumeSession", req));
+    std::string token;
+    if (auto* t = resp.as_object().if_contains("TokenValue"); t && t->is_string()) {
+      token = std::string(t->as_string());
+    }
+    co_return token;
+  };
+  o.generate_data_key = [&client, id, ssm_target](std::string key_id) -> Task<Result<KmsDataKey>> {
+    json::object req{{"KeyId", key_id},
+                     {"NumberOfBytes", 64},
+                     {"EncryptionContext",
+                      json::object{{"aws:ssm:SessionId", id}, {"aws:ssm:TargetId", ssm_target}}}};
+    ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::kms(), "GenerateDataKey", req));
+    auto field = [&resp](const char* k) {
+      auto* v = resp.as_object().if_contains(k);
+      return v && v->is_string() ? crypto::base64_decode(v->as_string()) : std::nullopt;
+    };
+    auto blob = field("CiphertextBlob");
+    auto plain = field("Plaintext");
+    if (!blob || !plain || plain->size() != 64) {
+      Error e = Error::protocol("kms:GenerateDataKey returned no usable 64-byte data key");
+      co_return e;
+    }
+    log::add_secret(*plain);
+    KmsDataKey k;
+    k.ciphertext_blob = *blob;
+    k.plaintext = *plain;
+    co_return k;
+  };
+  return o;
+}
+
+Task<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                               const std::vector<std::string>& words, bool forward_stdin,
+                               const ExecSettings& settings) {
+  auto executor = co_await asio::this_coro::executor;
+  std::string nonce = crypto::hex(crypto::random_bytes(16));
+  auto remote = exec::wrap_one_shot(
+      words, forward_stdin ? exec::StdinMode::forward : exec::StdinMode::none, nonce);
+  ECSH_CO_TRY(auto session, co_await start_ecs_session(client, target, remote.command));
+  auto options = transport_options(client, session, ecs_ssm_target(target), settings);
+  ECSH_CO_TRY(auto transport,
+              co_await SessionTransport::open(executor, session, std::move(options)));
+
+  exec::OutputDemux demux(nonce);
+  bool stdin_started = false;
+  auto* t = transport.get();
+  InputReader reader(executor, settings.stdin_fd);
+  auto pump_stdin = [&]() -> Task<void> {
+    exec::StdinEncoder encoder(demux.decoder());
+    for (;;) {
+      std::string chunk = co_await reader.read();
+      if (chunk.empty()) break;
+      auto sent = co_await t->send(session::PayloadType::output, encoder.encode(chunk));
+      if (!sent) co_return;
+    }
+    (void)co_await t->send(session::PayloadType::output, encoder.finish());
+  };
+  transport->on_output([&](std::string_view bytes) {
+    auto chunk = demux.feed(bytes);
+    if (!chunk.stdout_bytes.empty()) write_all(settings.stdout_fd, chunk.stdout_bytes);
+    if (!chunk.stderr_bytes.empty()) write_all(settings.stderr_fd, chunk.stderr_bytes);
+    if (forward_stdin && demux.started() && !stdin_started) {
+      stdin_started = true;
+      asio::co_spawn(executor, pump_stdin(), asio::detached);
+    }
+    if (demux.finished()) t->close();
+  });
+  auto end = co_await transport->run();
+  reader.cancel();
+  co_await terminate_session(client, session.session_id);
+  if (demux.exit_status()) co_return *demux.exit_status();
+  if (!end) co_return end.error();
+  Error e = Error::connection(
+      "the session ended before the command finished" +
+          (end.value().output.empty() ? std::string() : ": " + end.value().output),
+      "The task may have stopped; check it with: ecsh doctor", false);
+  co_return e;
+}
+
+Task<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                  const ExecSettings& settings) {
+  ECSH_CO_TRY(auto session,
+              co_await start_ecs_session(client, target, exec::interactive_shell_command()));
+  co_return co_await run_terminal_session(client, session, ecs_ssm_target(target), settings);
+}
+
+Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarget& session,
+                                       const std::string& ssm_target,
+                                       const ExecSettings& settings) {
+  auto executor = co_await asio::this_coro::executor;
+  auto options = transport_options(client, session, ssm_target, settings);
+  ECSH_CO_TRY(auto transport,
+              co_await SessionTransport::open(executor, session, std::move(options)));
+  auto* t = transport.get();
+
+  std::optional<term::RawModeGuard> raw;
+  if (term::is_tty(settings.stdin_fd)) {
+    auto guard = term::RawModeGuard::enter(settings.stdin_fd);
+    if (guard) raw.emplace(std::move(guard).value());
+  }
+  transport->on_output([&](std::string_view bytes) { write_all(settings.stdout_fd, bytes); });
+  transport->on_notice(
+      [&](std::string_view text) { write_all(settings.stderr_fd, std::string(text) + "\r\n"); });
+
+  auto size_payload = [](term::WindowSize s) {
+    session::TerminalSize ts;
+    ts.cols = s.cols;
+    ts.rows = s.rows;
+    return session::size_json(ts);
+  };
+  term::WinchWatcher winch(executor);
+  (void)co_await t->send(session::PayloadType::size, size_payload(winch.current()));
+
+  bool disconnected = false;
+  InputReader reader(executor, settings.stdin_fd);
+  auto pump_keys = [&]() -> Task<void> {
+    term::EscapeFilter escapes(settings.escapes);
+    for (;;) {
+      std::string chunk = co_await reader.read();
+      if (chunk.empty()) break;
+      auto out = escapes.feed(chunk);
+      if (!out.send.empty()) {
+        if (!co_await t->send(session::PayloadType::output, out.send)) co_return;
+      }
+      for (auto action : out.actions) {
+        if (action == term::EscapeAction::help) {
+          write_all(settings.stderr_fd, term::escape_help_text());
+        } else {
+          disconnected = true;
+          t->close();
+          co_return;
+        }
+      }
+    }
+  };
+  auto pump_sizes = [&]() -> Task<void> {
+    for (;;) {
+      auto size = co_await winch.changed();
+      if (!size) co_return;
+      if (!co_await t->send(session::PayloadType::size, size_payload(size.value()))) co_return;
+    }
+  };
+  asio::co_spawn(executor, pump_keys(), asio::detached);
+  asio::co_spawn(executor, pump_sizes(), asio::detached);
+  auto end = co_await transport->run();
+  reader.cancel();
+  winch.cancel();
+  if (raw) raw->restore();
+  co_await terminate_session(client, session.session_id);
+  if (disconnected) {
+    write_all(settings.stderr_fd, "\necsh: disconnected (~.)\n");
+    co_return 0;
+  }
+  if (!end) co_return end.error();
+  if (!end.value().output.empty()) {
+    write_all(settings.stderr_fd, "\necsh: " + end.value().output + "\n");
+    co_return 255;
+  }
+  if (settings.plugin_messages) {
+    write_all(settings.stdout_fd,
+              "\n\nExiting session with sessionId: " + session.session_id + ".\n\n");
+  } else {
+    write_all(settings.stderr_fd, "\necsh: session " + session.session_id + " ended\n");
+  }
+  co_return 0;
+}
+
+}  // namespace ecsh::connect

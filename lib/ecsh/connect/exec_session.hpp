@@ -1,0 +1,51 @@
+#pragma once
+
+// `ecsh exec` end to end once the target is known: ECS ExecuteCommand, the session transport,
+// and either an interactive terminal (raw mode, resize, escapes) or a one-shot command with
+// byte-exact stdout, separate stderr, forwarded stdin and the remote exit status
+// (lib/ecsh/exec/remote_command.hpp explains the wrapping).
+
+#include "ecsh/aws/client.hpp"
+#include "ecsh/connect/session_transport.hpp"
+#include "ecsh/ecs/target.hpp"
+
+#include <string>
+#include <vector>
+
+namespace ecsh::connect {
+
+struct ExecSettings {
+  aws::HttpOptions http;  // TLS settings for the WebSocket
+  bool escapes = true;    // ~. and ~? in interactive sessions
+  int stdout_fd = 1;
+  int stderr_fd = 2;
+  int stdin_fd = 0;
+  bool plugin_messages = false;  // print what session-manager-plugin prints
+};
+
+// ExecuteCommand for one container; the session's ID, stream URL and token.
+Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
+                                              const ecs::ResolvedTarget& target,
+                                              const std::string& command);
+
+// The transport options for a session started by ExecuteCommand/StartSession: ResumeSession on
+// dropped links, kms:GenerateDataKey for encrypted sessions.
+TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& session,
+                                   const std::string& ssm_target, const ExecSettings& settings);
+
+// Runs `words` (no shell) in the container; returns the remote exit status.
+Task<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                               const std::vector<std::string>& words, bool forward_stdin,
+                               const ExecSettings& settings);
+
+// An interactive shell (bash if present, else sh); returns 0 when the session ended normally.
+Task<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                  const ExecSettings& settings);
+
+// A terminal session on a session that is already started (ExecuteCommand or StartSession).
+Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarget& session,
+                                       const std::string& ssm_target, const ExecSettings& settings);
+
+std::string ecs_ssm_target(const ecs::ResolvedTarget& target);
+
+}  // namespace ecsh::connect

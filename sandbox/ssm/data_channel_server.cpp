@@ -1,0 +1,537 @@
+#include "sandbox/ssm/data_channel_server.hpp"
+
+#include "ecsh/common/crypto.hpp"
+#include "ecsh/common/shlex.hpp"
+#include "ecsh/session/data_channel.hpp"
+#include "sandbox/core/time_format.hpp"
+#include "sandbox/kms/kms_module.hpp"
+#include "sandbox/logs/logs_module.hpp"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <deque>
+#include <map>
+#include <random>
+
+namespace ecsh::sandbox::ssm {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using WsStream = websocket::stream<beast::tcp_stream>;
+using session::Actions;
+using session::EventKind;
+using session::PayloadType;
+
+namespace {
+session::TimePoint now() { return session::TimePoint::clock::now(); }
+}  // namespace
+
+struct Agent;
+
+struct DataChannelServer::Impl : std::enable_shared_from_this<DataChannelServer::Impl> {
+  asio::any_io_executor executor;
+  SessionRegistry& sessions;
+  ExecFn exec;
+  const kms::KmsModule* kms;
+  logs::LogsModule* logs;
+  Options options;
+  ChannelFaults faults;
+  std::mt19937 rng{1};
+  std::map<std::string, std::shared_ptr<Agent>> agents;
+  bool stopped = false;
+
+  Impl(asio::any_io_executor ex, SessionRegistry& s, ExecFn e, const kms::KmsModule* k,
+       logs::LogsModule* l, Options o)
+      : executor(ex), sessions(s), exec(std::move(e)), kms(k), logs(l), options(o) {}
+
+  Task<void> handle_upgrade(asio::ip::tcp::socket socket, BeastRequest request);
+  double roll() { return std::uniform_real_distribution<double>(0, 1)(rng); }
+};
+
+// One session: the agent's data channel, the process in the container, the current link.
+struct Agent : std::enable_shared_from_this<Agent> {
+  Agent(std::shared_ptr<DataChannelServer::Impl> server_, SessionRecord record_)
+      : server(std::move(server_)),
+        record(std::move(record_)),
+        channel(session::Role::agent, channel_options()),
+        timer(server->executor),
+        writer_wake(server->executor),
+        writable(server->executor),
+        input_wake(server->executor),
+        orphan(server->executor) {
+    for (auto* t : {&writer_wake, &writable, &input_wake}) {
+      t->expires_at(asio::steady_timer::time_point::max());
+    }
+  }
+
+  static session::DataChannelOptions channel_options() {
+    session::DataChannelOptions o;
+    o.max_chunk = 1024;
+    return o;
+  }
+
+  std::shared_ptr<DataChannelServer::Impl> server;
+  SessionRecord record;
+  session::DataChannel channel;
+  std::shared_ptr<WsStream> ws;
+  std::uint64_t link = 0;
+  asio::steady_timer timer, writer_wake, writable, input_wake, orphan;
+  std::deque<std::string> outbox;
+  std::deque<std::string> input;
+  std::optional<session::TimePoint> wake_at;
+  std::shared_ptr<runtime::ExecProcess> process;
+  std::unique_ptr<asio::posix::stream_descriptor> pty;
+  bool started = false;
+  bool ending = false;
+  bool done = false;
+  bool backpressure = false;
+  std::string kms_challenge;
+  std::string transcript;
+  // Fault state.
+  int frames_sent = 0;
+  int links_dropped = 0;
+  bool stalled = false;
+  bool said_bye = false;
+  std::optional<std::string> held_for_reorder;
+
+  void apply(Actions a) {
+    for (auto& f : a.send) outbox.push_back(std::move(f));
+    if (!outbox.empty()) writer_wake.cancel();
+    for (auto& d : a.deliver) deliver(d);
+    if (a.backpressure) backpressure = true;
+    for (auto& e : a.events) on_event(e);
+    if (a.wake_at) {
+      wake_at = a.wake_at;
+      auto delay = *a.wake_at - now();
+      timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::max(delay, decltype(delay)::zero())));
+    }
+  }
+
+  void deliver(const session::Delivery& d) {
+    switch (static_cast<PayloadType>(d.payload_type)) {
+      case PayloadType::output:
+        input.push_back(d.data);
+        input_wake.cancel();
+        break;
+      case PayloadType::size:
+        if (auto size = session::parse_size(d.data); size && process && process->tty()) {
+          (void)process->resize(static_cast<unsigned short>(size.value().cols),
+                                static_cast<unsigned short>(size.value().rows));
+        }
+        break;
+      case PayloadType::flag:
+        if (auto flag = session::parse_flag(d.data);
+            flag && flag.value() == static_cast<std::uint32_t>(session::Flag::terminate_session) &&
+            process) {
+          process->kill(SIGKILL);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  void on_event(const session::Event& e) {
+    switch (e.kind) {
+      case EventKind::handshake_response: {
+        auto self = shared_from_this();
+        if (!e.handshake_response || !record.kms_key_arn.size()) break;
+        const auto& resp = *e.handshake_response;
+        bool ok = std::all_of(resp.actions.begin(), resp.actions.end(), [](const auto& a) {
+          return a.status == session::ActionStatus::success;
+        });
+        std::optional<std::string> key;
+        if (ok && resp.kms_ciphertext_key && server->kms) {
+          std::map<std::string, std::string> context{{"aws:ssm:SessionId", record.session_id},
+                                                     {"aws:ssm:TargetId", record.target}};
+          key = server->kms->decrypt_blob(*resp.kms_ciphertext_key, context);
+        }
+        if (!key || !channel.enable_encryption(*key)) {
+          end_with(
+              "Failed to process handshake: encryption could not be set up (KMS data key "
+              "missing or not decryptable with the cluster's key).");
+          break;
+        }
+        auto challenge = channel.send_challenge(now());
+        if (challenge) apply(std::move(challenge).value());
+        break;
+      }
+      case EventKind::challenge_verified:
+        apply(channel.complete_handshake("This session is encrypted using AWS KMS.", now()));
+        start_process();
+        break;
+      case EventKind::writable:
+        backpressure = false;
+        writable.cancel();
+        break;
+      case EventKind::channel_closed:
+        if (process) process->kill(SIGKILL);
+        break;
+      default:
+        break;
+    }
+  }
+
+  void attach(std::shared_ptr<WsStream> stream) {
+    ws = std::move(stream);
+    ++link;
+    orphan.cancel();
+    auto self = shared_from_this();
+    asio::co_spawn(server->executor, reader(self, ws, link), asio::detached);
+    if (!started) {
+      started = true;
+      asio::co_spawn(server->executor, writer(self), asio::detached);
+      asio::co_spawn(server->executor, timers(self), asio::detached);
+      begin();
+    } else {
+      apply(channel.resume(now()));
+    }
+    writer_wake.cancel();
+  }
+
+  void begin() {
+    if (!record.kms_key_arn.empty()) {
+      session::HandshakeRequest req;
+      req.agent_version = "3.3.40.0";
+      session::SessionTypeAction st;
+      st.session_type = std::string(session::session_type::interactive_commands);
+      req.session_type = st;
+      session::KmsEncryptionAction kmsa;
+      kmsa.kms_key_id = record.kms_key_arn;
+      kmsa.challenge = crypto::base64_encode(crypto::random_bytes(16));
+      req.kms_encryption = kmsa;
+      apply(channel.start_handshake(req, now()));
+      return;
+    }
+    start_process();
+  }
+
+  void start_process() {
+    auto words = shlex::split(record.command);
+    if (!words || words.value().empty()) {
+      end_with("Commands cannot be empty for session type InteractiveCommands");
+      return;
+    }
+    runtime::ExecOptions opts;
+    opts.tty = true;
+    auto proc = server->exec(record, words.value(), opts);
+    if (!proc) {
+      end_with("Unable to start command: " + proc.error().message);
+      return;
+    }
+    process = proc.value();
+    int fd = process->release_master_fd();
+    pty = std::make_unique<asio::posix::stream_descriptor>(server->executor, fd);
+    auto self = shared_from_this();
+    asio::co_spawn(server->executor, pump_output(self), asio::detached);
+    asio::co_spawn(server->executor, pump_input(self), asio::detached);
+  }
+
+  Task<void> pump_output(std::shared_ptr<Agent> self) {
+    asio::steady_timer pace(server->executor);
+    const std::size_t chunk = server->options.realistic_pacing ? 1024 : 65536;
+    std::string buf(chunk, '\0');
+    while (!done) {
+      while (backpressure && !done) {
+        co_await writable.async_wait(use_awaitable_nothrow);
+        writable.expires_at(asio::steady_timer::time_point::max());
+      }
+      auto [ec, n] = co_await pty->async_read_some(asio::buffer(buf), use_awaitable_nothrow);
+      if (ec || n == 0) break;  // EIO once the last holder of the pty's slave is gone
+      std::string_view data(buf.data(), n);
+      if (!record.log_group.empty() && transcript.size() < (1 << 20)) transcript.append(data);
+      auto sent = channel.send_data(PayloadType::output, data, now());
+      if (!sent) break;
+      apply(std::move(sent).value());
+      if (server->options.realistic_pacing) {
+        pace.expires_after(std::chrono::milliseconds(1));
+        co_await pace.async_wait(use_awaitable_nothrow);
+      }
+    }
+    if (process) co_await process->wait();
+    co_await drain_and_close(self);
+  }
+
+  Task<void> pump_input(std::shared_ptr<Agent> /*keep_alive*/) {
+    while (!done) {
+      if (input.empty()) {
+        co_await input_wake.async_wait(use_awaitable_nothrow);
+        input_wake.expires_at(asio::steady_timer::time_point::max());
+        continue;
+      }
+      std::string data = std::move(input.front());
+      input.pop_front();
+      auto [ec, n] = co_await asio::async_write(*pty, asio::buffer(data), use_awaitable_nothrow);
+      if (ec) break;
+    }
+  }
+
+  // As the agent: wait (at most 2 s) until everything sent is acknowledged, then the service
+  // tells the client the channel is closed.
+  Task<void> drain_and_close(std::shared_ptr<Agent> self) {
+    if (ending) co_return;
+    ending = true;
+    asio::steady_timer poll(server->executor);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while ((channel.unacked() > 0 || channel.waiting() > 0 || !outbox.empty()) &&
+           std::chrono::steady_clock::now() < deadline) {
+      poll.expires_after(std::chrono::milliseconds(10));
+      co_await poll.async_wait(use_awaitable_nothrow);
+    }
+    send_channel_closed("");
+    co_await flush_and_close(self);
+  }
+
+  void send_channel_closed(const std::string& output) {
+    session::ChannelClosed closed;
+    closed.message_id = crypto::uuid4();
+    closed.session_id = record.session_id;
+    closed.destination_id = record.session_id;
+    closed.output = output;
+    std::string payload = session::to_json(closed, iso8601(std::chrono::system_clock::now()));
+    outbox.push_back(channel.control_frame("channel_closed", payload));
+    writer_wake.cancel();
+  }
+
+  void end_with(const std::string& output) {
+    if (ending) return;
+    ending = true;
+    send_channel_closed(output);
+    asio::co_spawn(server->executor, flush_and_close(shared_from_this()), asio::detached);
+  }
+
+  Task<void> flush_and_close(std::shared_ptr<Agent> self) {
+    asio::steady_timer poll(server->executor);
+    for (int i = 0; i < 200 && !outbox.empty() && ws; ++i) {
+      poll.expires_after(std::chrono::milliseconds(5));
+      co_await poll.async_wait(use_awaitable_nothrow);
+    }
+    if (!record.log_group.empty() && server->logs && !transcript.empty()) {
+      server->logs->append(record.log_group, record.session_id, transcript);
+    }
+    done = true;
+    if (process && !process->exit_code()) process->kill(SIGKILL);
+    if (ws) {
+      auto stream = ws;
+      websocket::close_reason reason(websocket::close_code::normal);
+      co_await stream->async_close(reason, use_awaitable_nothrow);
+    }
+    finish();
+    server->sessions.terminate(record.session_id);
+    server->agents.erase(record.session_id);
+    (void)self;
+  }
+
+  void finish() {
+    done = true;
+    for (auto* t : {&timer, &writer_wake, &writable, &input_wake, &orphan}) t->cancel();
+    if (pty) {
+      boost::system::error_code ec;
+      pty->close(ec);
+    }
+  }
+
+  void drop_link() {
+    if (!ws) return;
+    boost::system::error_code ec;
+    beast::get_lowest_layer(*ws).socket().close(ec);
+    ws.reset();
+    start_orphan_timer();
+  }
+
+  void start_orphan_timer() {
+    // A session whose client never comes back ends after 5 minutes.
+    orphan.expires_after(std::chrono::minutes(5));
+    auto self = shared_from_this();
+    orphan.async_wait([self](boost::system::error_code ec) {
+      if (ec || self->ws || self->done) return;
+      if (self->process) self->process->kill(SIGKILL);
+    });
+  }
+
+  Task<void> reader(std::shared_ptr<Agent> /*keep_alive*/, std::shared_ptr<WsStream> stream,
+                    std::uint64_t my_link) {
+    beast::flat_buffer buffer;
+    while (!done) {
+      auto [ec, n] = co_await stream->async_read(buffer, use_awaitable_nothrow);
+      if (ec) break;
+      std::string frame = beast::buffers_to_string(buffer.data());
+      buffer.consume(buffer.size());
+      apply(channel.on_frame(frame, now()));
+    }
+    if (my_link == link && !done) {
+      ws.reset();
+      start_orphan_timer();
+    }
+  }
+
+  Task<void> writer(std::shared_ptr<Agent> /*keep_alive*/) {
+    auto& f = server->faults;
+    while (!done) {
+      if (outbox.empty() || !ws) {
+        co_await writer_wake.async_wait(use_awaitable_nothrow);
+        writer_wake.expires_at(asio::steady_timer::time_point::max());
+        continue;
+      }
+      std::string frame = std::move(outbox.front());
+      outbox.pop_front();
+      auto stream = ws;
+      ++frames_sent;
+      // Faults, in the order a network would show them.
+      if (f.stall_ms > 0 && !stalled && frames_sent > 8) {
+        stalled = true;
+        asio::steady_timer stall(server->executor);
+        stall.expires_after(std::chrono::milliseconds(f.stall_ms));
+        co_await stall.async_wait(use_awaitable_nothrow);
+      }
+      if (f.bye_after_first_output && !said_bye && frames_sent > 4) {
+        said_bye = true;
+        websocket::close_reason bye(websocket::close_code::normal, "Bye");
+        co_await stream->async_close(bye, use_awaitable_nothrow);
+        if (ws == stream) drop_link();
+        continue;
+      }
+      if (f.drop_link_every_frames > 0 && links_dropped < f.max_link_drops &&
+          frames_sent % f.drop_link_every_frames == 0) {
+        ++links_dropped;
+        drop_link();
+        continue;  // the frame stays unacked in the channel and is resent after the resume
+      }
+      if (f.reorder_rate > 0 && !held_for_reorder && server->roll() < f.reorder_rate) {
+        held_for_reorder = std::move(frame);
+        continue;
+      }
+      if (f.corrupt_rate > 0 && frame.size() > 121 && server->roll() < f.corrupt_rate) {
+        std::string bad = frame;
+        bad[bad.size() - 1] = static_cast<char>(bad.back() ^ 0x5a);
+        stream->binary(true);
+        co_await stream->async_write(asio::buffer(bad), use_awaitable_nothrow);
+      } else {
+        stream->binary(true);
+        auto [ec, n] = co_await stream->async_write(asio::buffer(frame), use_awaitable_nothrow);
+        if (ec) continue;
+        if (f.duplicate_rate > 0 && server->roll() < f.duplicate_rate) {
+          co_await stream->async_write(asio::buffer(frame), use_awaitable_nothrow);
+        }
+      }
+      if (held_for_reorder) {
+        std::string late = std::move(*held_for_reorder);
+        held_for_reorder.reset();
+        co_await stream->async_write(asio::buffer(late), use_awaitable_nothrow);
+      }
+    }
+  }
+
+  Task<void> timers(std::shared_ptr<Agent> /*keep_alive*/) {
+    while (!done) {
+      co_await timer.async_wait(use_awaitable_nothrow);
+      if (done) break;
+      if (wake_at && now() >= *wake_at) {
+        wake_at.reset();
+        apply(channel.on_timer(now()));
+      } else if (!wake_at) {
+        timer.expires_at(asio::steady_timer::time_point::max());
+      }
+    }
+  }
+};
+
+Task<void> DataChannelServer::Impl::handle_upgrade(asio::ip::tcp::socket socket,
+                                                   BeastRequest request) {
+  auto self = shared_from_this();
+  auto ws = std::make_shared<WsStream>(std::move(socket));
+  ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  auto [aec] = co_await ws->async_accept(request, use_awaitable_nothrow);
+  if (aec) co_return;
+  std::string target(request.target());
+  std::string id = target.substr(std::string("/v1/data-channel/").size());
+  id = id.substr(0, id.find('?'));
+
+  beast::flat_buffer buffer;
+  auto [rec, n] = co_await ws->async_read(buffer, use_awaitable_nothrow);
+  if (rec) co_return;
+  std::string first = beast::buffers_to_string(buffer.data());
+  boost::system::error_code jec;
+  auto open = boost::json::parse(first, jec);
+  std::string token;
+  if (!jec && open.is_object()) {
+    if (auto* t = open.as_object().if_contains("TokenValue"); t && t->is_string()) {
+      token = std::string(t->as_string());
+    }
+  }
+  auto refuse = [&](std::string why) -> Task<void> {
+    websocket::close_reason reason(websocket::close_code::bad_payload, why);
+    co_await ws->async_close(reason, use_awaitable_nothrow);
+  };
+  if (token.empty()) {
+    co_await refuse("Channel " + id + ": request to open data channel does not contain token.");
+    co_return;
+  }
+  auto* record = sessions.find(id);
+  if (!record || record->status == "Terminated" ||
+      !crypto::equal_constant_time(record->token, token)) {
+    co_await refuse("Channel " + id + ": invalid token or session.");
+    co_return;
+  }
+  if (stopped) co_return;
+  auto it = agents.find(id);
+  std::shared_ptr<Agent> agent;
+  if (it == agents.end()) {
+    agent = std::make_shared<Agent>(self, *record);
+    agents[id] = agent;
+  } else {
+    agent = it->second;
+  }
+  agent->attach(ws);
+}
+
+DataChannelServer::DataChannelServer(asio::any_io_executor executor, SessionRegistry& sessions,
+                                     ExecFn exec, const kms::KmsModule* kms, logs::LogsModule* logs,
+                                     Options options)
+    : impl_(std::make_shared<Impl>(executor, sessions, std::move(exec), kms, logs, options)) {}
+
+DataChannelServer::~DataChannelServer() { shutdown(); }
+
+void DataChannelServer::accept(asio::ip::tcp::socket socket, BeastRequest request) {
+  asio::co_spawn(impl_->executor, impl_->handle_upgrade(std::move(socket), std::move(request)),
+                 asio::detached);
+}
+
+void DataChannelServer::set_faults(const ChannelFaults& faults) {
+  impl_->faults = faults;
+  impl_->rng.seed(faults.seed);
+}
+
+void DataChannelServer::terminate(const std::string& session_id) {
+  auto it = impl_->agents.find(session_id);
+  if (it == impl_->agents.end()) return;
+  auto agent = it->second;
+  if (agent->process) agent->process->kill(SIGKILL);
+}
+
+void DataChannelServer::shutdown() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  auto agents = impl_->agents;
+  for (auto& [id, a] : agents) {
+    if (a->process) a->process->kill(SIGKILL);
+    if (a->ws) {
+      boost::system::error_code ec;
+      beast::get_lowest_layer(*a->ws).socket().close(ec);
+    }
+    a->finish();
+  }
+  impl_->agents.clear();
+}
+
+std::size_t DataChannelServer::active_sessions() const { return impl_->agents.size(); }
+
+}  // namespace ecsh::sandbox::ssm

@@ -1,0 +1,69 @@
+#pragma once
+
+// The sandbox's side of the session data channel: it plays the service and the SSM agent at
+// once (reference/ssm-session-protocol.md §9, §11). For each session it runs the command in the
+// container with a pty, streams the output as output_stream_data (1 KiB messages, 1 ms apart
+// with realistic pacing), takes input and resizes, runs the KMS handshake when the cluster sets
+// a key, and ends with channel_closed after draining. A dropped link leaves the session and its
+// process alive until the client reconnects with a token from ResumeSession.
+
+#include "sandbox/core/server.hpp"
+#include "sandbox/runtime/process_runtime.hpp"
+#include "sandbox/ssm/sessions.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace ecsh::sandbox {
+namespace kms {
+class KmsModule;
+}
+namespace logs {
+class LogsModule;
+}
+}  // namespace ecsh::sandbox
+
+namespace ecsh::sandbox::ssm {
+
+using ExecFn = std::function<Result<std::shared_ptr<runtime::ExecProcess>>(
+    const SessionRecord& session, const std::vector<std::string>& argv,
+    const runtime::ExecOptions& options)>;
+
+// Faults on the data channel, set through /_sandbox/faults {"data_channel": {...}}.
+struct ChannelFaults {
+  int drop_link_every_frames = 0;       // abort the link after this many frames from the agent
+  int max_link_drops = 0;               // stop dropping after this many
+  double duplicate_rate = 0;            // resend a frame right away
+  double corrupt_rate = 0;              // flip a payload byte (the digest no longer matches)
+  double reorder_rate = 0;              // hold a frame back behind the next one
+  int stall_ms = 0;                     // pause sending once for this long mid-session
+  bool bye_after_first_output = false;  // close 1000 "Bye" once, as the service does hourly
+  std::uint32_t seed = 1;
+};
+
+class DataChannelServer {
+ public:
+  struct Options {
+    bool realistic_pacing = true;
+  };
+  DataChannelServer(asio::any_io_executor executor, SessionRegistry& sessions, ExecFn exec,
+                    const kms::KmsModule* kms, logs::LogsModule* logs, Options options);
+  ~DataChannelServer();
+
+  // The HTTP server's upgrade hook for /v1/data-channel/<sessionId>.
+  void accept(asio::ip::tcp::socket socket, BeastRequest request);
+  void set_faults(const ChannelFaults& faults);
+  // Ends a session's channel (TerminateSession): channel_closed, then close.
+  void terminate(const std::string& session_id);
+  // Stops every agent (sandbox shutdown).
+  void shutdown();
+  std::size_t active_sessions() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ecsh::sandbox::ssm

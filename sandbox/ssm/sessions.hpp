@@ -1,0 +1,53 @@
+#pragma once
+
+// The sandbox's Session Manager sessions: created by ECS ExecuteCommand or SSM StartSession,
+// resumed with a new token, terminated. The data-channel server looks a session up by the ID
+// in the stream URL and checks the token of the OpenDataChannel frame.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ecsh::sandbox::ssm {
+
+struct SessionRecord {
+  std::string session_id;
+  std::string token;   // current token (ResumeSession replaces it)
+  std::string target;  // "ecs:<cluster>_<taskId>_<runtimeId>" or "i-…"
+  std::string owner_arn;
+  std::string region;
+  std::string task_id;               // the runtime's task ID (ECS targets)
+  std::string container;             // container name (ECS targets)
+  std::string document;              // e.g. AWS-StartInteractiveCommand
+  std::string command;               // what to run (ECS: the ExecuteCommand command)
+  std::string kms_key_arn;           // the cluster's exec KMS key, empty: no encryption
+  std::string log_group;             // CloudWatch log group for transcripts, empty: none
+  std::string status = "Connected";  // Connected, Terminated
+  std::chrono::system_clock::time_point created;
+};
+
+class SessionRegistry {
+ public:
+  // New session with a fresh ID and token.
+  SessionRecord& create(SessionRecord record, std::string_view id_prefix);
+  SessionRecord* find(const std::string& session_id);
+  // A new token for a session that is not terminated.
+  std::optional<std::string> resume(const std::string& session_id);
+  // Marks it terminated and tells the data-channel server (which closes the channel).
+  bool terminate(const std::string& session_id);
+  void on_terminate(std::function<void(const std::string&)> hook) {
+    terminate_hook_ = std::move(hook);
+  }
+  std::vector<const SessionRecord*> all() const;
+
+ private:
+  std::map<std::string, SessionRecord> sessions_;
+  std::function<void(const std::string&)> terminate_hook_;
+};
+
+std::string new_stream_token();
+
+}  // namespace ecsh::sandbox::ssm

@@ -1,0 +1,154 @@
+#include "sandbox/ssm/ssm_module.hpp"
+
+#include "sandbox/core/time_format.hpp"
+
+#include <boost/json.hpp>
+
+namespace ecsh::sandbox::ssm {
+namespace {
+
+namespace json = boost::json;
+
+std::string get(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::string session_arn(const RequestContext& ctx, const std::string& id) {
+  return "arn:aws:ssm:" + ctx.region + ":000000000000:session/" + id;
+}
+
+class SsmModule final : public ServiceModule {
+ public:
+  SsmModule(SessionRegistry& s, TargetResolver r, InstanceLister i)
+      : sessions_(s), resolve_(std::move(r)), instances_(std::move(i)) {}
+
+  std::string name() const override { return "ssm"; }
+  void attach(const ModuleEnvironment& env) override { clock_ = env.clock; }
+
+  json::value stream(const RequestContext& ctx, const SessionRecord& s) const {
+    return json::object{{"SessionId", s.session_id},
+                        {"TokenValue", s.token},
+                        {"StreamUrl", "ws://" + ctx.host + "/v1/data-channel/" + s.session_id +
+                                          "?role=publish_subscribe"}};
+  }
+
+  void register_routes(Router& router) override {
+    auto add = [&router](std::string op, JsonHandler h) {
+      router.add_json("ssm", "AmazonSSM", std::move(op), std::move(h));
+    };
+    add("StartSession",
+        [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
+          std::string target = get(req, "Target");
+          std::string document = get(req, "DocumentName");
+          BOOST_OUTCOME_TRY(ctx.authorize(
+              "ssm:StartSession", target.starts_with("i-") ? "arn:aws:ec2:" + ctx.region +
+                                                                 ":000000000000:instance/" + target
+                                                           : target));
+          auto info = resolve_ ? resolve_(target) : std::nullopt;
+          if (!info) {
+            return ApiError::client("TargetNotConnected", target + " is not connected.");
+          }
+          if (!info->agent_connected) {
+            return ApiError::client("TargetNotConnected", target + " is not connected.");
+          }
+          SessionRecord r;
+          r.target = target;
+          r.owner_arn = ctx.caller.arn;
+          r.region = ctx.region;
+          r.task_id = info->task_id;
+          r.container = info->container;
+          r.document = document.empty() ? "SSM-SessionManagerRunShell" : document;
+          r.kms_key_arn = info->kms_key_arn;
+          r.log_group = info->log_group;
+          r.command = "/bin/sh";
+          if (auto* params = req.if_contains("Parameters"); params && params->is_object()) {
+            if (auto* cmd = params->as_object().if_contains("command");
+                cmd && cmd->is_array() && !cmd->as_array().empty() &&
+                cmd->as_array()[0].is_string()) {
+              r.command = std::string(cmd->as_array()[0].as_string());
+            }
+          }
+          r.created = clock_ ? clock_() : std::chrono::system_clock::now();
+          std::string who = ctx.caller.arn.substr(ctx.caller.arn.rfind('/') + 1);
+          auto& s = sessions_.create(std::move(r), who + "-");
+          return stream(ctx, s);
+        });
+    add("ResumeSession",
+        [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
+          std::string id = get(req, "SessionId");
+          BOOST_OUTCOME_TRY(ctx.authorize("ssm:ResumeSession", session_arn(ctx, id)));
+          auto* s = sessions_.find(id);
+          if (!s) {
+            return ApiError::client("DoesNotExistException",
+                                    "Session with id " + id + " does not exist.");
+          }
+          auto token = sessions_.resume(id);
+          if (!token) {
+            return ApiError::client("InvalidParameters",
+                                    "Session " + id + " is already terminated.");
+          }
+          return stream(ctx, *s);
+        });
+    add("TerminateSession",
+        [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
+          std::string id = get(req, "SessionId");
+          BOOST_OUTCOME_TRY(ctx.authorize("ssm:TerminateSession", session_arn(ctx, id)));
+          sessions_.terminate(id);
+          return json::object{{"SessionId", id}};
+        });
+    add("DescribeSessions",
+        [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
+          BOOST_OUTCOME_TRY(ctx.authorize("ssm:DescribeSessions", "*"));
+          std::string state = get(req, "State");
+          json::array out;
+          for (const auto* s : sessions_.all()) {
+            bool active = s->status != "Terminated";
+            if ((state == "Active") != active) continue;
+            out.push_back(json::object{{"SessionId", s->session_id},
+                                       {"Target", s->target},
+                                       {"Status", s->status},
+                                       {"StartDate", epoch_seconds(s->created)},
+                                       {"DocumentName", s->document},
+                                       {"Owner", s->owner_arn}});
+          }
+          return json::object{{"Sessions", out}};
+        });
+    add("DescribeInstanceInformation",
+        [this](RequestContext& ctx, const json::object&) -> ApiResult<json::value> {
+          BOOST_OUTCOME_TRY(ctx.authorize("ssm:DescribeInstanceInformation", "*"));
+          json::array out;
+          if (instances_) {
+            for (const auto& i : instances_()) {
+              out.push_back(json::object{{"InstanceId", i.instance_id},
+                                         {"PingStatus", "Online"},
+                                         {"AgentVersion", i.agent_version},
+                                         {"IsLatestVersion", true},
+                                         {"PlatformType", "Linux"},
+                                         {"PlatformName", "Amazon Linux"},
+                                         {"ResourceType", "EC2Instance"},
+                                         {"IPAddress", i.ip_address}});
+            }
+          }
+          return json::object{{"InstanceInformationList", out}};
+        });
+  }
+
+  json::value save() const override { return json::object{}; }
+  void load(const json::value&) override {}
+
+ private:
+  SessionRegistry& sessions_;
+  TargetResolver resolve_;
+  InstanceLister instances_;
+  std::function<std::chrono::system_clock::time_point()> clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<ServiceModule> make_ssm_module(SessionRegistry& sessions, TargetResolver resolve,
+                                               InstanceLister instances) {
+  return std::make_unique<SsmModule>(sessions, std::move(resolve), std::move(instances));
+}
+
+}  // namespace ecsh::sandbox::ssm

@@ -1,0 +1,35 @@
+#pragma once
+
+// SSM of the sandbox: StartSession (to an ECS container target or a managed instance),
+// ResumeSession, TerminateSession, DescribeSessions, DescribeInstanceInformation.
+
+#include "sandbox/api.hpp"
+#include "sandbox/ssm/sessions.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace ecsh::sandbox::ssm {
+
+// Where a target string ("ecs:<cluster>_<taskId>_<runtimeId>", "i-…") leads.
+struct TargetInfo {
+  std::string task_id;    // runtime task ID
+  std::string container;  // container name
+  std::string kms_key_arn;
+  std::string log_group;
+  bool agent_connected = true;  // false: TargetNotConnected
+};
+using TargetResolver = std::function<std::optional<TargetInfo>(const std::string& target)>;
+
+struct ManagedInstance {
+  std::string instance_id;
+  std::string agent_version = "3.3.40.0";
+  std::string ip_address;
+};
+using InstanceLister = std::function<std::vector<ManagedInstance>()>;
+
+std::unique_ptr<ServiceModule> make_ssm_module(SessionRegistry& sessions, TargetResolver resolve,
+                                               InstanceLister instances);
+
+}  // namespace ecsh::sandbox::ssm

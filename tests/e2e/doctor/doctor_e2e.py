@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""`ecsh doctor` and `ecsh enable` end to end: each cause that blocks ECS Exec in isolation (one
+sandbox cluster per cause), doctor's verdict and exit code for each, and for the fixable ones
+that `ecsh enable` fixes them and `ecsh exec` then works."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
+
+SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+KEY_ID = "0b5e7c1a-0000-4000-8000-00000000d0c7"
+KEY_ARN = f"arn:aws:kms:us-east-1:000000000000:key/{KEY_ID}"
+DEFAULT_SUBNET = "subnet-0ec5a0d0000000001"
+DEFAULT_VPC = "vpc-0ec5a0d0000000001"
+DOCTOR_READS = ["ecs:List*", "ecs:Describe*", "iam:SimulatePrincipalPolicy", "iam:GetRole",
+                "iam:GetInstanceProfile", "ec2:Describe*", "kms:DescribeKey",
+                "logs:DescribeLogGroups", "sts:GetCallerIdentity"]
+
+
+def policy(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(actions, resource="*"):
+    return {"Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+def task_def(family, role, read_only=False):
+    return {"family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256", "memory": "512",
+            "taskRoleArn": f"arn:aws:iam::000000000000:role/{role}",
+            "containerDefinitions": [{"name": "app", "image": "app:latest", "essential": True,
+                                      "readonlyRootFilesystem": read_only,
+                                      "command": ["sleep", "100000"]}]}
+
+
+def service(cluster, family, exec_on=True, **extra):
+    s = {"cluster": cluster, "name": "app", "task_definition": family, "desired_count": 1,
+         "launch_type": "FARGATE", "platform_version": "1.4.0", "enable_execute_command": exec_on}
+    s.update(extra)
+    return s
+
+
+def scenario():
+    return {
+        "users": [
+            {"name": "dev", "access_key_id": "AKIAECSHDOCTORDEV001", "secret_access_key": "dev-secret",
+             "policies": [policy(allow(DOCTOR_READS + ["ecs:ExecuteCommand", "kms:GenerateDataKey",
+                                                       "ssm:ResumeSession", "ssm:TerminateSession",
+                                                       "ecs:UpdateService", "iam:PutRolePolicy"]))]},
+            {"name": "no-exec", "access_key_id": "AKIAECSHDOCTORNOEXEC", "secret_access_key": "no-exec-secret",
+             "policies": [policy(allow(DOCTOR_READS))]},
+            {"name": "denied", "access_key_id": "AKIAECSHDOCTORDENIED", "secret_access_key": "denied-secret",
+             "policies": [policy(allow("*"), {"Effect": "Deny", "Action": "ecs:ExecuteCommand",
+                                              "Resource": "*"})]},
+        ],
+        "roles": [
+            {"name": "good-role", "policies": [policy(allow(SSM), allow("kms:Decrypt"))]},
+            {"name": "no-ssm-role", "policies": [policy(allow(["s3:GetObject"]))]},
+            {"name": "no-kms-role", "policies": [policy(allow(SSM))]},
+        ],
+        "kms_keys": [{"id": KEY_ID, "region": "us-east-1"}],
+        "log_groups": ["/ecs/exec-audit"],
+        "network": {
+            "vpcs": [{"id": DEFAULT_VPC}, {"id": "vpc-0150la7ed00000001"}],
+            "subnets": [{"id": DEFAULT_SUBNET, "vpc_id": DEFAULT_VPC, "route_to_internet": True},
+                        {"id": "subnet-0150la7ed00000001", "vpc_id": "vpc-0150la7ed00000001",
+                         "route_to_internet": False}],
+            "vpc_endpoints": []},
+        "clusters": [
+            {"name": "ok", "capacity": {"fargate": True}},
+            {"name": "role", "capacity": {"fargate": True}},
+            {"name": "disabled", "capacity": {"fargate": True}},
+            {"name": "redeploy", "capacity": {"fargate": True}},
+            {"name": "platform", "capacity": {"fargate": True}},
+            {"name": "network", "capacity": {"fargate": True}},
+            {"name": "kms", "capacity": {"fargate": True},
+             "execute_command_configuration": {"kmsKeyId": KEY_ARN, "logging": "NONE"}},
+            {"name": "rofs", "capacity": {"fargate": True},
+             "execute_command_configuration": {"logging": "OVERRIDE", "logConfiguration": {
+                 "cloudWatchLogGroupName": "/ecs/exec-audit"}}},
+            {"name": "agent", "container_instances": [
+                {"instance_id": "i-0ec5a0ld0000a9e01", "agent_version": "1.49.0",
+                 "instance_role_arn": "arn:aws:iam::000000000000:role/good-role",
+                 "subnet_id": DEFAULT_SUBNET}]},
+        ],
+        "task_definitions": [task_def("good", "good-role"), task_def("no-ssm", "no-ssm-role"),
+                             task_def("no-kms", "no-kms-role"),
+                             task_def("rofs", "good-role", read_only=True),
+                             {"family": "ec2", "networkMode": "bridge",
+                              "containerDefinitions": [{"name": "app", "image": "app:latest",
+                                                        "command": ["sleep", "100000"]}]}],
+        "services": [
+            service("ok", "good"),
+            service("role", "no-ssm"),
+            service("disabled", "good", exec_on=False),
+            service("redeploy", "good", exec_on=False),
+            service("platform", "good", platform_version="1.3.0"),
+            service("network", "good", subnet_ids=["subnet-0150la7ed00000001"]),
+            service("kms", "no-kms"),
+            service("rofs", "rofs"),
+            {"cluster": "agent", "name": "app", "task_definition": "ec2", "desired_count": 1,
+             "launch_type": "EC2", "enable_execute_command": True},
+        ],
+    }
+
+
+failures = []
+
+
+def check(cond, what, detail=""):
+    print(("ok   " if cond else "FAIL ") + what + ("" if cond else f"\n     {detail}"))
+    sys.stdout.flush()
+    if not cond:
+        failures.append(what)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ecsh", required=True)
+    ap.add_argument("--sandbox", required=True)
+    opts = ap.parse_args()
+    sb = Sandbox(opts.sandbox, scenario=scenario(), args=["--agent-pacing", "none"]).start()
+
+    def ecsh(*args, key=("AKIAECSHDOCTORDEV001", "dev-secret"), timeout=120):
+        env = aws_env(*key)
+        env["NO_PROXY"] = "127.0.0.1"
+        return subprocess.run([opts.ecsh, "--endpoint-url", sb.url] + list(args), env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def doctor(cluster, key=("AKIAECSHDOCTORDEV001", "dev-secret"), extra=()):
+        p = ecsh("doctor", "-c", cluster, *extra, "--output", "json", key=key)
+        try:
+            report = json.loads(p.stdout)
+        except ValueError:
+            report = {"checks": [], "raw": p.stdout + p.stderr}
+        fails = {c["id"]: c for c in report["checks"] if c["status"] == "fail"}
+        return p.returncode, fails, report
+
+    def wait_running(cluster):
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            rc, out, _ = aws(sb, "ecs", "describe-services", "--cluster", cluster, "--services", "app")
+            if rc == 0 and out["services"] and out["services"][0]["runningCount"] >= 1:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"service app in {cluster} never ran")
+
+    try:
+        for c in ["ok", "role", "disabled", "redeploy", "platform", "network", "kms", "rofs", "agent"]:
+            wait_running(c)
+
+        rc, fails, report = doctor("ok")
+        check(rc == 0 and not fails and report.get("exec_ready") is True,
+              "a healthy service: exit 0, no failed check", (rc, list(fails), report.get("raw")))
+
+        cases = [
+            ("caller without ecs:ExecuteCommand", "ok", ("AKIAECSHDOCTORNOEXEC", "no-exec-secret"),
+             "caller.execute_command", False),
+            ("caller with an explicit deny", "ok", ("AKIAECSHDOCTORDENIED", "denied-secret"),
+             "caller.execute_command", False),
+            ("task role without ssmmessages", "role", None, "task.role_ssmmessages", True),
+            ("exec disabled on the service", "disabled", None, "service.exec_enabled", True),
+            ("Fargate platform too old", "platform", None, "task.platform_version", False),
+            ("no route to ssmmessages", "network", None, "network.ssmmessages", False),
+            ("KMS key without kms:Decrypt for the role", "kms", None, "task.role_kms_decrypt", True),
+            ("read-only root filesystem with session logging", "rofs", None,
+             "container.read_only_root", False),
+            ("ECS agent too old", "agent", None, "task.agent_version", False),
+        ]
+        for title, cluster, key, check_id, fixable in cases:
+            rc, fails, report = doctor(cluster, key=key or ("AKIAECSHDOCTORDEV001", "dev-secret"))
+            check(rc == 1 and check_id in fails and fails[check_id]["fixable_by_enable"] == fixable
+                  and fails[check_id]["fix"],
+                  f"doctor finds: {title} ({check_id}, exit 1)", (rc, list(fails), report.get("raw")))
+        rc, fails, _ = doctor("ok", key=("AKIAECSHDOCTORDENIED", "denied-secret"))
+        check("explicit" in fails.get("caller.execute_command", {}).get("detail", "").lower(),
+              "an explicit deny is named as such", fails)
+
+        # Enabled on the service but the running task predates it: redeploy needed.
+        rc, _, err = aws(sb, "ecs", "update-service", "--cluster", "redeploy", "--service", "app",
+                         "--enable-execute-command")
+        rc, fails, _ = doctor("redeploy")
+        check(rc == 1 and "service.redeploy_needed" in fails and
+              "redeploy needed" in fails["service.redeploy_needed"]["detail"] and
+              "service.exec_enabled" not in fails,
+              "doctor finds: enabled on the service but tasks not redeployed", list(fails))
+
+        # A stopped task.
+        rc, run, _ = aws(sb, "ecs", "run-task", "--cluster", "ok", "--task-definition", "good",
+                         "--enable-execute-command")
+        task_arn = run["tasks"][0]["taskArn"]
+        time.sleep(0.3)
+        aws(sb, "ecs", "stop-task", "--cluster", "ok", "--task", task_arn)
+        for _ in range(100):
+            _, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "ok", "--tasks", task_arn)
+            if d["tasks"][0]["lastStatus"] == "STOPPED":
+                break
+            time.sleep(0.1)
+        rc, fails, report = doctor("ok", extra=("-t", task_arn))
+        check(rc == 1 and "task.status" in fails and "STOPPED" in fails["task.status"]["detail"],
+              "doctor finds: the task stopped (with its reason)", (rc, list(fails)))
+
+        # Exec fails for the unfixable causes, with AWS's errors.
+        p = ecsh("exec", "-c", "network", "-s", "app", "--", "true")
+        check(p.returncode == 254 and "TargetNotConnectedException" in p.stderr,
+              "exec without a route to ssmmessages: TargetNotConnectedException", p.stderr)
+        p = ecsh("exec", "-c", "ok", "-s", "app", "--", "true", key=("AKIAECSHDOCTORNOEXEC", "no-exec-secret"))
+        check(p.returncode == 254 and "AccessDeniedException" in p.stderr and
+              "ecs:ExecuteCommand" in p.stderr, "exec without permission: AccessDeniedException",
+              p.stderr)
+        p = ecsh("exec", "-c", "disabled", "-s", "app", "--", "true")
+        check(p.returncode == 254 and "execute command was not enabled" in p.stderr,
+              "exec on a task started without exec: AWS's InvalidParameterException", p.stderr)
+
+        # enable fixes the fixable ones, then exec works.
+        for cluster in ["role", "disabled", "redeploy", "kms"]:
+            p = ecsh("enable", "-c", cluster, "-s", "app", "--yes")
+            check(p.returncode == 0 and "exec agent is RUNNING" in p.stdout,
+                  f"enable fixes cluster {cluster}", (p.returncode, p.stdout[-600:], p.stderr[-400:]))
+            rc, fails, _ = doctor(cluster)
+            check(rc == 0 and not fails, f"doctor is green on {cluster} after enable", list(fails))
+            p = ecsh("exec", "-c", cluster, "-s", "app", "--", "sh", "-c", "echo inside; exit 4")
+            check(p.returncode == 4 and p.stdout == "inside\n",
+                  f"exec works on {cluster} after enable", (p.returncode, p.stdout, p.stderr))
+        p = ecsh("enable", "-c", "role", "-s", "app", "--yes")
+        check(p.returncode == 0 and "Nothing to do" in p.stdout, "enable is idempotent", p.stdout)
+
+        p = ecsh("enable", "-c", "platform", "-s", "app", "--dry-run")
+        check("not fixable by ecsh enable" in p.stdout and "1.4.0" in p.stdout,
+              "enable says what it cannot fix, with the instruction", p.stdout)
+        _, out, _ = aws(sb, "iam", "list-role-policies", "--role-name", "good-role")
+        check(out["PolicyNames"] == ["policy-1"], "enable never touched a role it did not need to",
+              out)
+    finally:
+        sb.cleanup()
+    if failures:
+        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
