@@ -36,5 +36,6 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
 void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_ls_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 
 }  // namespace ecsh::cli

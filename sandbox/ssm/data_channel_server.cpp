@@ -15,7 +15,9 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <sys/ioctl.h>
 #include <csignal>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <random>
@@ -60,7 +62,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   Agent(std::shared_ptr<DataChannelServer::Impl> server_, SessionRecord record_)
       : server(std::move(server_)),
         record(std::move(record_)),
-        channel(session::Role::agent, channel_options()),
+        channel(session::Role::agent, channel_options(server->options.realistic_pacing)),
         timer(server->executor),
         writer_wake(server->executor),
         writable(server->executor),
@@ -71,9 +73,14 @@ struct Agent : std::enable_shared_from_this<Agent> {
     }
   }
 
-  static session::DataChannelOptions channel_options() {
+  // The SSM agent sends 1 KiB messages; without pacing (benchmarks) the sandbox sends what one
+  // read of the pty gives, up to 64 KiB, so that the client's own speed is what is measured.
+  static session::DataChannelOptions channel_options(bool realistic) {
     session::DataChannelOptions o;
-    o.max_chunk = 1024;
+    o.max_chunk = realistic ? 1024 : 65536;
+    // At most 16 MiB in flight: what a client buffers out of order. More, and a lost frame
+    // makes the client drop everything past its buffer, to be resent one by one.
+    o.max_unacked = realistic ? 4096 : 256;
     return o;
   }
 
@@ -93,6 +100,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   bool done = false;
   bool backpressure = false;
   std::string kms_challenge;
+  std::optional<session::TerminalSize> pending_size;  // a Size that came before the pty
   std::string transcript;
   // Fault state.
   int frames_sent = 0;
@@ -107,7 +115,9 @@ struct Agent : std::enable_shared_from_this<Agent> {
     for (auto& d : a.deliver) deliver(d);
     if (a.backpressure) backpressure = true;
     for (auto& e : a.events) on_event(e);
-    if (a.wake_at) {
+    // Re-arm only for an earlier wake-up: a timer that fires early just asks the channel, which
+    // answers with its next wake-up (re-arming on every frame costs a syscall each).
+    if (a.wake_at && (!wake_at || *a.wake_at < *wake_at)) {
       wake_at = a.wake_at;
       auto delay = *a.wake_at - now();
       timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -122,9 +132,15 @@ struct Agent : std::enable_shared_from_this<Agent> {
         input_wake.cancel();
         break;
       case PayloadType::size:
-        if (auto size = session::parse_size(d.data); size && process && process->tty()) {
-          (void)process->resize(static_cast<unsigned short>(size.value().cols),
-                                static_cast<unsigned short>(size.value().rows));
+        // The pty master belongs to this agent (released from the ExecProcess): resize it here;
+        // the kernel signals the foreground process group.
+        if (auto size = session::parse_size(d.data); size && pty && pty->is_open()) {
+          struct winsize ws {};
+          ws.ws_col = static_cast<unsigned short>(size.value().cols);
+          ws.ws_row = static_cast<unsigned short>(size.value().rows);
+          ::ioctl(pty->native_handle(), TIOCSWINSZ, &ws);
+        } else if (size) {
+          pending_size = size.value();
         }
         break;
       case PayloadType::flag:
@@ -230,6 +246,12 @@ struct Agent : std::enable_shared_from_this<Agent> {
     process = proc.value();
     int fd = process->release_master_fd();
     pty = std::make_unique<asio::posix::stream_descriptor>(server->executor, fd);
+    if (pending_size) {
+      struct winsize ws {};
+      ws.ws_col = static_cast<unsigned short>(pending_size->cols);
+      ws.ws_row = static_cast<unsigned short>(pending_size->rows);
+      ::ioctl(fd, TIOCSWINSZ, &ws);
+    }
     auto self = shared_from_this();
     asio::co_spawn(server->executor, pump_output(self), asio::detached);
     asio::co_spawn(server->executor, pump_input(self), asio::detached);
@@ -279,10 +301,12 @@ struct Agent : std::enable_shared_from_this<Agent> {
   Task<void> drain_and_close(std::shared_ptr<Agent> self) {
     if (ending) co_return;
     ending = true;
+    // The SSM agent drains for at most 2 s; the sandbox waits for every acknowledgement (up to
+    // 60 s), so that retransmissions under injected faults finish and tests stay deterministic.
     asio::steady_timer poll(server->executor);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while ((channel.unacked() > 0 || channel.waiting() > 0 || !outbox.empty()) &&
-           std::chrono::steady_clock::now() < deadline) {
+           std::chrono::steady_clock::now() < give_up) {
       poll.expires_after(std::chrono::milliseconds(10));
       co_await poll.async_wait(use_awaitable_nothrow);
     }
@@ -437,9 +461,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
       if (wake_at && now() >= *wake_at) {
         wake_at.reset();
         apply(channel.on_timer(now()));
-      } else if (!wake_at) {
-        timer.expires_at(asio::steady_timer::time_point::max());
       }
+      if (!wake_at) timer.expires_at(asio::steady_timer::time_point::max());
     }
   }
 };

@@ -77,7 +77,9 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     }
     if (a.backpressure) backpressure = true;
     for (auto& e : a.events) on_event(e);
-    if (a.wake_at) {
+    // Re-arm only for an earlier wake-up: a timer that fires early just asks the channel, which
+    // answers with its next wake-up (re-arming on every frame costs a syscall each).
+    if (a.wake_at && (!wake_at || *a.wake_at < *wake_at)) {
       wake_at = a.wake_at;
       auto delay = *a.wake_at - now();
       timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -175,9 +177,8 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
       if (wake_at && now() >= *wake_at) {
         wake_at.reset();
         apply(channel.on_timer(now()));
-      } else if (!wake_at) {
-        timer.expires_at(asio::steady_timer::time_point::max());
       }
+      if (!wake_at) timer.expires_at(asio::steady_timer::time_point::max());
     }
   }
 

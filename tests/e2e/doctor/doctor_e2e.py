@@ -220,6 +220,18 @@ def main():
         check(p.returncode == 254 and "execute command was not enabled" in p.stderr,
               "exec on a task started without exec: AWS's InvalidParameterException", p.stderr)
 
+        # ls: the exec column says why not, and ready once it is.
+        p = ecsh("ls", "services", "--output", "json")
+        rows = {r["cluster"]: r for r in json.loads(p.stdout)} if p.returncode == 0 else {}
+        check(rows.get("disabled", {}).get("exec") == "no: disabled on the service" and
+              rows.get("redeploy", {}).get("exec", "").startswith("no: redeploy needed") and
+              rows.get("ok", {}).get("exec", "").startswith("ready"),
+              "ls services: the exec column", (p.returncode, rows, p.stderr))
+        p = ecsh("ls", "tasks", "-c", "role", "--output", "json")
+        tasks = json.loads(p.stdout) if p.returncode == 0 else []
+        check(len(tasks) == 1 and tasks[0]["exec"].startswith("no: agent STOPPED"),
+              "ls tasks: a stopped exec agent and its reason", (p.returncode, tasks, p.stderr))
+
         # enable fixes the fixable ones, then exec works.
         for cluster in ["role", "disabled", "redeploy", "kms"]:
             p = ecsh("enable", "-c", cluster, "-s", "app", "--yes")
@@ -232,6 +244,9 @@ def main():
                   f"exec works on {cluster} after enable", (p.returncode, p.stdout, p.stderr))
         p = ecsh("enable", "-c", "role", "-s", "app", "--yes")
         check(p.returncode == 0 and "Nothing to do" in p.stdout, "enable is idempotent", p.stdout)
+        p = ecsh("ls", "containers", "-c", "role", "--output", "json")
+        rows = json.loads(p.stdout) if p.returncode == 0 else []
+        check(len(rows) == 1 and rows[0]["exec"] == "ready", "ls containers: ready after enable", rows)
 
         p = ecsh("enable", "-c", "platform", "-s", "app", "--dry-run")
         check("not fixable by ecsh enable" in p.stdout and "1.4.0" in p.stdout,

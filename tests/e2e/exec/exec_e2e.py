@@ -126,7 +126,7 @@ def main():
 
         big = os.path.join(work, "stdin.bin")
         with open(big, "wb") as f:
-            f.write(os.urandom(64 * 1024 * 1024 if opts.pacing == "none" else 2 * 1024 * 1024))
+            f.write(os.urandom(64 * 1024 * 1024))
         with open(big, "rb") as f:
             p = e.run("exec", *tgt, "--", "sha256sum", stdin=f, timeout=900)
         check(p.returncode == 0 and p.stdout.decode().split()[0:1] == [sha256_file(big)],

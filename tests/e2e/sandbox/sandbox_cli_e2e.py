@@ -2,6 +2,8 @@
 """ecsh-sandbox end to end with the real AWS CLI v2 (/usr/bin/aws): STS, IAM, SigV4 failures,
 policy enforcement, temporary credentials, persistence across restarts, injected throttling."""
 import argparse
+import subprocess
+import time
 import json
 import os
 import sys
@@ -38,9 +40,124 @@ def ok(sb, *args, env=None):
     return out
 
 
+def wait(predicate, what, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = predicate()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def ecs_checks(sb, ecsh):
+    """ECS and SSM through the AWS CLI: a service whose exec flag only reaches new tasks."""
+    bindir = os.path.join(sb.dir, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    plugin = os.path.join(bindir, "session-manager-plugin")
+    if not os.path.exists(plugin):
+        os.symlink(os.path.abspath(ecsh), plugin)
+    env = aws_env()
+    env["PATH"] = bindir + ":" + env.get("PATH", "/usr/bin:/bin")
+    env["NO_PROXY"] = "127.0.0.1"
+
+    cluster = ok(sb, "ecs", "create-cluster", "--cluster-name", "cli",
+                 "--configuration", "executeCommandConfiguration={logging=DEFAULT}",
+                 "--tags", "key=team,value=sre")["cluster"]
+    check(cluster["clusterArn"] == f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/cli",
+          "ecs create-cluster", cluster)
+    got = ok(sb, "ecs", "describe-clusters", "--clusters", "cli", "nope", "--include", "CONFIGURATIONS")
+    check(got["clusters"][0]["configuration"]["executeCommandConfiguration"]["logging"] == "DEFAULT"
+          and got["failures"][0]["reason"] == "MISSING",
+          "describe-clusters shows the exec configuration and a MISSING failure", got)
+    ok(sb, "iam", "put-role-policy", "--role-name", "task-role", "--policy-name", "ssm2",
+       "--policy-document", json.dumps(SSM_POLICY))
+    ok(sb, "iam", "detach-role-policy", "--role-name", "task-role", "--policy-arn",
+       f"arn:aws:iam::{ACCOUNT}:policy/no-data-channel")
+    td = ok(sb, "ecs", "register-task-definition", "--family", "svc", "--network-mode", "awsvpc",
+            "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
+            "--task-role-arn", f"arn:aws:iam::{ACCOUNT}:role/task-role",
+            "--container-definitions", json.dumps([{"name": "main", "image": "busybox",
+                                                    "command": ["sleep", "100000"]}]))
+    check(td["taskDefinition"]["revision"] == 1 and
+          td["taskDefinition"]["taskDefinitionArn"].endswith("task-definition/svc:1"),
+          "ecs register-task-definition", td)
+    svc = ok(sb, "ecs", "create-service", "--cluster", "cli", "--service-name", "api",
+             "--task-definition", "svc", "--desired-count", "1", "--launch-type", "FARGATE",
+             "--network-configuration",
+             "awsvpcConfiguration={subnets=[subnet-0ec5a0d0000000001]}")["service"]
+    check(svc["enableExecuteCommand"] is False and svc["deployments"][0]["status"] == "PRIMARY",
+          "ecs create-service", svc)
+
+    def running_tasks():
+        arns = ok(sb, "ecs", "list-tasks", "--cluster", "cli", "--service-name", "api")["taskArns"]
+        if not arns:
+            return None
+        tasks = ok(sb, "ecs", "describe-tasks", "--cluster", "cli", "--tasks", *arns)["tasks"]
+        return [t for t in tasks if t["lastStatus"] == "RUNNING"] or None
+
+    first = wait(running_tasks, "the first task")[0]
+    check(first["enableExecuteCommand"] is False and first["group"] == "service:api" and
+          first["containers"][0]["managedAgents"] == [] and first["containers"][0]["runtimeId"],
+          "describe-tasks: a task started without exec has no exec agent", first)
+
+    ok(sb, "ecs", "update-service", "--cluster", "cli", "--service", "api", "--enable-execute-command")
+    exec_args = ["ecs", "execute-command", "--cluster", "cli", "--task", first["taskArn"],
+                 "--container", "main", "--interactive", "--command", "echo inside"]
+    rc, _, err = aws(sb, *exec_args, env=env)
+    check(rc == 254 and "InvalidParameterException" in err and
+          "execute command was not enabled when the task was run" in err,
+          "update-service --enable-execute-command: the running task still refuses exec", err)
+
+    ok(sb, "ecs", "update-service", "--cluster", "cli", "--service", "api", "--force-new-deployment")
+
+    def replaced():
+        tasks = running_tasks() or []
+        new = [t for t in tasks if t["taskArn"] != first["taskArn"] and t["enableExecuteCommand"]]
+        if not new or len(tasks) != 1:
+            return None
+        agents = new[0]["containers"][0]["managedAgents"]
+        return new[0] if agents and agents[0]["lastStatus"] == "RUNNING" else None
+
+    second = wait(replaced, "the new deployment's task")
+    services = ok(sb, "ecs", "describe-services", "--cluster", "cli", "--services", "api")["services"]
+    check(services[0]["deployments"][0]["rolloutState"] == "COMPLETED" and
+          len(services[0]["deployments"]) == 1 and
+          any("has reached a steady state" in e["message"] for e in services[0]["events"]),
+          "the forced deployment rolls out and completes", services[0]["deployments"])
+    old = ok(sb, "ecs", "describe-tasks", "--cluster", "cli", "--tasks", first["taskArn"])["tasks"][0]
+    check(old["desiredStatus"] == "STOPPED", "the old task is stopped by the deployment", old)
+    p = subprocess.run(["/usr/bin/aws", "--endpoint-url", sb.url, "ecs", "execute-command",
+                        "--cluster", "cli", "--task", second["taskArn"], "--container", "main",
+                        "--interactive", "--command", "echo inside-new-task"],
+                       env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "inside-new-task" in p.stdout,
+          "the task of the forced new deployment accepts exec", (p.stdout, p.stderr))
+
+    sessions = ok(sb, "ssm", "describe-sessions", "--state", "History")["Sessions"]
+    check(any(s["SessionId"].startswith("ecs-execute-command-") for s in sessions),
+          "ssm describe-sessions lists the finished exec session", sessions)
+    ok(sb, "ssm", "describe-instance-information")
+    ok(sb, "ecs", "tag-resource", "--resource-arn", cluster["clusterArn"], "--tags",
+       "key=env,value=test")
+    tags = ok(sb, "ecs", "list-tags-for-resource", "--resource-arn", cluster["clusterArn"])["tags"]
+    check(sorted(t["key"] for t in tags) == ["env", "team"], "tag-resource and list-tags-for-resource",
+          tags)
+    stopped = ok(sb, "ecs", "stop-task", "--cluster", "cli", "--task", second["taskArn"],
+                 "--reason", "e2e")["task"]
+    check(stopped["desiredStatus"] == "STOPPED" and stopped["stoppedReason"] == "e2e",
+          "stop-task records the reason", stopped)
+    rc, _, err = aws(sb, "ecs", "describe-services", "--cluster", "nope", "--services", "api")
+    check(rc == 254 and "ClusterNotFoundException" in err, "an unknown cluster", err)
+    ok(sb, "ecs", "update-service", "--cluster", "cli", "--service", "api", "--desired-count", "0")
+    ok(sb, "ecs", "delete-service", "--cluster", "cli", "--service", "api")
+    ok(sb, "ecs", "deregister-task-definition", "--task-definition", "svc:1")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sandbox", required=True)
+    ap.add_argument("--ecsh", required=True, help="used as the session-manager-plugin")
     opts = ap.parse_args()
 
     sb = Sandbox(opts.sandbox).start()
@@ -178,6 +295,8 @@ def main():
         groups = ok(sb, "logs", "describe-log-groups", "--log-group-name-prefix", "/ecs")
         check([g["logGroupName"] for g in groups["logGroups"]] == ["/ecs/exec"],
               "logs create-log-group and describe-log-groups", groups)
+
+        ecs_checks(sb, opts.ecsh)
 
         # Injected throttling.
         sb.admin("/_sandbox/faults", {"api": {"throttle_rate": 1.0,

@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""ecsh benchmarks: one command, one table, every peer measured in the same run on the same
+sandbox. Medians of repeated runs; ratios are peer / ecsh (higher is better for ecsh) for
+times, ecsh / target for throughput.
+
+    python3 bench/run.py --build build [--runs 10] [--quick]
+"""
+import argparse
+import hashlib
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e", "lib"))
+from sandbox_proc import Sandbox, aws, aws_env, AWS_CLI  # noqa: E402
+
+SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+
+
+def scenario(containers=1):
+    defs = [{"name": "app" if i == 0 else f"side{i}", "image": "app:latest", "essential": i == 0,
+             "command": ["sleep", "100000"]} for i in range(containers)]
+    return {
+        "roles": [{"name": "bench-role", "policies": [{"name": "exec", "document": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": SSM, "Resource": "*"}]}}]}],
+        "clusters": [{"name": "bench", "capacity": {"fargate": True}}],
+        "task_definitions": [{"family": "app", "networkMode": "awsvpc",
+                              "requiresCompatibilities": ["FARGATE"], "cpu": "256",
+                              "memory": "512",
+                              "taskRoleArn": "arn:aws:iam::000000000000:role/bench-role",
+                              "containerDefinitions": defs}],
+        "services": [{"cluster": "bench", "name": "app", "task_definition": "app",
+                      "desired_count": 1, "launch_type": "FARGATE", "platform_version": "1.4.0",
+                      "enable_execute_command": True}],
+    }
+
+
+def wait_ready(sb, cluster="bench", timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        rc, out, _ = aws(sb, "ecs", "list-tasks", "--cluster", cluster)
+        if rc == 0 and out["taskArns"]:
+            rc, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", cluster, "--tasks",
+                           *out["taskArns"])
+            for t in d.get("tasks", []):
+                agents = [a for c in t["containers"] for a in c.get("managedAgents", [])]
+                if t["lastStatus"] == "RUNNING" and agents and all(
+                        a["lastStatus"] == "RUNNING" for a in agents):
+                    return t
+        time.sleep(0.2)
+    raise SystemExit("no exec-ready task")
+
+
+def timed(cmd, env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, env=env, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"{cmd[:4]}... failed ({p.returncode}): {p.stderr.decode()[-400:]}")
+    return dt
+
+
+def median_of(runs, fn):
+    return statistics.median(fn() for _ in range(runs))
+
+
+def child_usage(cmd, env, seconds):
+    """Peak RSS (KiB) and CPU seconds of a process left idle for `seconds` under a pty."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(cmd[0], cmd, env)
+    end = time.monotonic() + seconds
+    import select
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                break
+    hwm = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1])
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        # Context switches tell the wake-ups while idle.
+        with open(f"/proc/{pid}/status") as f:
+            switches = sum(int(l.split()[1]) for l in f if "ctxt_switches" in l)
+    finally:
+        os.write(fd, b"~.")
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    return hwm, cpu, switches
+
+
+def api_calls_per_second(sb, seconds):
+    """Replays one SigV4-signed ListClusters request on 8 keep-alive connections (the signature
+    stays valid for minutes), so that the client costs next to nothing."""
+    import http.client
+    import threading
+    import urllib.parse
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    req = AWSRequest(method="POST", url=sb.url + "/", data=b"{}", headers={
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListClusters"})
+    SigV4Auth(Credentials("AKIAECSHSANDBOXADMIN", "ecsh-sandbox-secret"), "ecs", "us-east-1").add_auth(req)
+    headers = dict(req.headers.items())
+    host = urllib.parse.urlparse(sb.url)
+    counts = []
+    end = time.monotonic() + seconds
+
+    def worker():
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+        n = 0
+        while time.monotonic() < end:
+            conn.request("POST", "/", body=b"{}", headers=headers)
+            r = conn.getresponse()
+            r.read()
+            if r.status == 200:
+                n += 1
+        counts.append(n)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - t0)
+
+
+def tasks_held(sb, count):
+    for _ in range(count // 10):
+        aws(sb, "ecs", "run-task", "--cluster", "bench", "--task-definition", "app", "--count", "10")
+    end = time.monotonic() + 60
+    running = 0
+    while time.monotonic() < end:
+        arns = []
+        token = None
+        while True:
+            args = ["ecs", "list-tasks", "--cluster", "bench"] + (["--starting-token", token] if token else [])
+            rc, out, _ = aws(sb, *args)
+            arns += out["taskArns"]
+            token = out.get("NextToken")
+            if not token:
+                break
+        running = 0
+        for i in range(0, len(arns), 100):
+            _, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "bench", "--tasks", *arns[i:i + 100])
+            running += sum(1 for t in d["tasks"] if t["lastStatus"] == "RUNNING")
+        if running >= count:
+            break
+        time.sleep(0.5)
+    return running
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="fewer runs, smaller transfers")
+    opts = ap.parse_args()
+    runs = 3 if opts.quick else opts.runs
+    ecsh = os.path.abspath(os.path.join(opts.build, "bin", "ecsh"))
+    sandbox_bin = os.path.abspath(os.path.join(opts.build, "bin", "ecsh-sandbox"))
+    work = tempfile.mkdtemp(prefix="ecsh-bench-")
+    bindir = os.path.join(work, "bin")
+    os.makedirs(bindir)
+    os.symlink(ecsh, os.path.join(bindir, "session-manager-plugin"))
+    rows = []
+    try:
+        sb = Sandbox(sandbox_bin, scenario(10), args=["--agent-pacing", "none"]).start()
+        task = wait_ready(sb)
+        env = aws_env()
+        env["NO_PROXY"] = "127.0.0.1"
+        env["PATH"] = bindir + ":" + env.get("PATH", "/usr/bin:/bin")
+        base = [ecsh, "--endpoint-url", sb.url]
+        tgt = ["-c", "bench", "-t", task["taskArn"], "-n", "app"]
+
+        # 1. exec -- true, end to end.
+        t_ecsh = median_of(runs, lambda: timed(base + ["exec"] + tgt + ["--", "true"], env))
+        t_aws = median_of(runs, lambda: timed(
+            [AWS_CLI, "--endpoint-url", sb.url, "ecs", "execute-command", "--cluster", "bench",
+             "--task", task["taskArn"], "--container", "app", "--interactive", "--command",
+             "true"], env))
+        rows.append(("exec -- true (wall, median)", f"{t_ecsh*1000:.0f} ms",
+                     "aws ecs execute-command + ecsh as plugin", f"{t_aws*1000:.0f} ms",
+                     f"{t_aws/t_ecsh:.1f}x"))
+
+        # 2. doctor vs the checker's sequence of AWS CLI calls.
+        def doctor_once():
+            t0 = time.perf_counter()
+            subprocess.run(base + ["doctor", "-c", "bench", "-t", task["taskArn"]], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return time.perf_counter() - t0
+        t_doc = median_of(runs, doctor_once)
+        checker_calls = [
+            ["sts", "get-caller-identity"],
+            ["ecs", "describe-tasks", "--cluster", "bench", "--tasks", task["taskArn"]],
+            ["ecs", "describe-clusters", "--clusters", "bench", "--include", "CONFIGURATIONS"],
+            ["iam", "simulate-principal-policy", "--policy-source-arn",
+             "arn:aws:iam::000000000000:role/bench-role", "--action-names", "ecs:ExecuteCommand"],
+            ["iam", "simulate-principal-policy", "--policy-source-arn",
+             "arn:aws:iam::000000000000:role/bench-role", "--action-names", "ssm:StartSession"],
+            ["ecs", "describe-task-definition", "--task-definition", task["taskDefinitionArn"]],
+            ["iam", "simulate-principal-policy", "--policy-source-arn",
+             "arn:aws:iam::000000000000:role/bench-role", "--action-names", *SSM],
+            ["ec2", "describe-subnets"],
+            ["ec2", "describe-vpc-endpoints"],
+        ]
+        def checker_once():
+            t0 = time.perf_counter()
+            for c in checker_calls:
+                subprocess.run([AWS_CLI, "--endpoint-url", sb.url] + c, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return time.perf_counter() - t0
+        t_chk = median_of(max(1, runs // 3), checker_once)
+        rows.append(("doctor, 10-container task (wall)", f"{t_doc*1000:.0f} ms",
+                     f"checker's {len(checker_calls)} AWS CLI calls", f"{t_chk*1000:.0f} ms",
+                     f"{t_chk/t_doc:.1f}x"))
+
+        # 3. Throughput, pacing off.
+        size = (64 if opts.quick else 256) << 20
+        def out_once():
+            t0 = time.perf_counter()
+            p = subprocess.run(base + ["exec"] + tgt + ["--", "head", "-c", str(size), "/dev/zero"],
+                               env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            dt = time.perf_counter() - t0
+            if len(p.stdout) != size:
+                raise SystemExit(f"output: got {len(p.stdout)} of {size} bytes: {p.stderr[-300:]}")
+            return dt
+        t_out = median_of(max(1, runs // 3), out_once)
+        rows.append(("output throughput, pacing off", f"{size/t_out/1e6:.0f} MB/s",
+                     "target", "300 MB/s", f"{size/t_out/1e6/300:.2f}x"))
+        in_size = (32 if opts.quick else 128) << 20
+        blob = os.path.join(work, "in.bin")
+        with open(blob, "wb") as f:
+            f.write(os.urandom(in_size))
+        def in_once():
+            with open(blob, "rb") as f:
+                return timed(base + ["exec"] + tgt + ["--", "wc", "-c"], env, stdin=f)
+        t_in = median_of(max(1, runs // 3), in_once)
+        rows.append(("input throughput (stdin), pacing off", f"{in_size/t_in/1e6:.0f} MB/s",
+                     "target", "100 MB/s", f"{in_size/t_in/1e6/100:.2f}x"))
+
+        # 4. Idle interactive session.
+        idle = 15 if opts.quick else 60
+        hwm, cpu, switches = child_usage(base + ["exec"] + tgt, env, idle)
+        rows.append((f"idle interactive session, {idle} s", f"{hwm/1024:.1f} MB peak RSS",
+                     "CPU time", f"{cpu*1000:.0f} ms", f"{switches} context switches"))
+        sb.cleanup()
+
+        # 5. The sandbox itself: simple API calls per second, and tasks held.
+        sb = Sandbox(sandbox_bin, scenario(1), args=["--agent-pacing", "none"]).start()
+        rate = api_calls_per_second(sb, seconds=3 if opts.quick else 8)
+        rows.append(("sandbox: ListClusters calls/s (8 connections)", f"{rate:.0f}/s", "target",
+                     "2000/s", f"{rate/2000:.2f}x"))
+        held = tasks_held(sb, 200)
+        rows.append(("sandbox: tasks running at once (process runtime)", str(held), "target", "200",
+                     f"{held/200:.2f}x"))
+        sb.cleanup()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"ecsh benchmarks: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"{platform.platform()}")
+    v = subprocess.run([AWS_CLI, "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"peer: {v}; runs per measure: {runs} (medians)\n")
+    widths = [max(len(str(r[i])) for r in rows + [("measure", "ecsh", "peer", "peer value", "ratio")])
+              for i in range(5)]
+    head = ("measure", "ecsh", "peer", "peer value", "ratio")
+    for r in [head] + rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+
+
+if __name__ == "__main__":
+    main()

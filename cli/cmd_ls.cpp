@@ -1,0 +1,246 @@
+#include "cli/aws_context.hpp"
+#include "cli/command.hpp"
+#include "cli/target_options.hpp"
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace ecsh::cli {
+namespace {
+
+namespace json = boost::json;
+
+struct LsOptions {
+  std::string what = "tasks";
+  ecs::TargetSpec target;
+};
+
+// Whether ECS Exec into a task can work right now, and if not the first reason.
+std::string task_exec_state(const ecs::TaskView& t) {
+  if (t.last_status != "RUNNING") return "no: task " + t.last_status;
+  if (!t.enable_execute_command) return "no: exec not enabled at launch";
+  bool any_running = false;
+  std::string reason;
+  for (const auto& c : t.containers) {
+    if (!c.exec_agent_status) continue;
+    if (*c.exec_agent_status == "RUNNING") {
+      any_running = true;
+    } else if (reason.empty()) {
+      reason = "agent " + *c.exec_agent_status +
+               (c.exec_agent_reason.empty() ? "" : ": " + c.exec_agent_reason);
+    }
+  }
+  if (any_running) return "ready";
+  return "no: " + (reason.empty() ? std::string("no exec agent") : reason);
+}
+
+std::string container_exec_state(const ecs::TaskView& t, const ecs::ContainerView& c) {
+  if (t.last_status != "RUNNING") return "no: task " + t.last_status;
+  if (!t.enable_execute_command) return "no: exec not enabled at launch";
+  if (!c.exec_agent_status) return "no: no exec agent (sidecar)";
+  if (*c.exec_agent_status == "RUNNING") return "ready";
+  return "no: agent " + *c.exec_agent_status +
+         (c.exec_agent_reason.empty() ? "" : ": " + c.exec_agent_reason);
+}
+
+void print_table(const std::vector<std::string>& head,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> w(head.size());
+  for (std::size_t i = 0; i < head.size(); ++i) w[i] = head[i].size();
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  }
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string out;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i + 1 < r.size()) out += std::string(w[i] - r[i].size() + 2, ' ');
+    }
+    fmt::print("{}\n", out);
+  };
+  line(head);
+  for (const auto& r : rows) line(r);
+}
+
+Task<Result<std::vector<std::string>>> clusters_in_scope(aws::AwsClient& client,
+                                                         const ecs::TargetSpec& spec) {
+  if (!spec.cluster.empty()) {
+    ECSH_CO_TRY(auto arn, co_await ecs::resolve_cluster(client, spec.cluster, nullptr));
+    co_return std::vector<std::string>{arn};
+  }
+  co_return co_await ecs::list_cluster_arns(client);
+}
+
+Task<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
+  auto executor = co_await asio::this_coro::executor;
+  ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
+  auto& client = *ctx->client;
+  const bool as_json = global.output == "json";
+  ECSH_CO_TRY(auto clusters, co_await clusters_in_scope(client, o.target));
+
+  if (o.what == "clusters") {
+    json::array out;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& arn : clusters) {
+      json::object req{{"clusters", json::array{json::value(arn)}},
+                       {"include", json::array{"CONFIGURATIONS"}}};
+      ECSH_CO_TRY(auto resp,
+                  co_await client.json_call(aws::services::ecs(), "DescribeClusters", req));
+      auto* arr = resp.as_object().if_contains("clusters");
+      if (!arr || !arr->is_array() || arr->as_array().empty()) continue;
+      const auto& c = arr->as_array().front().as_object();
+      auto num = [&c](const char* k) {
+        auto* v = c.if_contains(k);
+        return v && v->is_int64() ? v->as_int64() : 0;
+      };
+      std::string kms = "-", logging = "-";
+      if (auto* conf = c.if_contains("configuration"); conf && conf->is_object()) {
+        if (auto* ecc = conf->as_object().if_contains("executeCommandConfiguration");
+            ecc && ecc->is_object()) {
+          if (auto* k = ecc->as_object().if_contains("kmsKeyId"); k && k->is_string())
+            kms = ecs::arn_name(k->as_string());
+          if (auto* l = ecc->as_object().if_contains("logging"); l && l->is_string())
+            logging = std::string(l->as_string());
+        }
+      }
+      std::string name = ecs::arn_name(arn);
+      rows.push_back({name, std::to_string(num("activeServicesCount")),
+                      std::to_string(num("runningTasksCount")),
+                      std::to_string(num("pendingTasksCount")), kms, logging});
+      out.push_back(json::object{{"cluster", name},
+                                 {"arn", arn},
+                                 {"services", num("activeServicesCount")},
+                                 {"running", num("runningTasksCount")},
+                                 {"pending", num("pendingTasksCount")},
+                                 {"exec_kms_key", kms == "-" ? "" : kms},
+                                 {"exec_logging", logging == "-" ? "" : logging}});
+    }
+    if (as_json) {
+      fmt::print("{}\n", json::serialize(out));
+    } else {
+      print_table({"CLUSTER", "SERVICES", "RUNNING", "PENDING", "EXEC KMS KEY", "EXEC LOGGING"},
+                  rows);
+    }
+    co_return 0;
+  }
+
+  if (o.what == "services") {
+    json::array out;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& cluster : clusters) {
+      ECSH_CO_TRY(auto arns, co_await ecs::list_service_arns(client, cluster));
+      std::vector<std::string> names;
+      for (const auto& a : arns) names.push_back(ecs::arn_name(a));
+      if (!o.target.service.empty()) {
+        std::erase_if(names,
+                      [&](const std::string& n) { return !n.starts_with(o.target.service); });
+      }
+      if (names.empty()) continue;
+      ECSH_CO_TRY(auto services, co_await ecs::describe_services(client, cluster, names));
+      for (const auto& s : services) {
+        ECSH_CO_TRY(auto task_arns,
+                    co_await ecs::list_task_arns(client, cluster, s.name, "RUNNING"));
+        std::vector<ecs::TaskView> tasks;
+        if (!task_arns.empty()) {
+          ECSH_CO_TRY(tasks, co_await ecs::describe_tasks(client, cluster, task_arns));
+        }
+        int ready = static_cast<int>(std::count_if(tasks.begin(), tasks.end(), [](const auto& t) {
+          return task_exec_state(t) == "ready";
+        }));
+        int stale = static_cast<int>(std::count_if(tasks.begin(), tasks.end(), [&](const auto& t) {
+          return t.enable_execute_command != s.enable_execute_command;
+        }));
+        std::string exec = !s.enable_execute_command ? "no: disabled on the service"
+                           : stale > 0 ? fmt::format("no: redeploy needed ({} old tasks)", stale)
+                           : ready > 0 ? fmt::format("ready ({}/{} tasks)", ready, tasks.size())
+                           : tasks.empty() ? "no: no running task"
+                                           : "no: " + task_exec_state(tasks.front()).substr(4);
+        std::string rollout = s.deployments.empty() ? "" : s.deployments.front().rollout_state;
+        rows.push_back({ecs::arn_name(cluster), s.name, std::to_string(s.desired_count),
+                        std::to_string(s.running_count), rollout, exec});
+        out.push_back(json::object{{"cluster", ecs::arn_name(cluster)},
+                                   {"service", s.name},
+                                   {"desired", s.desired_count},
+                                   {"running", s.running_count},
+                                   {"rollout", rollout},
+                                   {"exec_enabled", s.enable_execute_command},
+                                   {"exec", exec}});
+      }
+    }
+    if (as_json) {
+      fmt::print("{}\n", json::serialize(out));
+    } else {
+      print_table({"CLUSTER", "SERVICE", "DESIRED", "RUNNING", "ROLLOUT", "EXEC"}, rows);
+    }
+    co_return 0;
+  }
+
+  // tasks and containers
+  json::array out;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& cluster : clusters) {
+    std::vector<std::string> arns;
+    if (!o.target.task.empty() &&
+        (o.target.task.starts_with("arn:") || o.target.task.size() == 32)) {
+      arns.push_back(o.target.task);
+    } else {
+      ECSH_CO_TRY(arns, co_await ecs::list_task_arns(client, cluster, o.target.service, "RUNNING"));
+    }
+    if (arns.empty()) continue;
+    ECSH_CO_TRY(auto tasks, co_await ecs::describe_tasks(client, cluster, arns));
+    for (const auto& t : tasks) {
+      if (!o.target.task.empty() && !t.id.starts_with(ecs::arn_name(o.target.task))) continue;
+      std::string svc = t.service_name();
+      if (o.what == "tasks") {
+        std::string exec = task_exec_state(t);
+        rows.push_back({ecs::arn_name(cluster), t.id, svc.empty() ? "-" : svc, t.last_status,
+                        t.launch_type, exec});
+        out.push_back(json::object{{"cluster", ecs::arn_name(cluster)},
+                                   {"task", t.id},
+                                   {"arn", t.arn},
+                                   {"service", svc},
+                                   {"status", t.last_status},
+                                   {"launch_type", t.launch_type},
+                                   {"exec_enabled", t.enable_execute_command},
+                                   {"exec", exec}});
+      } else {
+        for (const auto& c : t.containers) {
+          if (!o.target.container.empty() && !c.name.starts_with(o.target.container)) continue;
+          std::string exec = container_exec_state(t, c);
+          rows.push_back({ecs::arn_name(cluster), t.id, c.name, c.last_status, exec});
+          out.push_back(json::object{{"cluster", ecs::arn_name(cluster)},
+                                     {"task", t.id},
+                                     {"container", c.name},
+                                     {"status", c.last_status},
+                                     {"runtime_id", c.runtime_id},
+                                     {"exec", exec}});
+        }
+      }
+    }
+  }
+  if (as_json) {
+    fmt::print("{}\n", json::serialize(out));
+  } else if (o.what == "tasks") {
+    print_table({"CLUSTER", "TASK", "SERVICE", "STATUS", "LAUNCH", "EXEC"}, rows);
+  } else {
+    print_table({"CLUSTER", "TASK", "CONTAINER", "STATUS", "EXEC"}, rows);
+  }
+  co_return 0;
+}
+
+}  // namespace
+
+void add_ls_command(CLI::App& app, const GlobalOptions& global, CommandBody& run) {
+  static LsOptions options;
+  auto* cmd = app.add_subcommand(
+      "ls", "List clusters, services, tasks or containers, with whether exec works");
+  cmd->add_option("what", options.what, "clusters, services, tasks (default) or containers")
+      ->check(CLI::IsMember({"clusters", "services", "tasks", "containers"}));
+  add_target_options(*cmd, options.target);
+  cmd->callback([&run, &global] { run = [&global]() { return ls(global, options); }; });
+}
+
+}  // namespace ecsh::cli
