@@ -294,6 +294,19 @@ class Ecs final : public EcsModule {
   std::string agent_problem(const Task& t, const Container& c) const;
   void request_stop(Task& t, const std::string& reason, const std::string& code);
   bool reconcile(Service& s, TimePoint now);
+  // A new PRIMARY deployment of the service's current task definition and settings.
+  Deployment new_deployment(const Service& s) const {
+    Deployment d;
+    d.id =
+        "ecs-svc/" + std::to_string(1000000000000000000ULL +
+                                    std::hash<std::string>{}(hex_id(8)) % 8999999999999999999ULL);
+    d.task_definition = s.task_definition;
+    d.desired = s.desired;
+    d.launch_type = s.launch_type;
+    d.platform_version = s.platform_version;
+    d.created = d.updated = now();
+    return d;
+  }
   void event(Service& s, const std::string& message);
   json::object task_json(const Task& t) const;
   json::object service_json(const Service& s) const;
@@ -1106,15 +1119,7 @@ void Ecs::register_routes(Router& router) {
           s.min_healthy = static_cast<int>(get_int(*dc, "minimumHealthyPercent", 100));
         }
         if (auto* tags = get_arr(req, "tags")) s.tags = *tags;
-        Deployment d;
-        d.id = "ecs-svc/" +
-               std::to_string(1000000000000000000ULL +
-                              std::hash<std::string>{}(hex_id(8)) % 8999999999999999999ULL);
-        d.task_definition = s.task_definition;
-        d.desired = s.desired;
-        d.launch_type = s.launch_type;
-        d.platform_version = s.platform_version;
-        d.created = d.updated = now();
+        Deployment d = new_deployment(s);
         s.deployments.push_back(d);
         services_[key] = std::move(s);
         ctx.mutated = true;
@@ -1135,7 +1140,7 @@ void Ecs::register_routes(Router& router) {
       [this, find_service](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
         BOOST_OUTCOME_TRY(auto* s, find_service(ctx, req, "service"));
         BOOST_OUTCOME_TRY(ctx.authorize("ecs:UpdateService", s->arn));
-        bool new_deployment = get_bool(req, "forceNewDeployment");
+        bool start_deployment = get_bool(req, "forceNewDeployment");
         if (req.contains("desiredCount"))
           s->desired = static_cast<int>(get_int(req, "desiredCount", s->desired));
         if (auto* e = req.if_contains("enableExecuteCommand"); e && e->is_bool()) {
@@ -1146,24 +1151,16 @@ void Ecs::register_routes(Router& router) {
           if (!def) return invalid("TaskDefinition not found.");
           if (get(*def, "taskDefinitionArn") != s->task_definition) {
             s->task_definition = get(*def, "taskDefinitionArn");
-            new_deployment = true;
+            start_deployment = true;
           }
         }
         if (auto pv = get(req, "platformVersion"); !pv.empty() && pv != s->platform_version) {
           s->platform_version = pv;
-          new_deployment = true;
+          start_deployment = true;
         }
-        if (new_deployment) {
+        if (start_deployment) {
           for (auto& d : s->deployments) d.status = "ACTIVE";
-          Deployment d;
-          d.id = "ecs-svc/" +
-                 std::to_string(1000000000000000000ULL +
-                                std::hash<std::string>{}(hex_id(8)) % 8999999999999999999ULL);
-          d.task_definition = s->task_definition;
-          d.desired = s->desired;
-          d.launch_type = s->launch_type;
-          d.platform_version = s->platform_version;
-          d.created = d.updated = now();
+          Deployment d = new_deployment(*s);
           s->deployments.insert(s->deployments.begin(), d);
         }
         ctx.mutated = true;
@@ -1790,15 +1787,7 @@ ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
         }
       }
       s.created = now();
-      Deployment d;
-      d.id =
-          "ecs-svc/" + std::to_string(1000000000000000000ULL +
-                                      std::hash<std::string>{}(hex_id(8)) % 8999999999999999999ULL);
-      d.task_definition = s.task_definition;
-      d.desired = s.desired;
-      d.launch_type = s.launch_type;
-      d.platform_version = s.platform_version;
-      d.created = d.updated = now();
+      Deployment d = new_deployment(s);
       s.deployments.push_back(d);
       services_[s.cluster + "/" + s.name] = std::move(s);
     }

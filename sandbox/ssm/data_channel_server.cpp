@@ -2,6 +2,7 @@
 
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/shlex.hpp"
+#include "ecsh/connect/channel_timer.hpp"
 #include "ecsh/session/data_channel.hpp"
 #include "sandbox/core/time_format.hpp"
 #include "sandbox/kms/kms_module.hpp"
@@ -89,10 +90,10 @@ struct Agent : std::enable_shared_from_this<Agent> {
   session::DataChannel channel;
   std::shared_ptr<WsStream> ws;
   std::uint64_t link = 0;
-  asio::steady_timer timer, writer_wake, writable, input_wake, orphan;
+  connect::ChannelTimer timer;
+  asio::steady_timer writer_wake, writable, input_wake, orphan;
   std::deque<std::string> outbox;
   std::deque<std::string> input;
-  std::optional<session::TimePoint> wake_at;
   std::shared_ptr<runtime::ExecProcess> process;
   std::unique_ptr<asio::posix::stream_descriptor> pty;
   bool started = false;
@@ -115,14 +116,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     for (auto& d : a.deliver) deliver(d);
     if (a.backpressure) backpressure = true;
     for (auto& e : a.events) on_event(e);
-    // Re-arm only for an earlier wake-up: a timer that fires early just asks the channel, which
-    // answers with its next wake-up (re-arming on every frame costs a syscall each).
-    if (a.wake_at && (!wake_at || *a.wake_at < *wake_at)) {
-      wake_at = a.wake_at;
-      auto delay = *a.wake_at - now();
-      timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::max(delay, decltype(delay)::zero())));
-    }
+    timer.arm(a.wake_at);
   }
 
   void deliver(const session::Delivery& d) {
@@ -356,7 +350,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
 
   void finish() {
     done = true;
-    for (auto* t : {&timer, &writer_wake, &writable, &input_wake, &orphan}) t->cancel();
+    timer.cancel();
+    for (auto* t : {&writer_wake, &writable, &input_wake, &orphan}) t->cancel();
     if (pty) {
       boost::system::error_code ec;
       pty->close(ec);
@@ -456,13 +451,9 @@ struct Agent : std::enable_shared_from_this<Agent> {
 
   Task<void> timers(std::shared_ptr<Agent> /*keep_alive*/) {
     while (!done) {
-      co_await timer.async_wait(use_awaitable_nothrow);
-      if (done) break;
-      if (wake_at && now() >= *wake_at) {
-        wake_at.reset();
-        apply(channel.on_timer(now()));
-      }
-      if (!wake_at) timer.expires_at(asio::steady_timer::time_point::max());
+      bool due = co_await timer.wait_due();
+      if (!due) break;
+      apply(channel.on_timer(now()));
     }
   }
 };

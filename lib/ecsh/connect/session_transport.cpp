@@ -1,5 +1,7 @@
 #include "ecsh/connect/session_transport.hpp"
 
+#include "ecsh/connect/channel_timer.hpp"
+
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
 
@@ -43,7 +45,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   session::DataChannel channel;
   std::unique_ptr<aws::WebSocketClient> ws;
   std::uint64_t link = 0;  // bumped on every reconnect
-  asio::steady_timer timer;
+  ChannelTimer timer;
   asio::steady_timer writer_wake;
   asio::steady_timer writable;
   std::deque<std::string> outbox;
@@ -55,7 +57,6 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   std::optional<Error> fatal;
   std::function<void(std::string_view)> output;
   std::function<void(std::string_view)> notice;
-  std::optional<session::TimePoint> wake_at;
 
   Task<Result<void>> connect(const std::string& token) {
     ECSH_CO_TRY(auto client,
@@ -77,14 +78,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     }
     if (a.backpressure) backpressure = true;
     for (auto& e : a.events) on_event(e);
-    // Re-arm only for an earlier wake-up: a timer that fires early just asks the channel, which
-    // answers with its next wake-up (re-arming on every frame costs a syscall each).
-    if (a.wake_at && (!wake_at || *a.wake_at < *wake_at)) {
-      wake_at = a.wake_at;
-      auto delay = *a.wake_at - now();
-      timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::max(delay, decltype(delay)::zero())));
-    }
+    timer.arm(a.wake_at);
   }
 
   void on_event(const session::Event& e) {
@@ -172,13 +166,9 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
 
   Task<void> timers(std::shared_ptr<Impl> /*keep_alive*/) {
     while (!finished) {
-      co_await timer.async_wait(use_awaitable_nothrow);
-      if (finished) break;
-      if (wake_at && now() >= *wake_at) {
-        wake_at.reset();
-        apply(channel.on_timer(now()));
-      }
-      if (!wake_at) timer.expires_at(asio::steady_timer::time_point::max());
+      bool due = co_await timer.wait_due();
+      if (!due) break;
+      apply(channel.on_timer(now()));
     }
   }
 
