@@ -19,7 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e", "lib"))
-from sandbox_proc import Sandbox, aws, aws_env, AWS_CLI  # noqa: E402
+from sandbox_proc import Sandbox, aws, aws_env, AWS_CLI, wait_for_exec_ready  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -42,22 +42,6 @@ def scenario(containers=1):
                       "desired_count": 1, "launch_type": "FARGATE", "platform_version": "1.4.0",
                       "enable_execute_command": True}],
     }
-
-
-def wait_ready(sb, cluster="bench", timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        rc, out, _ = aws(sb, "ecs", "list-tasks", "--cluster", cluster)
-        if rc == 0 and out["taskArns"]:
-            rc, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", cluster, "--tasks",
-                           *out["taskArns"])
-            for t in d.get("tasks", []):
-                agents = [a for c in t["containers"] for a in c.get("managedAgents", [])]
-                if t["lastStatus"] == "RUNNING" and agents and all(
-                        a["lastStatus"] == "RUNNING" for a in agents):
-                    return t
-        time.sleep(0.2)
-    raise SystemExit("no exec-ready task")
 
 
 def timed(cmd, env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL):
@@ -188,7 +172,7 @@ def main():
     rows = []
     try:
         sb = Sandbox(sandbox_bin, scenario(10), args=["--agent-pacing", "none"]).start()
-        task = wait_ready(sb)
+        task = wait_for_exec_ready(sb, "bench")
         env = aws_env()
         env["NO_PROXY"] = "127.0.0.1"
         env["PATH"] = bindir + ":" + env.get("PATH", "/usr/bin:/bin")

@@ -70,32 +70,7 @@ std::vector<std::string> QueryParams::list(const std::string& prefix) const {
   return out;
 }
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string xml_escape(std::string_view text) { return str::markup_escape(text); }
 
 std::string xml_element(std::string_view name, std::string_view text) {
   std::string out;

@@ -1,5 +1,7 @@
 #include "sandbox/runtime/builtins.hpp"
 
+#include "ecsh/common/strings.hpp"
+
 #include <filesystem>
 
 #include <arpa/inet.h>
@@ -23,32 +25,6 @@
 namespace ecsh::sandbox::runtime {
 
 namespace {
-
-std::string html_escape(std::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -89,8 +65,8 @@ std::string default_page() {
   std::string container = env_or("ECSH_SANDBOX_CONTAINER", "unknown");
   return "<!doctype html>\n<html><head><title>ecsh sandbox</title></head><body>\n"
          "<h1>Hello from ecsh-sandbox</h1>\n<p>task <b>" +
-         html_escape(task) + "</b>, container <b>" + html_escape(container) + "</b>, host <b>" +
-         html_escape(host) + "</b></p>\n</body></html>\n";
+         str::markup_escape(task) + "</b>, container <b>" + str::markup_escape(container) +
+         "</b>, host <b>" + str::markup_escape(host) + "</b></p>\n</body></html>\n";
 }
 
 void serve_one(int fd, const std::string& body) {

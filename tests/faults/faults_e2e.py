@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "lib"))
-from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
+from sandbox_proc import Sandbox, aws, aws_env, wait_for_exec_ready  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -47,16 +47,16 @@ def check(cond, what, detail=""):
 
 
 def wait_running(sb, agent=True):
+    if agent:
+        return wait_for_exec_ready(sb, "f", timeout=30)
     end = time.monotonic() + 30
     while time.monotonic() < end:
         rc, out, _ = aws(sb, "ecs", "list-tasks", "--cluster", "f")
         if rc == 0 and out["taskArns"]:
             _, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "f", "--tasks", *out["taskArns"])
-            for t in d["tasks"]:
-                agents = [a for c in t["containers"] for a in c.get("managedAgents", [])]
-                if t["lastStatus"] == "RUNNING" and (not agent or (agents and all(
-                        a["lastStatus"] == "RUNNING" for a in agents))):
-                    return t
+            running = [t for t in d["tasks"] if t["lastStatus"] == "RUNNING"]
+            if running:
+                return running[0]
         time.sleep(0.1)
     raise AssertionError("no running task")
 

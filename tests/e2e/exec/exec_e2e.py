@@ -12,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sandbox_proc import Sandbox, aws, aws_env, AWS_CLI  # noqa: E402
+from sandbox_proc import Sandbox, aws, aws_env, AWS_CLI, wait_for_exec_ready  # noqa: E402,F401
 
 SSM_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
                "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -68,22 +68,6 @@ class Ecsh:
         env["NO_PROXY"] = "127.0.0.1"
         cmd = [self.binary, "--endpoint-url", self.sandbox.url] + list(args)
         return subprocess.run(cmd, env=env, stdin=stdin, capture_output=True, timeout=timeout)
-
-
-def wait_for_exec_ready(sb, cluster, deadline_s=60):
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        rc, out, _ = aws(sb, "ecs", "list-tasks", "--cluster", cluster)
-        if rc == 0 and out["taskArns"]:
-            rc, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", cluster, "--tasks",
-                           *out["taskArns"])
-            for t in d.get("tasks", []):
-                agents = [a for c in t["containers"] for a in c.get("managedAgents", [])]
-                if t["lastStatus"] == "RUNNING" and agents and all(
-                        a["lastStatus"] == "RUNNING" for a in agents):
-                    return t
-        time.sleep(0.2)
-    raise AssertionError(f"no exec-ready task in cluster {cluster}")
 
 
 def sha256_file(path):

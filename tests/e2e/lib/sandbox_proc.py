@@ -134,3 +134,20 @@ def aws(sandbox, *args, env=None, timeout=60):
         except ValueError:
             out = p.stdout
     return p.returncode, out, p.stderr
+
+
+def wait_for_exec_ready(sandbox, cluster, timeout=60):
+    """A RUNNING task of the cluster whose every exec agent is RUNNING (bounded wait)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        rc, out, _ = aws(sandbox, "ecs", "list-tasks", "--cluster", cluster)
+        if rc == 0 and out["taskArns"]:
+            rc, d, _ = aws(sandbox, "ecs", "describe-tasks", "--cluster", cluster, "--tasks",
+                           *out["taskArns"])
+            for t in d.get("tasks", []):
+                agents = [a for c in t["containers"] for a in c.get("managedAgents", [])]
+                if t["lastStatus"] == "RUNNING" and agents and all(
+                        a["lastStatus"] == "RUNNING" for a in agents):
+                    return t
+        time.sleep(0.2)
+    raise AssertionError(f"no exec-ready task in cluster {cluster}")
