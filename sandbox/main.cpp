@@ -49,6 +49,12 @@ int main(int argc, char** argv) {
   app.add_flag("--exit-with-parent", exit_with_parent,
                "Stop when the process that started the sandbox dies (used by ecsh demo)");
   CLI11_PARSE(app, argc, argv);
+  if (runtime == "docker") {
+    std::fprintf(stderr,
+                 "ecsh-sandbox: --runtime docker is not available yet; use the process runtime "
+                 "(the default).\n");
+    return 2;
+  }
   if (exit_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() == 1) return 0;  // the parent is already gone
