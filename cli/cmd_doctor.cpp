@@ -60,21 +60,13 @@ Task<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
   scope.cluster_name = ecs::arn_name(scope.cluster_arn);
   ECSH_CO_TRY(auto services, co_await ecs::list_service_arns(client, scope.cluster_arn));
   if (!services.empty() || !spec.service.empty()) {
-    std::vector<exec::Candidate> candidates;
-    for (const auto& arn : services) {
-      exec::Candidate c;
-      c.id = ecs::arn_name(arn);
-      c.arn = arn;
-      c.label = c.id;
-      candidates.push_back(std::move(c));
-    }
     exec::SelectRequest req;
     req.kind = "service";
     req.flag = "-s/--service";
     req.given = spec.service;
     req.scope = "in cluster " + scope.cluster_name;
-    ECSH_CO_TRY(auto index, exec::select_one(req, candidates, picker));
-    scope.service = candidates[index].id;
+    ECSH_CO_TRY(auto arn, ecs::select_arn(req, services, picker));
+    scope.service = ecs::arn_name(arn);
     // Task-level checks run on the service's newest running task.
     ECSH_CO_TRY(auto arns,
                 co_await ecs::list_task_arns(client, scope.cluster_arn, scope.service, "RUNNING"));

@@ -6,6 +6,20 @@
 
 namespace ecsh::ecs {
 
+Result<std::string> select_arn(const exec::SelectRequest& request,
+                               const std::vector<std::string>& arns, const exec::Picker& picker) {
+  std::vector<exec::Candidate> candidates;
+  for (const auto& arn : arns) {
+    exec::Candidate c;
+    c.id = arn_name(arn);
+    c.arn = arn;
+    c.label = c.id;
+    candidates.push_back(std::move(c));
+  }
+  ECSH_TRY(auto index, exec::select_one(request, candidates, picker));
+  return arns[index];
+}
+
 Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
                                           const exec::Picker& picker) {
   if (given.starts_with("arn:")) co_return given;
@@ -15,21 +29,12 @@ Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::str
     if (!given.empty()) co_return given;
     co_return listed.error();
   }
-  std::vector<exec::Candidate> candidates;
-  for (const auto& arn : listed.value()) {
-    exec::Candidate c;
-    c.id = arn_name(arn);
-    c.arn = arn;
-    c.label = c.id;
-    candidates.push_back(std::move(c));
-  }
   exec::SelectRequest req;
   req.kind = "cluster";
   req.flag = "-c/--cluster";
   req.given = given;
   req.scope = "in region " + client.settings().region;
-  ECSH_CO_TRY(auto index, exec::select_one(req, candidates, picker));
-  co_return candidates[index].arn;
+  co_return select_arn(req, listed.value(), picker);
 }
 
 Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
@@ -41,21 +46,13 @@ Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const Target
   std::string service;
   if (!spec.service.empty() && spec.task.empty()) {
     ECSH_CO_TRY(auto arns, co_await list_service_arns(client, out.cluster_arn));
-    std::vector<exec::Candidate> candidates;
-    for (const auto& arn : arns) {
-      exec::Candidate c;
-      c.id = arn_name(arn);
-      c.arn = arn;
-      c.label = c.id;
-      candidates.push_back(std::move(c));
-    }
     exec::SelectRequest req;
     req.kind = "service";
     req.flag = "-s/--service";
     req.given = spec.service;
     req.scope = "in cluster " + out.cluster_name;
-    ECSH_CO_TRY(auto index, exec::select_one(req, candidates, picker));
-    service = candidates[index].id;
+    ECSH_CO_TRY(auto arn, select_arn(req, arns, picker));
+    service = arn_name(arn);
   }
 
   std::vector<std::string> task_arns;

@@ -23,6 +23,11 @@ struct ResolvedTarget {
 Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
                                             const exec::Picker& picker);
 
+// One of `arns` chosen by name (the last part of the ARN), ARN or unique prefix, as
+// exec::select_one does; returns the ARN.
+Result<std::string> select_arn(const exec::SelectRequest& request,
+                               const std::vector<std::string>& arns, const exec::Picker& picker);
+
 // Only cluster (+ optional service / task) resolution, for commands that act on a whole service
 // or cluster (doctor, enable, ls).
 Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
