@@ -1,5 +1,6 @@
 #include "cli/aws_context.hpp"
 #include "cli/command.hpp"
+#include "cli/table.hpp"
 #include "cli/target_options.hpp"
 
 #include <fmt/format.h>
@@ -44,25 +45,6 @@ std::string container_exec_state(const ecs::TaskView& t, const ecs::ContainerVie
   if (*c.exec_agent_status == "RUNNING") return "ready";
   return "no: agent " + *c.exec_agent_status +
          (c.exec_agent_reason.empty() ? "" : ": " + c.exec_agent_reason);
-}
-
-void print_table(const std::vector<std::string>& head,
-                 const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> w(head.size());
-  for (std::size_t i = 0; i < head.size(); ++i) w[i] = head[i].size();
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
-  }
-  auto line = [&](const std::vector<std::string>& r) {
-    std::string out;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      out += r[i];
-      if (i + 1 < r.size()) out += std::string(w[i] - r[i].size() + 2, ' ');
-    }
-    fmt::print("{}\n", out);
-  };
-  line(head);
-  for (const auto& r : rows) line(r);
 }
 
 Task<Result<std::vector<std::string>>> clusters_in_scope(aws::AwsClient& client,

@@ -37,5 +37,6 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody&
 void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_ls_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_docker_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 
 }  // namespace ecsh::cli
