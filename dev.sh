@@ -14,12 +14,13 @@ BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 
 # What building needs, and what the tests need on top (real AWS clients to compare against,
-# a terminal driver, the formatter).
+# a terminal driver, the formatter, and for Method 2 a Docker Engine, a busybox to make an image
+# from, and an OpenSSH server playing the EC2 instance; the tests start each privately).
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libpugixml-dev libcli11-dev libfmt-dev ca-certificates)
 TEST_PACKAGES=(googletest libgtest-dev libgmock-dev python3 python3-botocore awscli tmux openssl
-  clang-format-14)
+  clang-format-14 docker.io busybox-static openssh-server openssh-client)
 
 missing_packages() {
   local p

@@ -20,6 +20,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e", "lib"))
 from sandbox_proc import Sandbox, aws, aws_env, AWS_CLI, wait_for_exec_ready  # noqa: E402
+import dockerd  # noqa: E402
+import sshd  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e", "method2"))
+from method2_e2e import scenario as method2_scenario  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -156,6 +160,79 @@ def tasks_held(sb, count):
     return running
 
 
+def method2_rows(ecsh, sandbox_bin, env, runs):
+    rows = []
+    engine = dockerd.Dockerd().start()
+    sb = ssh = None
+    try:
+        engine.import_busybox()
+        sb = Sandbox(sandbox_bin, method2_scenario(),
+                     args=["--runtime", "docker", "--docker-host", engine.host,
+                           "--agent-pacing", "none"]).start()
+        ssh = sshd.Sshd(env={"DOCKER_HOST": engine.host}).start()
+        end = time.monotonic() + 60
+        task = None
+        while time.monotonic() < end and not task:
+            rc, out, _ = aws(sb, "ecs", "list-tasks", "--cluster", "prod")
+            if rc == 0 and out["taskArns"]:
+                rc, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "prod", "--tasks",
+                               out["taskArns"][0])
+                if d["tasks"][0]["lastStatus"] == "RUNNING":
+                    task = d["tasks"][0]
+            time.sleep(0.2)
+        if not task:
+            raise SystemExit("method 2: no running task")
+        ssh_o = []
+        for o in ssh.client_options():
+            ssh_o += ["-o", o]
+        ssh_cmd = ["ssh", "-l", "root", "-i", ssh.client_key] + ssh_o
+        tgt = ["-c", "prod", "-t", task["taskArn"], "-n", "app", "--via", "ec2"]
+        base = [ecsh, "--endpoint-url", sb.url, "exec"] + tgt
+        t_ssm = median_of(runs, lambda: timed(base + ["--", "true"], env))
+        ecsh_ssh = base + ["--ssh", "--ssh-user", "root", "-i", ssh.client_key]
+        for o in ssh.client_options():
+            ecsh_ssh += ["--ssh-option", o]
+        t_ssh = median_of(runs, lambda: timed(ecsh_ssh + ["--", "true"], env))
+
+        def by_hand():
+            t0 = time.perf_counter()
+            cli = [AWS_CLI, "--endpoint-url", sb.url, "--output", "text"]
+            ci = subprocess.run(cli + ["ecs", "describe-tasks", "--cluster", "prod", "--tasks",
+                                       task["taskArn"], "--query",
+                                       "tasks[0].containerInstanceArn"],
+                                env=env, capture_output=True, text=True).stdout.strip()
+            iid = subprocess.run(cli + ["ecs", "describe-container-instances", "--cluster", "prod",
+                                        "--container-instances", ci, "--query",
+                                        "containerInstances[0].ec2InstanceId"],
+                                 env=env, capture_output=True, text=True).stdout.strip()
+            ip = subprocess.run(cli + ["ec2", "describe-instances", "--instance-ids", iid,
+                                       "--query",
+                                       "Reservations[0].Instances[0].PrivateIpAddress"],
+                                env=env, capture_output=True, text=True).stdout.strip()
+            remote = ("docker exec $(docker ps -q --filter label=com.amazonaws.ecs.task-arn=" +
+                      task["taskArn"] + " --filter label=com.amazonaws.ecs.container-name=app)"
+                      " true")
+            p = subprocess.run(ssh_cmd + [ip, remote], env=env, stdin=subprocess.DEVNULL,
+                               capture_output=True)
+            if p.returncode != 0:
+                raise SystemExit(f"by hand: {p.stderr[-300:]}")
+            return time.perf_counter() - t0
+        t_hand = median_of(max(1, runs // 2), by_hand)
+        rows.append(("exec --via ec2 -- true, SSM (wall)", f"{t_ssm*1000:.0f} ms",
+                     "by hand: 3 AWS CLI calls + ssh + docker", f"{t_hand*1000:.0f} ms",
+                     f"{t_hand/t_ssm:.1f}x"))
+        rows.append(("exec --via ec2 --ssh -- true (wall)", f"{t_ssh*1000:.0f} ms",
+                     "by hand: 3 AWS CLI calls + ssh + docker", f"{t_hand*1000:.0f} ms",
+                     f"{t_hand/t_ssh:.1f}x"))
+    finally:
+        if ssh:
+            ssh.stop()
+        if sb:
+            sb.stop()
+        engine.stop()
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -262,6 +339,11 @@ def main():
         rows.append(("sandbox: tasks running at once (process runtime)", str(held), "target", "200",
                      f"{held/200:.2f}x"))
         sb.cleanup()
+
+        # 6. Method 2 (needs root, dockerd, busybox-static and sshd): ecsh --via ec2 against the
+        #    runbook by hand: three AWS CLI calls to find the instance, then ssh + docker exec.
+        if dockerd.available() and sshd.available():
+            rows += method2_rows(ecsh, sandbox_bin, env, runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -254,19 +254,6 @@ Task<Result<int>> apply_enable(aws::AwsClient& client, const DoctorRun& run, con
   co_return plan.cannot_fix.empty() ? 0 : 1;
 }
 
-namespace {
-
-bool confirm(const std::string& question) {
-  if (!::isatty(STDIN_FILENO)) return false;
-  fmt::print("{} [y/N] ", question);
-  std::fflush(stdout);
-  std::string answer;
-  if (!std::getline(std::cin, answer)) return false;
-  return answer == "y" || answer == "Y" || answer == "yes";
-}
-
-}  // namespace
-
 void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody& run) {
   static EnableOptions options;
   auto* cmd = app.add_subcommand(

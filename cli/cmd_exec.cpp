@@ -2,10 +2,14 @@
 #include "cli/command.hpp"
 #include "cli/target_options.hpp"
 #include "ecsh/connect/exec_session.hpp"
+#include "ecsh/connect/instance_exec.hpp"
 #include "ecsh/term/tty.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+
+#include <unistd.h>
+#include <optional>
 
 namespace ecsh::cli {
 namespace {
@@ -15,7 +19,31 @@ struct ExecOptions {
   std::vector<std::string> command;
   std::string via = "auto";
   bool no_escapes = false;
+  connect::InstanceAccess instance;
+  bool ssh = false;
 };
+
+// ExecuteCommand refused for a reason that waiting or retrying does not fix.
+bool ecs_exec_refused(const Error& e) {
+  return e.kind == ErrorKind::service &&
+         (e.code == "InvalidParameterException" || e.code == "TargetNotConnectedException");
+}
+
+// Why ECS Exec cannot reach this container, from what DescribeTasks said.
+std::string why_ecs_exec_is_impossible(const ecs::ResolvedTarget& t, const Error& e) {
+  if (!t.task.enable_execute_command) {
+    return "task " + t.task.id +
+           " was started without enableExecuteCommand, and that cannot change while it runs "
+           "(only a new deployment, `ecsh enable`, brings tasks that accept ECS Exec)";
+  }
+  if (t.container.exec_agent_status && *t.container.exec_agent_status != "RUNNING") {
+    std::string s = "the ExecuteCommandAgent of container " + t.container.name + " is " +
+                    *t.container.exec_agent_status;
+    if (!t.container.exec_agent_reason.empty()) s += ": " + t.container.exec_agent_reason;
+    return s + " (`ecsh doctor` says why)";
+  }
+  return e.message;
+}
 
 }  // namespace
 
@@ -33,28 +61,72 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
   auto* cmd = app.add_subcommand(
       "exec", "Open a shell in a container, or run a command there and exit with its status");
   add_target_options(*cmd, options.target);
-  cmd->add_option("--via", options.via, "How to get in: auto, ecs (ECS Exec), ec2 (the instance)")
+  cmd->add_option("--via", options.via,
+                  "How to get in: auto (ECS Exec; offers the instance when that is impossible on "
+                  "EC2), ecs, ec2 (the container instance and docker exec)")
       ->check(CLI::IsMember({"auto", "ecs", "ec2"}));
+  cmd->add_flag("--ssh", options.ssh,
+                "Method 2: reach the instance with the system ssh client, not SSM");
+  cmd->add_option("--ssh-user", options.instance.ssh_user, "Method 2: ssh login name")
+      ->capture_default_str();
+  cmd->add_option("-i,--identity", options.instance.identity, "Method 2: ssh identity file");
+  cmd->add_option("--ssh-option", options.instance.ssh_options,
+                  "Method 2: an ssh -o option, e.g. ProxyJump=bastion (repeatable)");
+  cmd->add_option("--address", options.instance.address,
+                  "Method 2 over ssh: the instance's private or public address")
+      ->check(CLI::IsMember({"auto", "private", "public"}))
+      ->capture_default_str();
+  cmd->add_option("--container-id", options.instance.container_id,
+                  "Method 2: the Docker container ID (or prefix) on the instance, when the ECS "
+                  "labels are missing and several containers share the image");
   cmd->add_flag("--no-escapes", options.no_escapes, "Do not treat ~. and ~? as escapes");
   cmd->add_option("command", options.command, "The command and its arguments, after --");
   cmd->positionals_at_end();
   cmd->callback([&run, &global] {
     run = [&global]() -> Task<Result<int>> {
-      if (options.via == "ec2") {
-        Error e = Error::usage("--via ec2 (Method 2: the instance and Docker) is not available yet",
-                               "Use ECS Exec (the default).");
-        co_return e;
-      }
       auto executor = co_await asio::this_coro::executor;
       ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
-      ECSH_CO_TRY(auto target,
-                  co_await ecs::resolve_target(*ctx->client, options.target, terminal_picker()));
+      auto picker = terminal_picker();
+      ECSH_CO_TRY(auto target, co_await ecs::resolve_target(*ctx->client, options.target, picker));
       auto settings = exec_settings(*ctx, !options.no_escapes);
+      options.instance.force_ssh = options.ssh;
+      const bool forward_stdin = term::stdin_is_redirected();
+      auto via_instance = [&]() {
+        return connect::run_via_instance(*ctx->client, target, options.instance, options.command,
+                                         forward_stdin, settings, picker);
+      };
+      if (options.via == "ec2") co_return co_await via_instance();
+
+      // Awaited into named locals, never inside a condition (docs/CODING.md: g++ 12).
+      std::optional<Result<int>> result;
       if (options.command.empty()) {
-        co_return co_await connect::run_interactive(*ctx->client, target, settings);
+        auto interactive = co_await connect::run_interactive(*ctx->client, target, settings);
+        result.emplace(std::move(interactive));
+      } else {
+        auto one_shot = co_await connect::run_one_shot(*ctx->client, target, options.command,
+                                                       forward_stdin, settings);
+        result.emplace(std::move(one_shot));
       }
-      co_return co_await connect::run_one_shot(*ctx->client, target, options.command,
-                                               term::stdin_is_redirected(), settings);
+      Result<int>& r = *result;
+      if (r || options.via == "ecs" || !ecs_exec_refused(r.error())) co_return r;
+      // --via auto: ECS Exec is impossible. On EC2 the instance is another way in; ask first.
+      if (connect::method2_unavailable(target)) co_return r;
+      std::string why = why_ecs_exec_is_impossible(target, r.error());
+      fmt::print(stderr, "ecsh: ECS Exec is impossible: {}.\n", why);
+      fmt::print(stderr,
+                 "ecsh: task {} runs on EC2, so its container instance can be entered with docker "
+                 "exec (Method 2).\n",
+                 target.task.id);
+      if (global.yes) {
+        fmt::print(stderr, "ecsh: going through the instance (--yes).\n");
+      } else if (!confirm("Get in through the instance?")) {
+        Error e = r.error();
+        e.hint = ::isatty(STDIN_FILENO)
+                     ? "Nothing done. `ecsh enable` makes ECS Exec work for new tasks."
+                     : "Not a terminal: add --yes (or --via ec2) to go through the instance.";
+        co_return e;
+      }
+      co_return co_await via_instance();
     };
   });
 }

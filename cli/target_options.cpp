@@ -6,6 +6,9 @@
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
+#include <cstdio>
+#include <iostream>
+#include <string>
 
 namespace ecsh::cli {
 
@@ -24,6 +27,15 @@ exec::Picker terminal_picker() {
     options.color = term::color_allowed(true);
     return term::pick(title, items, options);
   };
+}
+
+bool confirm(const std::string& question) {
+  if (!term::is_tty(STDIN_FILENO)) return false;
+  std::fprintf(stderr, "%s [y/N] ", question.c_str());
+  std::fflush(stderr);
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes";
 }
 
 }  // namespace ecsh::cli

@@ -16,4 +16,8 @@ void add_target_options(CLI::App& cmd, ecs::TargetSpec& spec);
 // instead by the selection code).
 exec::Picker terminal_picker();
 
+// Asks a yes/no question on the terminal (prompt on stderr, so that stdout stays the command's).
+// False when stdin is not a terminal.
+bool confirm(const std::string& question);
+
 }  // namespace ecsh::cli

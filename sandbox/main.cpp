@@ -7,6 +7,7 @@
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
 #include "sandbox/runtime/builtins.hpp"
+#include "sandbox/runtime/docker_runtime.hpp"
 #include "sandbox/runtime/process_runtime.hpp"
 #include "sandbox/ssm/data_channel_server.hpp"
 #include "sandbox/ssm/ssm_module.hpp"
@@ -20,6 +21,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -49,12 +51,6 @@ int main(int argc, char** argv) {
   app.add_flag("--exit-with-parent", exit_with_parent,
                "Stop when the process that started the sandbox dies (used by ecsh demo)");
   CLI11_PARSE(app, argc, argv);
-  if (runtime == "docker") {
-    std::fprintf(stderr,
-                 "ecsh-sandbox: --runtime docker is not available yet; use the process runtime "
-                 "(the default).\n");
-    return 2;
-  }
   if (exit_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() == 1) return 0;  // the parent is already gone
@@ -80,6 +76,25 @@ int main(int argc, char** argv) {
   ecsh::asio::io_context io;
   sb::Sandbox sandbox(io, options);
   sb::runtime::ProcessRuntime process_runtime(io.get_executor());
+  std::unique_ptr<sb::runtime::DockerRuntime> docker_runtime;
+  sb::runtime::TaskRuntime* task_runtime = &process_runtime;
+  if (runtime == "docker") {
+    sb::runtime::DockerRuntimeOptions docker_options;
+    docker_options.docker_host = docker_host;
+    if (docker_options.docker_host.empty()) {
+      const char* env = std::getenv("DOCKER_HOST");
+      docker_options.docker_host = env && *env ? env : "unix:///var/run/docker.sock";
+    }
+    docker_runtime = std::make_unique<sb::runtime::DockerRuntime>(process_runtime, docker_options);
+    if (auto ok = docker_runtime->check_engine(); !ok) {
+      std::fprintf(stderr,
+                   "ecsh-sandbox: --runtime docker: %s\nStart a Docker Engine, or give its "
+                   "socket with --docker-host unix:///path/docker.sock.\n",
+                   ok.error().message.c_str());
+      return 1;
+    }
+    task_runtime = docker_runtime.get();
+  }
   sb::ssm::SessionRegistry sessions;
   // The built-in tools on the containers' PATH (the image is the host filesystem).
   const std::string tools_path = sb::runtime::install_builtin_links(state_dir + "/bin");
@@ -92,12 +107,19 @@ int main(int argc, char** argv) {
   channel_options.realistic_pacing = pacing == "realistic";
   sb::ssm::DataChannelServer data_channel(
       io.get_executor(), sessions,
-      [&process_runtime, &container_path](const sb::ssm::SessionRecord& s,
-                                          const std::vector<std::string>& argv,
-                                          const sb::runtime::ExecOptions& o) {
+      [&process_runtime, task_runtime, &docker_runtime, &container_path](
+          const sb::ssm::SessionRecord& s, const std::vector<std::string>& argv,
+          const sb::runtime::ExecOptions& o) {
         sb::runtime::ExecOptions with_path = o;
+        if (s.host) {
+          // The instance's shell: the host, with the engine's CLI and socket when there is one.
+          with_path.env = docker_runtime ? docker_runtime->cli_environment()
+                                         : sb::runtime::EnvList{{"PATH", kDefaultContainerPath}};
+          if (const char* home = std::getenv("HOME")) with_path.env.emplace_back("HOME", home);
+          return process_runtime.exec_host(argv, with_path);
+        }
         with_path.env.emplace_back("PATH", container_path);
-        return process_runtime.exec(s.task_id, s.container, argv, with_path);
+        return task_runtime->exec(s.task_id, s.container, argv, with_path);
       },
       kms.get(), logs.get(), channel_options);
   sessions.on_terminate([&data_channel](const std::string& id) { data_channel.terminate(id); });
@@ -134,7 +156,7 @@ int main(int argc, char** argv) {
   ecs_options.container_path = container_path;
   ecs_options.log_dir = state_dir + "/logs";
   std::filesystem::create_directories(ecs_options.log_dir);
-  auto ecs = sb::ecs::make_ecs_module(process_runtime, sessions, ecs_options);
+  auto ecs = sb::ecs::make_ecs_module(*task_runtime, sessions, ecs_options);
   auto* ecs_view = ecs.get();
   sandbox.add_module(std::move(ecs));
   sandbox.add_module(sb::ssm::make_ssm_module(
@@ -153,6 +175,7 @@ int main(int argc, char** argv) {
     if (ec) return;
     data_channel.shutdown();
     sandbox.stop();
+    if (docker_runtime) docker_runtime->shutdown();
     process_runtime.shutdown();
     io.stop();
   });

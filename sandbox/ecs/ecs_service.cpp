@@ -73,6 +73,27 @@ std::string last_segment(std::string_view arn) {
   return std::string(slash == std::string_view::npos ? arn : arn.substr(slash + 1));
 }
 
+// "arn:…:task-definition/web:3" → "web" and "3".
+std::string family_of(std::string_view def_arn) {
+  std::string last = last_segment(def_arn);
+  return last.substr(0, last.rfind(':'));
+}
+std::string revision_of(std::string_view def_arn) {
+  std::string last = last_segment(def_arn);
+  auto colon = last.rfind(':');
+  return colon == std::string::npos ? std::string() : last.substr(colon + 1);
+}
+// The ECS agent's container name: ecs-<family>-<revision>-<container>-<random hex>.
+std::string docker_name(std::string_view def_arn, const std::string& container) {
+  std::string name =
+      "ecs-" + family_of(def_arn) + "-" + revision_of(def_arn) + "-" + container + "-" + hex_id(10);
+  for (auto& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+      ch = '-';
+  }
+  return name;
+}
+
 ApiError invalid(std::string message) {
   return ApiError::client("InvalidParameterException", std::move(message));
 }
@@ -84,6 +105,8 @@ ApiError cluster_not_found() {
 
 struct ContainerInstance {
   std::string id, arn, ec2_instance_id, agent_version = "1.80.0", instance_role_arn, subnet_id;
+  std::string private_ip;
+  bool ssm_managed = true;  // the instance's SSM agent is registered (sessions to the host)
   TimePoint registered;
 };
 
@@ -151,7 +174,7 @@ struct Subnet {
 
 class Ecs final : public EcsModule {
  public:
-  Ecs(runtime::ProcessRuntime& rt, ssm::SessionRegistry& sessions, EcsOptions o)
+  Ecs(runtime::TaskRuntime& rt, ssm::SessionRegistry& sessions, EcsOptions o)
       : runtime_(rt), sessions_(sessions), options_(std::move(o)) {}
 
   std::string name() const override { return "ecs"; }
@@ -187,6 +210,19 @@ class Ecs final : public EcsModule {
   }
 
   std::optional<ssm::TargetInfo> resolve_target(const std::string& target) const override {
+    if (target.starts_with("i-")) {
+      // A container instance: its SSM agent gives a shell on the host.
+      for (const auto& [n, c] : clusters_) {
+        for (const auto& [id, i] : c.instances) {
+          if (i.ec2_instance_id != target) continue;
+          ssm::TargetInfo info;
+          info.host = true;
+          info.agent_connected = i.ssm_managed;
+          return info;
+        }
+      }
+      return std::nullopt;
+    }
     // ecs:<cluster>_<taskId>_<runtimeId>
     if (!target.starts_with("ecs:")) return std::nullopt;
     std::string rest = target.substr(4);
@@ -219,8 +255,10 @@ class Ecs final : public EcsModule {
     std::vector<ssm::ManagedInstance> out;
     for (const auto& [n, c] : clusters_) {
       for (const auto& [id, i] : c.instances) {
+        if (!i.ssm_managed) continue;
         ssm::ManagedInstance m;
         m.instance_id = i.ec2_instance_id;
+        m.ip_address = i.private_ip;
         out.push_back(m);
       }
     }
@@ -313,7 +351,7 @@ class Ecs final : public EcsModule {
   json::object cluster_json(const Cluster& c, bool configurations) const;
   json::object instance_json(const Cluster& c, const ContainerInstance& i) const;
 
-  runtime::ProcessRuntime& runtime_;
+  runtime::TaskRuntime& runtime_;
   ssm::SessionRegistry& sessions_;
   EcsOptions options_;
   ModuleEnvironment env_;
@@ -435,6 +473,16 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
         }
       }
       cs.working_dir = get(c, "workingDirectory");
+      cs.image = get(c, "image");
+      cs.docker_name = docker_name(t.task_definition_arn, cs.name);
+      auto cluster = clusters_.find(t.cluster);
+      cs.labels = {
+          {"com.amazonaws.ecs.cluster",
+           cluster == clusters_.end() ? t.cluster : cluster->second.arn},
+          {"com.amazonaws.ecs.container-name", cs.name},
+          {"com.amazonaws.ecs.task-arn", t.arn},
+          {"com.amazonaws.ecs.task-definition-family", family_of(t.task_definition_arn)},
+          {"com.amazonaws.ecs.task-definition-version", revision_of(t.task_definition_arn)}};
       cs.read_only_root = get_bool(c, "readonlyRootFilesystem");
       if (!options_.log_dir.empty())
         cs.log_path = options_.log_dir + "/" + t.id + "-" + cs.name + ".log";
@@ -471,7 +519,10 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
     t.desired_status = "STOPPED";
     t.stopped = now_tp;
     t.stop_code = "TaskFailedToStart";
-    t.stopped_reason = "CannotStartContainerError: " + started.error().message;
+    // The docker runtime names the error itself (CannotPullContainerError for a missing image).
+    t.stopped_reason = started.error().message.starts_with("Cannot")
+                           ? started.error().message
+                           : "CannotStartContainerError: " + started.error().message;
     for (auto& c : t.containers) c.last_status = "STOPPED";
     return;
   }
@@ -1530,6 +1581,8 @@ json::value Ecs::save() const {
                                        {"agent_version", i.agent_version},
                                        {"instance_role_arn", i.instance_role_arn},
                                        {"subnet_id", i.subnet_id},
+                                       {"private_ip", i.private_ip},
+                                       {"ssm_managed", i.ssm_managed},
                                        {"registered", epoch_seconds(i.registered)}});
     }
     clusters.push_back(json::object{{"name", c.name},
@@ -1626,6 +1679,8 @@ void Ecs::load(const json::value& v) {
           i.agent_version = get(ij, "agent_version");
           i.instance_role_arn = get(ij, "instance_role_arn");
           i.subnet_id = get(ij, "subnet_id");
+          i.private_ip = get(ij, "private_ip");
+          i.ssm_managed = get_bool(ij, "ssm_managed", true);
           i.registered = tp(ij, "registered");
           c.instances[i.id] = i;
         }
@@ -1748,6 +1803,8 @@ ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
           i.agent_version = get(ij, "agent_version", "1.80.0");
           i.instance_role_arn = get(ij, "instance_role_arn");
           i.subnet_id = get(ij, "subnet_id", "subnet-0ec5a0d0000000001");
+          i.private_ip = get(ij, "private_ip");
+          i.ssm_managed = get_bool(ij, "ssm_managed", true);
           i.registered = now();
           c.instances[i.id] = i;
         }
@@ -1795,7 +1852,7 @@ ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
   return outcome::success();
 }
 
-std::unique_ptr<EcsModule> make_ecs_module(runtime::ProcessRuntime& runtime,
+std::unique_ptr<EcsModule> make_ecs_module(runtime::TaskRuntime& runtime,
                                            ssm::SessionRegistry& sessions, EcsOptions options) {
   return std::make_unique<Ecs>(runtime, sessions, std::move(options));
 }

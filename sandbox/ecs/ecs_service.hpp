@@ -38,7 +38,7 @@ class EcsModule : public ServiceModule {
   virtual std::size_t running_tasks() const = 0;
 };
 
-std::unique_ptr<EcsModule> make_ecs_module(runtime::ProcessRuntime& runtime,
+std::unique_ptr<EcsModule> make_ecs_module(runtime::TaskRuntime& runtime,
                                            ssm::SessionRegistry& sessions, EcsOptions options);
 
 }  // namespace ecsh::sandbox::ecs

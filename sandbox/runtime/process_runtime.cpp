@@ -884,6 +884,25 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
       }
     }
 
+    return spawn(img, c->working_dir, t.isolated, std::move(ns_fds), std::move(ns_types), options);
+  }
+
+  Result<std::shared_ptr<ExecProcess>> exec_host(const std::vector<std::string>& argv,
+                                                 const ExecOptions& options) {
+    if (is_shut_down) return Error::internal("the process runtime is shut down");
+    EnvList env = options.env;
+    if (!env_has(env, "TERM")) env.emplace_back("TERM", "xterm-256color");
+    if (!env_has(env, "LANG")) env.emplace_back("LANG", "C.UTF-8");
+    ECSH_TRY(auto img, resolve_program(argv, env, builtin_exe));
+    return spawn(img, options.working_dir.empty() ? std::string("/") : options.working_dir, false,
+                 {}, {}, options);
+  }
+
+  // Starts the program with a pty or pipes, inside the namespaces given (none: on the host).
+  Result<std::shared_ptr<ExecProcess>> spawn(const ExecImage& img, const std::string& working_dir,
+                                             bool isolated, std::vector<Fd> ns_fds,
+                                             std::vector<int> ns_types,
+                                             const ExecOptions& options) {
     auto state = std::make_shared<ExecProcess::State>(executor);
     state->tty = options.tty;
     Fd slave, child_in, child_out, child_err;
@@ -918,9 +937,8 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return setup_error("pipe", errno);
     Fd rd(pipefd[0]), wr(pipefd[1]);
 
-    const bool isolated = t.isolated;
     const bool tty = options.tty;
-    const char* workdir = c->working_dir.c_str();
+    const char* workdir = working_dir.c_str();
     const pid_t parent = ::getpid();
     std::vector<int> raw_ns;
     for (const auto& f : ns_fds) raw_ns.push_back(f.fd);
@@ -1052,6 +1070,11 @@ Result<StartedTask> ProcessRuntime::start_task(const TaskSpec& spec, ExitCallbac
 void ProcessRuntime::stop_task(const std::string& task_id, std::chrono::milliseconds grace,
                                std::function<void()> on_stopped) {
   impl_->stop_task(task_id, grace, std::move(on_stopped));
+}
+
+Result<std::shared_ptr<ExecProcess>> ProcessRuntime::exec_host(const std::vector<std::string>& argv,
+                                                               const ExecOptions& options) {
+  return impl_->exec_host(argv, options);
 }
 
 Result<std::shared_ptr<ExecProcess>> ProcessRuntime::exec(const std::string& task_id,

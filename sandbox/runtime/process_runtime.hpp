@@ -39,6 +39,10 @@ struct ContainerSpec {
   std::string user;         // empty (inherit), "uid", "uid:gid", "name" or "name:group"
   bool read_only_root = false;
   std::string log_path;  // stdout and stderr are appended here; empty: /dev/null
+  // For the docker runtime: the image, the container's name and its labels (the ECS agent's).
+  std::string image;
+  std::string docker_name;
+  EnvList labels;
 };
 
 struct TaskSpec {
@@ -77,7 +81,8 @@ struct ExecOptions {
   bool tty = true;  // pty (controlling terminal) or three pipes
   unsigned short cols = 80;
   unsigned short rows = 24;
-  EnvList env;  // added to the container's environment (overrides)
+  EnvList env;              // added to the container's environment (overrides)
+  std::string working_dir;  // exec_host only; empty: "/"
 };
 
 // A process started by ProcessRuntime::exec. Its file descriptors are owned by this object and
@@ -119,10 +124,32 @@ class ExecProcess {
   std::shared_ptr<State> state_;
 };
 
-class ProcessRuntime {
+// How the ECS module runs tasks: the process runtime here, or the docker runtime
+// (docker_runtime.hpp).
+class TaskRuntime {
  public:
   using ExitCallback = std::function<void(const ContainerExit&)>;
+  virtual ~TaskRuntime() = default;
 
+  // Starts every container of the task. Fails (and starts nothing) when the task id is in use,
+  // an executable or image is not found or a container cannot be set up. on_exit is called on
+  // the executor once per container when it exits.
+  virtual Result<StartedTask> start_task(const TaskSpec& spec, ExitCallback on_exit) = 0;
+  // SIGTERM to each container, SIGKILL to what is left after `grace`. on_stopped (optional)
+  // runs once every container has exited; at once for an unknown task.
+  virtual void stop_task(const std::string& task_id, std::chrono::milliseconds grace,
+                         std::function<void()> on_stopped = {}) = 0;
+  // Runs argv (no shell) inside a running container of the task.
+  virtual Result<std::shared_ptr<ExecProcess>> exec(const std::string& task_id,
+                                                    const std::string& container,
+                                                    const std::vector<std::string>& argv,
+                                                    const ExecOptions& options) = 0;
+  virtual std::size_t running_tasks() const = 0;
+  virtual void shutdown() = 0;
+};
+
+class ProcessRuntime final : public TaskRuntime {
+ public:
   explicit ProcessRuntime(asio::any_io_executor executor, RuntimeOptions options = {});
   ~ProcessRuntime();  // shutdown()
   ProcessRuntime(const ProcessRuntime&) = delete;
@@ -131,26 +158,31 @@ class ProcessRuntime {
   // Starts every container of the task. Fails (and starts nothing) when the task id is in use,
   // an executable is not found or a container cannot be set up. on_exit is called on the
   // executor once per container when it exits. A task is forgotten once all its containers exit.
-  Result<StartedTask> start_task(const TaskSpec& spec, ExitCallback on_exit);
+  Result<StartedTask> start_task(const TaskSpec& spec, ExitCallback on_exit) override;
 
   // SIGTERM to each container's process group, SIGKILL to what is left after `grace`.
   // on_stopped (optional) runs once every container has exited; at once for an unknown task.
   void stop_task(const std::string& task_id, std::chrono::milliseconds grace,
-                 std::function<void()> on_stopped = {});
+                 std::function<void()> on_stopped = {}) override;
 
   // Runs argv (no shell) inside a running container of the task.
   Result<std::shared_ptr<ExecProcess>> exec(const std::string& task_id,
                                             const std::string& container,
                                             const std::vector<std::string>& argv,
-                                            const ExecOptions& options);
+                                            const ExecOptions& options) override;
 
-  std::size_t running_tasks() const;
+  // Runs argv on the host, outside any container (an instance's shell, the docker CLI), with
+  // only options.env as its environment.
+  Result<std::shared_ptr<ExecProcess>> exec_host(const std::vector<std::string>& argv,
+                                                 const ExecOptions& options);
+
+  std::size_t running_tasks() const override;
   // Whether containers get namespaces (false after EPERM or with use_namespaces = false).
   bool namespaces_active() const;
 
   // Kills (SIGKILL) and reaps every process this runtime started, synchronously. Exit callbacks
   // are not called. Idempotent.
-  void shutdown();
+  void shutdown() override;
 
   struct Impl;
 

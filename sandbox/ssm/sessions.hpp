@@ -21,6 +21,7 @@ struct SessionRecord {
   std::string region;
   std::string task_id;               // the runtime's task ID (ECS targets)
   std::string container;             // container name (ECS targets)
+  bool host = false;                 // a managed instance's shell (target "i-…")
   std::string document;              // e.g. AWS-StartInteractiveCommand
   std::string command;               // what to run (ECS: the ExecuteCommand command)
   std::string kms_key_arn;           // the cluster's exec KMS key, empty: no encryption

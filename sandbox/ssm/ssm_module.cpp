@@ -2,6 +2,8 @@
 
 #include "sandbox/core/time_format.hpp"
 
+#include "ecsh/common/shlex.hpp"
+
 #include <boost/json.hpp>
 
 namespace ecsh::sandbox::ssm {
@@ -61,16 +63,20 @@ class SsmModule final : public ServiceModule {
           r.document = document.empty() ? "SSM-SessionManagerRunShell" : document;
           r.kms_key_arn = info->kms_key_arn;
           r.log_group = info->log_group;
+          r.host = info->host;
           r.command = "/bin/sh";
           if (auto* params = req.if_contains("Parameters"); params && params->is_object()) {
             if (auto* cmd = params->as_object().if_contains("command");
                 cmd && cmd->is_array() && !cmd->as_array().empty() &&
                 cmd->as_array()[0].is_string()) {
               r.command = std::string(cmd->as_array()[0].as_string());
+              // On an instance the agent runs the commands with `sh -c` (ECS splits them).
+              if (r.host) r.command = "sh -c " + shlex::quote(r.command);
             }
           }
           r.created = clock_ ? clock_() : std::chrono::system_clock::now();
-          std::string who = ctx.caller.arn.substr(ctx.caller.arn.rfind('/') + 1);
+          // "<user or role session>-<hex>", "root-<hex>" for the account's root.
+          std::string who = ctx.caller.arn.substr(ctx.caller.arn.find_last_of("/:") + 1);
           auto& s = sessions_.create(std::move(r), who + "-");
           return stream(ctx, s);
         });

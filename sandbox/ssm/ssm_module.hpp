@@ -19,6 +19,7 @@ struct TargetInfo {
   std::string kms_key_arn;
   std::string log_group;
   bool agent_connected = true;  // false: TargetNotConnected
+  bool host = false;            // a managed instance: the session runs on the host
 };
 using TargetResolver = std::function<std::optional<TargetInfo>(const std::string& target)>;
 

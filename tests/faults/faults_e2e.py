@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "lib"))
 from sandbox_proc import Sandbox, aws, aws_env, wait_for_exec_ready  # noqa: E402
+from harness import Tmux  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -59,6 +60,81 @@ def wait_running(sb, agent=True):
                 return running[0]
         time.sleep(0.1)
     raise AssertionError("no running task")
+
+
+def cooked(screen):
+    """The pane's line after ECSH_EXIT= names icanon, echo and isig: the terminal is cooked."""
+    lines = screen.splitlines()
+    for i, line in enumerate(lines):
+        if "ECSH_EXIT=" in line and i + 1 < len(lines):
+            return {"icanon", "echo", "isig"} <= set(lines[i + 1].split())
+    return False
+
+
+def interactive_in_tmux(opts, sb, name):
+    """An interactive `ecsh exec` in tmux; after ecsh ends the pane prints its exit status and
+    which of icanon/echo/isig are on (all three: the terminal is cooked again)."""
+    env = aws_env()
+    env["NO_PROXY"] = "127.0.0.1"
+    env["TERM"] = "xterm-256color"
+    script = os.path.join(sb.dir, f"pane-{name}.sh")
+    with open(script, "w") as f:
+        f.write(f"{os.path.abspath(opts.ecsh)} --endpoint-url {sb.url} exec -c f -s app\n"
+                "echo ECSH_EXIT=$?\n"
+                "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo -e isig | tr '\\n' ' '\n"
+                "echo\nsleep 120\n")
+    tmux = Tmux(env)
+    tmux.start(f"sh {script}")
+    if not tmux.wait_for("#", 30):
+        check(False, f"interactive, {name}: a shell opens", tmux.screen())
+    return tmux
+
+
+def interactive_endings(opts, sb):
+    """Every way an interactive session ends under faults leaves the terminal cooked."""
+    # The service's Bye close and dropped links mid-session: the session goes on, then `exit`.
+    for name, dc in (("Bye close", {"bye_after_first_output": True}),
+                     ("dropped links", {"drop_link_every_frames": 40, "max_link_drops": 3})):
+        sb.admin("/_sandbox/faults", {"data_channel": dict(dc, seed=5)})
+        tmux = interactive_in_tmux(opts, sb, name.replace(" ", "-"))
+        try:
+            tmux.keys("seq 1 3000 | tail -n 1; echo mid-$((40+2))", "Enter")
+            check(tmux.wait_for("mid-42"), f"interactive, {name}: the session goes on",
+                  tmux.screen())
+            tmux.keys("exit", "Enter")
+            check(tmux.wait_for("ECSH_EXIT=0") and tmux.wait_for("isig") and
+                  cooked(tmux.screen()),
+                  f"interactive, {name}: exit leaves the terminal cooked", tmux.screen())
+        finally:
+            tmux.kill()
+        sb.admin("/_sandbox/faults", {"data_channel": {}})
+    # The session terminated by the service (TerminateSession from elsewhere).
+    tmux = interactive_in_tmux(opts, sb, "terminated")
+    try:
+        rc, out, _ = aws(sb, "ssm", "describe-sessions", "--state", "Active")
+        ids = [x["SessionId"] for x in (out or {}).get("Sessions", [])]
+        for i in ids:
+            aws(sb, "ssm", "terminate-session", "--session-id", i)
+        check(bool(ids) and tmux.wait_for("ECSH_EXIT=", 30) and tmux.wait_for("isig") and
+              cooked(tmux.screen()),
+              "interactive, terminated by the service: ecsh ends, the terminal is cooked",
+              tmux.screen())
+    finally:
+        tmux.kill()
+
+
+def sandbox_dies_mid_session(opts, sb):
+    """The service disappears for good (SIGKILL): ecsh gives up and restores the terminal."""
+    tmux = interactive_in_tmux(opts, sb, "killed")
+    try:
+        sb.proc.send_signal(signal.SIGKILL)
+        sb.proc.wait(timeout=10)
+        ended = tmux.wait_for("ECSH_EXIT=", 120) and tmux.wait_for("isig")
+        screen = tmux.screen()
+        check(ended and cooked(screen) and "ECSH_EXIT=0" not in screen,
+              "interactive, the service killed: ecsh fails and the terminal is cooked", screen)
+    finally:
+        tmux.kill()
 
 
 def main():
@@ -121,6 +197,9 @@ def main():
         check(p.returncode == 9 and p.stdout == b"through\n",
               "exec under 50% throttling and transient errors", (p.returncode, p.stderr[-400:]))
         sb.admin("/_sandbox/faults", {"api": {}})
+
+        interactive_endings(opts, sb)
+        sandbox_dies_mid_session(opts, sb)
     finally:
         sb.cleanup()
 

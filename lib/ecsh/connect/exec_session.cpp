@@ -4,6 +4,7 @@
 #include "ecsh/common/log.hpp"
 #include "ecsh/exec/remote_command.hpp"
 #include "ecsh/term/escape.hpp"
+#include "ecsh/term/input_reader.hpp"
 #include "ecsh/term/raw_mode.hpp"
 #include "ecsh/term/tty.hpp"
 #include "ecsh/term/winch.hpp"
@@ -30,52 +31,6 @@ void write_all(int fd, std::string_view data) {
   }
 }
 
-// Reads a file descriptor as a stream of chunks: asynchronously for pipes and terminals,
-// with plain reads for regular files (which epoll cannot watch).
-class InputReader {
- public:
-  InputReader(asio::any_io_executor ex, int fd) : fd_(fd) {
-    if (term::stream_kind(fd) != term::StreamKind::file) {
-      int copy = ::dup(fd);
-      if (copy >= 0) {
-        boost::system::error_code ec;
-        stream_ = std::make_unique<asio::posix::stream_descriptor>(ex);
-        stream_->assign(copy, ec);
-        if (ec) {
-          ::close(copy);
-          stream_.reset();
-        }
-      }
-    }
-  }
-  // Empty string: end of input.
-  Task<std::string> read() {
-    std::string buf(64 * 1024, '\0');
-    if (stream_) {
-      auto [ec, n] = co_await stream_->async_read_some(asio::buffer(buf), use_awaitable_nothrow);
-      if (ec) co_return std::string();
-      buf.resize(n);
-      co_return buf;
-    }
-    for (;;) {
-      ssize_t n = ::read(fd_, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-      co_return buf;
-    }
-  }
-  void cancel() {
-    if (stream_) {
-      boost::system::error_code ec;
-      stream_->cancel(ec);
-    }
-  }
-
- private:
-  int fd_;
-  std::unique_ptr<asio::posix::stream_descriptor> stream_;
-};
-
 Task<void> terminate_session(aws::AwsClient& client, const std::string& session_id) {
   json::object req{{"SessionId", session_id}};
   auto r = co_await client.json_call(aws::services::ssm(), "TerminateSession", req);
@@ -88,6 +43,35 @@ std::string ecs_ssm_target(const ecs::ResolvedTarget& target) {
   return "ecs:" + target.cluster_name + "_" + target.task.id + "_" + target.container.runtime_id;
 }
 
+namespace {
+
+// The session of an ExecuteCommand ({"session": {"sessionId"…}}) or StartSession ({"SessionId"…})
+// response.
+Result<SessionTarget> session_from(const json::value& resp, const char* operation) {
+  SessionTarget s;
+  if (resp.is_object()) {
+    const json::object* o = &resp.as_object();
+    if (auto* session = o->if_contains("session"); session && session->is_object()) {
+      o = &session->as_object();
+    }
+    auto str = [o](const char* lower, const char* upper) {
+      auto* v = o->if_contains(lower);
+      if (!v) v = o->if_contains(upper);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    s.session_id = str("sessionId", "SessionId");
+    s.stream_url = str("streamUrl", "StreamUrl");
+    s.token_value = str("tokenValue", "TokenValue");
+  }
+  if (s.session_id.empty() || s.stream_url.empty() || s.token_value.empty()) {
+    return Error::protocol(std::string(operation) + " returned no session");
+  }
+  log::add_secret(s.token_value);
+  return s;
+}
+
+}  // namespace
+
 Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
                                               const ecs::ResolvedTarget& target,
                                               const std::string& command) {
@@ -97,25 +81,17 @@ Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
                    {"interactive", true},
                    {"command", command}};
   ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ecs(), "ExecuteCommand", req));
-  SessionTarget s;
-  if (resp.is_object()) {
-    if (auto* session = resp.as_object().if_contains("session"); session && session->is_object()) {
-      const auto& o = session->as_object();
-      auto str = [&o](const char* k) {
-        auto* v = o.if_contains(k);
-        return v && v->is_string() ? std::string(v->as_string()) : std::string();
-      };
-      s.session_id = str("sessionId");
-      s.stream_url = str("streamUrl");
-      s.token_value = str("tokenValue");
-    }
-  }
-  if (s.session_id.empty() || s.stream_url.empty() || s.token_value.empty()) {
-    Error e = Error::protocol("ExecuteCommand returned no session");
-    co_return e;
-  }
-  log::add_secret(s.token_value);
-  co_return s;
+  co_return session_from(resp, "ExecuteCommand");
+}
+
+Task<Result<SessionTarget>> start_instance_session(aws::AwsClient& client,
+                                                   const std::string& instance_id,
+                                                   const std::string& command) {
+  json::object req{{"Target", instance_id},
+                   {"DocumentName", "AWS-StartInteractiveCommand"},
+                   {"Parameters", json::object{{"command", json::array{json::value(command)}}}}};
+  ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ssm(), "StartSession", req));
+  co_return session_from(resp, "StartSession");
 }
 
 TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& session,
@@ -160,19 +136,31 @@ TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& 
 Task<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                const std::vector<std::string>& words, bool forward_stdin,
                                const ExecSettings& settings) {
+  OneShotStarter starter;
+  starter.ssm_target = ecs_ssm_target(target);
+  // A coroutine lambda: `command` lives in its frame (start_ecs_session takes a reference).
+  starter.start = [&client, &target](std::string command) -> Task<Result<SessionTarget>> {
+    co_return co_await start_ecs_session(client, target, command);
+  };
+  co_return co_await run_one_shot_with(client, starter, words, forward_stdin, settings);
+}
+
+Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
+                                    const std::vector<std::string>& words, bool forward_stdin,
+                                    const ExecSettings& settings) {
   auto executor = co_await asio::this_coro::executor;
   std::string nonce = crypto::hex(crypto::random_bytes(16));
   auto remote = exec::wrap_one_shot(
       words, forward_stdin ? exec::StdinMode::forward : exec::StdinMode::none, nonce);
-  ECSH_CO_TRY(auto session, co_await start_ecs_session(client, target, remote.command));
-  auto options = transport_options(client, session, ecs_ssm_target(target), settings);
+  ECSH_CO_TRY(auto session, co_await starter.start(remote.command));
+  auto options = transport_options(client, session, starter.ssm_target, settings);
   ECSH_CO_TRY(auto transport,
               co_await SessionTransport::open(executor, session, std::move(options)));
 
   exec::OutputDemux demux(nonce);
   bool stdin_started = false;
   auto* t = transport.get();
-  InputReader reader(executor, settings.stdin_fd);
+  term::InputReader reader(executor, settings.stdin_fd);
   auto pump_stdin = [&]() -> Task<void> {
     exec::StdinEncoder encoder(demux.decoder());
     for (;;) {
@@ -240,7 +228,7 @@ Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarg
   (void)co_await t->send(session::PayloadType::size, size_payload(winch.current()));
 
   bool disconnected = false;
-  InputReader reader(executor, settings.stdin_fd);
+  term::InputReader reader(executor, settings.stdin_fd);
   auto pump_keys = [&]() -> Task<void> {
     term::EscapeFilter escapes(settings.escapes);
     for (;;) {

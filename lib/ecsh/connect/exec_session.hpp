@@ -9,6 +9,7 @@
 #include "ecsh/connect/session_transport.hpp"
 #include "ecsh/ecs/target.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,12 @@ Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
                                               const ecs::ResolvedTarget& target,
                                               const std::string& command);
 
+// StartSession to a managed instance with AWS-StartInteractiveCommand: the agent runs `command`
+// with `sh -c` on the instance.
+Task<Result<SessionTarget>> start_instance_session(aws::AwsClient& client,
+                                                   const std::string& instance_id,
+                                                   const std::string& command);
+
 // The transport options for a session started by ExecuteCommand/StartSession: ResumeSession on
 // dropped links, kms:GenerateDataKey for encrypted sessions.
 TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& session,
@@ -37,6 +44,16 @@ TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& 
 Task<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                const std::vector<std::string>& words, bool forward_stdin,
                                const ExecSettings& settings);
+
+// How a one-shot session is started: `start` gets the wrapped command (remote_command.hpp) and
+// starts a session that runs it in a pty; ssm_target names the target for KMS.
+struct OneShotStarter {
+  std::function<Task<Result<SessionTarget>>(std::string command)> start;
+  std::string ssm_target;
+};
+Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
+                                    const std::vector<std::string>& words, bool forward_stdin,
+                                    const ExecSettings& settings);
 
 // An interactive shell (bash if present, else sh); returns 0 when the session ended normally.
 Task<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,

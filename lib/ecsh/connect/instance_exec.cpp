@@ -1,0 +1,376 @@
+#include "ecsh/connect/instance_exec.hpp"
+
+#include "ecsh/common/log.hpp"
+#include "ecsh/ecs/ecs_view.hpp"
+#include "ecsh/exec/instance_command.hpp"
+
+#include <boost/json.hpp>
+#include <pugixml.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace ecsh::connect {
+namespace json = boost::json;
+
+namespace {
+
+std::string str_of(const json::value& v, const char* key) {
+  if (!v.is_object()) return {};
+  auto* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : std::string();
+}
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// The environment for ssh: ecsh's own, without the AWS secrets (ssh and a ProxyCommand keep
+// AWS_PROFILE and friends, never the keys themselves).
+std::vector<std::string> child_environment() {
+  static const char* const kSecrets[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                         "AWS_SECURITY_TOKEN"};
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    bool secret = false;
+    for (const char* s : kSecrets) {
+      std::string_view name(s);
+      if (kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=') secret = true;
+    }
+    if (!secret) env.emplace_back(kv);
+  }
+  return env;
+}
+
+struct ProcessResult {
+  int exit_code = 255;
+  std::string out;  // when captured
+};
+
+// Runs argv with ecsh's terminal (stdin/stdout/stderr inherited), or with stdout captured.
+// While it runs, ecsh ignores SIGINT and SIGQUIT, as system() does: the child decides.
+Result<ProcessResult> run_process(const std::vector<std::string>& argv, bool capture_stdout,
+                                  bool null_stdin) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  auto env_strings = child_environment();
+  std::vector<char*> env;
+  for (auto& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
+
+  int pipefd[2] = {-1, -1};
+  if (capture_stdout && ::pipe2(pipefd, O_CLOEXEC) != 0) {
+    return Error::internal(std::string("pipe: ") + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (null_stdin) posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (capture_stdout) posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+  struct sigaction ignore {
+  }, old_int{}, old_quit{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &old_int);
+  ::sigaction(SIGQUIT, &ignore, &old_quit);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGQUIT);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (capture_stdout) ::close(pipefd[1]);
+  ProcessResult result;
+  if (rc == 0 && capture_stdout) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+      if (n > 0) {
+        result.out.append(buf, static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break;
+      }
+    }
+  }
+  if (capture_stdout) ::close(pipefd[0]);
+  int status = 0;
+  if (rc == 0) {
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGQUIT, &old_quit, nullptr);
+  if (rc != 0) {
+    return Error::usage(
+        "cannot run " + argv[0] + ": " + std::strerror(rc),
+        "Install the OpenSSH client, or reach the instance by SSM (without --ssh).");
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::vector<std::string> ssh_argv(const InstanceAccess& access, const std::string& host, bool tty,
+                                  bool null_stdin, const std::string& remote) {
+  std::vector<std::string> argv{access.ssh_program, "-l", access.ssh_user};
+  if (!access.identity.empty()) argv.insert(argv.end(), {"-i", access.identity});
+  for (const auto& o : access.ssh_options) argv.insert(argv.end(), {"-o", o});
+  argv.push_back(tty ? "-tt" : "-T");
+  if (null_stdin) argv.push_back("-n");
+  argv.push_back(host);
+  argv.push_back(remote);
+  return argv;
+}
+
+std::string choose_address(const InstanceInfo& i, const std::string& which) {
+  if (which == "public") return i.public_ip;
+  if (which == "private") return i.private_ip;
+  return i.private_ip.empty() ? i.public_ip : i.private_ip;
+}
+
+// Runs `script` on the instance over SSM and returns everything it printed.
+Task<Result<std::string>> ssm_capture(aws::AwsClient& client, const InstanceInfo& instance,
+                                      const std::string& script, const ExecSettings& settings) {
+  auto executor = co_await asio::this_coro::executor;
+  ECSH_CO_TRY(auto session, co_await start_instance_session(client, instance.instance_id, script));
+  auto options = transport_options(client, session, instance.instance_id, settings);
+  ECSH_CO_TRY(auto transport,
+              co_await SessionTransport::open(executor, session, std::move(options)));
+  std::string out;
+  transport->on_output([&out](std::string_view bytes) { out.append(bytes); });
+  auto end = co_await transport->run();
+  json::object req{{"SessionId", session.session_id}};
+  auto terminated = co_await client.json_call(aws::services::ssm(), "TerminateSession", req);
+  if (!terminated) log::debug("TerminateSession: {}", terminated.error().message);
+  if (!end) co_return end.error();
+  co_return out;
+}
+
+}  // namespace
+
+std::optional<std::string> method2_unavailable(const ecs::ResolvedTarget& target) {
+  if (target.task.launch_type != "EC2" || target.task.container_instance_arn.empty()) {
+    std::string type = target.task.launch_type.empty() ? "not EC2" : target.task.launch_type;
+    return "task " + target.task.id + " runs on " + type +
+           ": there is no container instance to reach (Method 2 needs the EC2 launch type)";
+  }
+  return std::nullopt;
+}
+
+Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                         bool need_ssm_status) {
+  InstanceInfo info;
+  json::object ci{
+      {"cluster", target.cluster_arn},
+      {"containerInstances", json::array{json::value(target.task.container_instance_arn)}}};
+  ECSH_CO_TRY(auto got,
+              co_await client.json_call(aws::services::ecs(), "DescribeContainerInstances", ci));
+  if (auto* arr = got.as_object().if_contains("containerInstances");
+      arr && arr->is_array() && !arr->as_array().empty()) {
+    info.instance_id = str_of(arr->as_array().front(), "ec2InstanceId");
+  }
+  if (info.instance_id.empty()) {
+    Error e =
+        Error::usage("the container instance of task " + target.task.id + " has no EC2 instance ID",
+                     "It may have been deregistered; check: ecsh ls");
+    co_return e;
+  }
+  aws::QueryParams p;
+  std::vector<std::string> ids{info.instance_id};
+  aws::add_query_list(p, "InstanceId", ids, aws::Protocol::ec2);
+  auto xml = co_await client.query_call(aws::services::ec2(), "DescribeInstances", p);
+  if (xml) {
+    pugi::xml_document doc;
+    doc.load_buffer(xml.value().data(), xml.value().size());
+    auto item = doc.select_node("//instancesSet/item").node();
+    info.private_ip = item.child("privateIpAddress").child_value();
+    info.public_ip = item.child("ipAddress").child_value();
+  } else {
+    log::debug("DescribeInstances: {}", xml.error().message);
+  }
+  if (need_ssm_status) {
+    json::object req{{"Filters", json::array{json::object{
+                                     {"Key", "InstanceIds"},
+                                     {"Values", json::array{json::value(info.instance_id)}}}}}};
+    auto managed =
+        co_await client.json_call(aws::services::ssm(), "DescribeInstanceInformation", req);
+    if (managed) {
+      if (auto* list = managed.value().as_object().if_contains("InstanceInformationList");
+          list && list->is_array()) {
+        for (const auto& i : list->as_array()) {
+          if (str_of(i, "InstanceId") == info.instance_id && str_of(i, "PingStatus") == "Online")
+            info.ssm_managed = true;
+        }
+      }
+    } else {
+      log::debug("DescribeInstanceInformation: {}", managed.error().message);
+    }
+  }
+  co_return info;
+}
+
+Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                   const InstanceAccess& access,
+                                   const std::vector<std::string>& words, bool forward_stdin,
+                                   const ExecSettings& settings, const exec::Picker& picker) {
+  if (auto why = method2_unavailable(target)) {
+    Error e = Error::usage(*why, "Use ECS Exec (--via ecs); `ecsh doctor` says what it needs.");
+    co_return e;
+  }
+  ECSH_CO_TRY(auto instance, co_await find_instance(client, target, !access.force_ssh));
+  const bool use_ssh = access.force_ssh || !instance.ssm_managed;
+  std::string host;
+  if (use_ssh) {
+    host = choose_address(instance, access.address);
+    if (host.empty()) {
+      Error e = Error::usage(
+          "instance " + instance.instance_id + " has no " +
+              (access.address == "auto" ? std::string("IP") : access.address) + " address",
+          "Give another with --address private|public, or reach it by SSM (without --ssh).");
+      co_return e;
+    }
+    if (!access.force_ssh) {
+      write_all(settings.stderr_fd, "ecsh: " + instance.instance_id +
+                                        " is not an SSM managed instance; using ssh to " +
+                                        access.ssh_user + "@" + host + "\n");
+    }
+  }
+  std::string where = use_ssh ? access.ssh_user + "@" + host : instance.instance_id + " (SSM)";
+  log::debug("Method 2 through {}", where);
+
+  // 1. Which container, and which docker.
+  exec::InstanceContainerQuery query{target.task.arn, target.container.name,
+                                     target.container.image};
+  std::string lookup_out;
+  if (use_ssh) {
+    ECSH_CO_TRY(auto r, run_process(ssh_argv(access, host, false, true, exec::lookup_script(query)),
+                                    true, true));
+    if (r.exit_code == 255) {
+      Error e = Error::connection("ssh to " + where + " failed (ssh said why above)",
+                                  "Check --ssh-user, -i/--identity and your ~/.ssh/config.", false);
+      co_return e;
+    }
+    lookup_out = r.out;
+  } else {
+    ECSH_CO_TRY(auto out,
+                co_await ssm_capture(client, instance, exec::lookup_script(query), settings));
+    lookup_out = out;
+  }
+  auto found = exec::parse_lookup(lookup_out);
+  if (!found.complete) {
+    Error e =
+        Error::protocol("the container lookup on " + where +
+                        " did not finish (run with --debug to see what the instance printed)");
+    log::debug("lookup output: {}", lookup_out);
+    co_return e;
+  }
+  if (!found.docker_usable) {
+    Error e = Error::usage(
+        "docker cannot be used on " + where +
+            (found.docker_problem.empty() ? std::string() : ": " + found.docker_problem),
+        "The user needs the docker group or passwordless sudo (ECS-optimized AMIs have both).");
+    co_return e;
+  }
+  if (found.candidates.empty()) {
+    Error e = Error::usage("no running container of task " + target.task.id + " (container " +
+                               target.container.name + ") on " + instance.instance_id,
+                           "The task may have stopped or moved; check it with: ecsh ls");
+    co_return e;
+  }
+  std::size_t chosen = 0;
+  if (!access.container_id.empty()) {
+    auto it = std::find_if(
+        found.candidates.begin(), found.candidates.end(),
+        [&](const exec::InstanceCandidate& c) { return c.id.starts_with(access.container_id); });
+    if (it == found.candidates.end()) {
+      Error e =
+          Error::usage("--container-id " + access.container_id + " is not a container of task " +
+                       target.task.id + " on " + instance.instance_id);
+      co_return e;
+    }
+    chosen = static_cast<std::size_t>(it - found.candidates.begin());
+  } else if (found.candidates.size() > 1) {
+    if (!found.by_image) {
+      log::debug("several containers carry the task's labels; using the first");
+    } else {
+      std::vector<exec::Candidate> list;
+      for (const auto& c : found.candidates) {
+        list.push_back(
+            {c.id.substr(0, 12), "", c.id.substr(0, 12) + "  " + c.name + "  " + c.status});
+      }
+      exec::SelectRequest req{"container", "--container-id", "",
+                              "from image " + target.container.image + " on " +
+                                  instance.instance_id + " (no ECS labels to tell them apart)"};
+      ECSH_CO_TRY(chosen, exec::select_one(req, list, picker));
+    }
+  } else if (found.by_image) {
+    write_all(settings.stderr_fd, "ecsh: no container carries the task's ECS labels; using " +
+                                      found.candidates.front().name + ", the only one from " +
+                                      target.container.image + "\n");
+  }
+  const auto& container = found.candidates[chosen];
+
+  // 2. docker exec.
+  exec::InstanceExec ex;
+  ex.container_id = container.id;
+  ex.sudo = found.needs_sudo;
+  if (use_ssh) {
+    if (words.empty()) {
+      ex.mode = exec::InstanceExecMode::interactive;
+      ECSH_CO_TRY(auto r, run_process(ssh_argv(access, host, true, false, exec::exec_script(ex)),
+                                      false, false));
+      co_return r.exit_code;
+    }
+    ex.mode = exec::InstanceExecMode::plain_command;
+    ex.words = words;
+    ex.forward_stdin = forward_stdin;
+    ECSH_CO_TRY(auto r,
+                run_process(ssh_argv(access, host, false, !forward_stdin, exec::exec_script(ex)),
+                            false, !forward_stdin));
+    co_return r.exit_code;
+  }
+  if (words.empty()) {
+    ex.mode = exec::InstanceExecMode::interactive;
+    ECSH_CO_TRY(auto session, co_await start_instance_session(client, instance.instance_id,
+                                                              exec::exec_script(ex)));
+    co_return co_await run_terminal_session(client, session, instance.instance_id, settings);
+  }
+  OneShotStarter starter;
+  starter.ssm_target = instance.instance_id;
+  starter.start = [&client, &instance, ex](std::string wrapped) -> Task<Result<SessionTarget>> {
+    exec::InstanceExec e = ex;
+    e.mode = exec::InstanceExecMode::pty_command;
+    e.inner = std::move(wrapped);
+    e.raw_outer_tty = true;
+    co_return co_await start_instance_session(client, instance.instance_id, exec::exec_script(e));
+  };
+  co_return co_await run_one_shot_with(client, starter, words, forward_stdin, settings);
+}
+
+}  // namespace ecsh::connect

@@ -1,0 +1,46 @@
+#pragma once
+
+// `ecsh exec --via ec2` (Method 2, PRODUCT.md §1): into a container of an EC2-launch task through
+// its container instance. Finds the instance (DescribeTasks → DescribeContainerInstances →
+// ec2InstanceId → DescribeInstances), reaches it by an SSM session to the instance (ecsh's own
+// session client, no keys) or by the system `ssh` client (so ~/.ssh/config, the agent and
+// ProxyJump apply), picks the container there by its ECS labels (the image only as a fallback,
+// asking when that is ambiguous) and runs `docker exec` (exec/instance_command.hpp).
+
+#include "ecsh/connect/exec_session.hpp"
+#include "ecsh/exec/target_match.hpp"
+
+#include <string>
+#include <vector>
+
+namespace ecsh::connect {
+
+struct InstanceAccess {
+  bool force_ssh = false;  // --ssh: even when the instance is SSM-managed
+  std::string ssh_user = "ec2-user";
+  std::string identity;                  // -i FILE
+  std::vector<std::string> ssh_options;  // each passed as `-o OPTION`
+  std::string address = "auto";          // private | public | auto (private when there is one)
+  std::string ssh_program = "ssh";
+  std::string container_id;  // --container-id: the docker container (ID prefix) when ambiguous
+};
+
+struct InstanceInfo {
+  std::string instance_id;
+  std::string private_ip, public_ip;
+  bool ssm_managed = false;
+};
+
+// Why Method 2 cannot apply to this task (Fargate, no container instance), or nothing.
+std::optional<std::string> method2_unavailable(const ecs::ResolvedTarget& target);
+
+Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                         bool need_ssm_status);
+
+// Interactive when `words` is empty. Returns the exit code ecsh should exit with.
+Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                   const InstanceAccess& access,
+                                   const std::vector<std::string>& words, bool forward_stdin,
+                                   const ExecSettings& settings, const exec::Picker& picker);
+
+}  // namespace ecsh::connect
