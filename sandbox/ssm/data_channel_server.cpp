@@ -99,6 +99,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   bool started = false;
   bool ending = false;
   bool done = false;
+  bool flushed = false;  // flush_and_close ran (the transcript is written once)
   bool backpressure = false;
   std::string kms_challenge;
   std::optional<session::TerminalSize> pending_size;  // a Size that came before the pty
@@ -299,7 +300,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     // 60 s), so that retransmissions under injected faults finish and tests stay deterministic.
     asio::steady_timer poll(server->executor);
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while ((channel.unacked() > 0 || channel.waiting() > 0 || !outbox.empty()) &&
+    while ((channel.unacked() > 0 || channel.waiting() > 0 || !outbox.empty()) && !flushed &&
            std::chrono::steady_clock::now() < give_up) {
       poll.expires_after(std::chrono::milliseconds(10));
       co_await poll.async_wait(use_awaitable_nothrow);
@@ -319,6 +320,19 @@ struct Agent : std::enable_shared_from_this<Agent> {
     writer_wake.cancel();
   }
 
+  // Whether `script` is on the container's PATH (a short exec, as the agent's lookup).
+  Task<bool> container_has_script() {
+    if (record.host) co_return true;
+    runtime::ExecOptions opts;
+    opts.tty = false;
+    auto probe = server->exec(record, {"/bin/sh", "-c", "command -v script >/dev/null 2>&1"}, opts);
+    if (!probe) co_return false;
+    auto proc = probe.value();
+    proc->close_stdin();
+    int code = co_await proc->wait();
+    co_return code == 0;
+  }
+
   void end_with(const std::string& output) {
     if (ending) return;
     ending = true;
@@ -327,13 +341,26 @@ struct Agent : std::enable_shared_from_this<Agent> {
   }
 
   Task<void> flush_and_close(std::shared_ptr<Agent> self) {
+    if (flushed) co_return;
+    flushed = true;
     asio::steady_timer poll(server->executor);
     for (int i = 0; i < 200 && !outbox.empty() && ws; ++i) {
       poll.expires_after(std::chrono::milliseconds(5));
       co_await poll.async_wait(use_awaitable_nothrow);
     }
     if (!record.log_group.empty() && server->logs && !transcript.empty()) {
-      server->logs->append(record.log_group, record.session_id, transcript);
+      // The agent makes the transcript with `script` (util-linux) inside the container; without
+      // it the session works but no transcript is written (aws/amazon-ssm-agent#653).
+      const bool has_script = co_await container_has_script();
+      if (has_script) {
+        server->logs->append(record.log_group, record.session_id, transcript);
+      } else {
+        std::fprintf(stderr,
+                     "ecsh-sandbox: [%s] unable to generate log data: Failed to generate "
+                     "transcript with the following errors: exec: \"script\": executable file "
+                     "not found in $PATH\n",
+                     record.session_id.c_str());
+      }
     }
     done = true;
     if (process && !process->exit_code()) process->kill(SIGKILL);
@@ -529,6 +556,12 @@ void DataChannelServer::terminate(const std::string& session_id) {
   if (it == impl_->agents.end()) return;
   auto agent = it->second;
   if (agent->process) agent->process->kill(SIGKILL);
+  // The session is over for the service: the agent writes its transcript and ends now, not
+  // after waiting for a client that will not resume.
+  if (agent->started) {
+    agent->ending = true;
+    asio::co_spawn(impl_->executor, agent->flush_and_close(agent), asio::detached);
+  }
 }
 
 void DataChannelServer::shutdown() {

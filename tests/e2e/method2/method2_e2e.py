@@ -24,6 +24,9 @@ from sandbox_proc import Sandbox, aws, aws_env, wait_for_exec_ready  # noqa: E40
 
 INSTANCE = "i-0ec5a0d0000000042"
 IMAGE = dockerd.TEST_IMAGE
+# The same busybox with a `script` (util-linux's, as far as the agent's lookup goes).
+SCRIPT_IMAGE = "ecsh-test/busybox-script:1"
+AUDIT_GROUP = "/ecs/exec-audit"
 check = Checks()
 
 
@@ -41,23 +44,37 @@ def scenario():
                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
                         "Action": "sts:AssumeRole"}]},
                    "policies": [{"name": "ssm", "document": {"Version": "2012-10-17", "Statement": [
-                       {"Effect": "Allow", "Action": ["ssmmessages:*"], "Resource": "*"}]}}]}],
+                       {"Effect": "Allow", "Action": ["ssmmessages:*", "logs:*"],
+                        "Resource": "*"}]}}]}],
         "clusters": [
             {"name": "prod", "container_instances": [
                 {"instance_id": INSTANCE, "private_ip": "127.0.0.1",
                  "instance_role_arn": "arn:aws:iam::000000000000:role/instance-role"}]},
             {"name": "legacy", "container_instances": [
                 {"instance_id": "i-0ec5a0d0000000043", "private_ip": "127.0.0.1",
-                 "ssm_managed": False}]}],
+                 "ssm_managed": False}]},
+            {"name": "audit", "container_instances": [
+                {"instance_id": "i-0ec5a0d0000000044", "private_ip": "127.0.0.1",
+                 "instance_role_arn": "arn:aws:iam::000000000000:role/instance-role"}],
+             "execute_command_configuration": {
+                 "logging": "OVERRIDE",
+                 "logConfiguration": {"cloudWatchLogGroupName": AUDIT_GROUP}}}],
+        "log_groups": [AUDIT_GROUP],
         "task_definitions": [
             {"family": "api", "requiresCompatibilities": ["EC2"], "containerDefinitions": [
                 {"name": "app", "image": IMAGE, "command": sleep, "essential": True},
                 {"name": "sidecar", "image": IMAGE, "command": sleep, "essential": True}]},
+            {"family": "scripted", "requiresCompatibilities": ["EC2"], "containerDefinitions": [
+                {"name": "app", "image": SCRIPT_IMAGE, "command": sleep, "essential": True}]},
             {"family": "ghost", "requiresCompatibilities": ["EC2"], "containerDefinitions": [
                 {"name": "app", "image": "ecsh-test/not-imported:1", "command": sleep}]}],
         "services": [
             {"cluster": "prod", "name": "api", "task_definition": "api", "desired_count": 2,
              "launch_type": "EC2", "enable_execute_command": False},
+            {"cluster": "audit", "name": "plain", "task_definition": "api", "desired_count": 1,
+             "launch_type": "EC2", "enable_execute_command": True},
+            {"cluster": "audit", "name": "scripted", "task_definition": "scripted",
+             "desired_count": 1, "launch_type": "EC2", "enable_execute_command": True},
             {"cluster": "legacy", "name": "old", "task_definition": "api", "desired_count": 1,
              "launch_type": "EC2", "enable_execute_command": False}],
     }
@@ -96,6 +113,7 @@ def main():
     sb = ssh = tmux = None
     try:
         engine.import_busybox()
+        engine.import_busybox(SCRIPT_IMAGE, {"bin/script": b"#!/bin/sh\nexit 0\n"})
         sb = Sandbox(opts.sandbox, scenario=scenario(),
                      args=["--runtime", "docker", "--docker-host", engine.host,
                            "--agent-pacing", "none"]).start()
@@ -264,6 +282,28 @@ def main():
               "not an SSM managed instance" in r.stderr.decode(),
               "an instance without SSM is reached by ssh, and ecsh says so",
               f"rc={r.returncode} out={r.stdout!r} err={r.stderr!r}")
+
+        # Session logging needs `script` in the image (aws/amazon-ssm-agent#653): the session
+        # works either way; the transcript lands only from the image that has it.
+        for service, lands in (("plain", False), ("scripted", True)):
+            wait_for_exec_ready(sb, "audit", timeout=60)
+            marker = f"audit-{service}-{os.getpid()}"
+            r = subprocess.run([ecsh, "--endpoint-url", sb.url, "exec", "-c", "audit", "-s",
+                                service, "-n", "app", "--via", "ecs", "--", "echo", marker],
+                               env=env,
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+            found = False
+            end = time.monotonic() + 10
+            while r.returncode == 0 and time.monotonic() < end and not found:
+                ev = call(sb, "logs", "filter-log-events", "--log-group-name", AUDIT_GROUP)
+                found = any(marker in e.get("message", "") for e in ev.get("events", []))
+                if not found:
+                    time.sleep(0.5 if lands else 2)
+            check(r.returncode == 0 and r.stdout.decode().strip() == marker and found == lands,
+                  f"session logging, image {'with' if lands else 'without'} script: the session "
+                  f"works and the transcript {'lands' if lands else 'does not land'}",
+                  f"rc={r.returncode} out={r.stdout!r} found={found} err={r.stderr[-300:]!r} "
+                  f"sandbox: {sb.stderr_text()[-600:]}")
 
         # A missing image fails the task as ECS does.
         run = call(sb, "ecs", "run-task", "--cluster", "prod", "--task-definition", "ghost",
