@@ -323,6 +323,35 @@ def main():
         rows.append(("input throughput (stdin), pacing off", f"{in_size/t_in/1e6:.0f} MB/s",
                      "target", "100 MB/s", f"{in_size/t_in/1e6/100:.2f}x"))
 
+        # 3b. The same without the pty (--agent-io pipes, benchmarks only): what ecsh itself
+        #     sustains when the kernel's pty line discipline is not in the way.
+        sb_pipes = Sandbox(sandbox_bin, scenario(1),
+                           args=["--agent-pacing", "none", "--agent-io", "pipes"]).start()
+        try:
+            pt = wait_for_exec_ready(sb_pipes, "bench")
+            pbase = [ecsh, "--endpoint-url", sb_pipes.url, "exec", "-c", "bench", "-t",
+                     pt["taskArn"], "-n", "app", "--"]
+            def out_pipes():
+                t0 = time.perf_counter()
+                p = subprocess.run(pbase + ["head", "-c", str(size), "/dev/zero"], env=env,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+                dt = time.perf_counter() - t0
+                if len(p.stdout) != size:
+                    raise SystemExit(f"output (pipes): got {len(p.stdout)} of {size} bytes")
+                return dt
+            t_outp = median_of(max(1, runs // 3), out_pipes)
+            rows.append(("output throughput, agent without pty", f"{size/t_outp/1e6:.0f} MB/s",
+                         "target", "300 MB/s", f"{size/t_outp/1e6/300:.2f}x"))
+            def in_pipes():
+                with open(blob, "rb") as f:
+                    return timed(pbase + ["wc", "-c"], env, stdin=f)
+            t_inp = median_of(max(1, runs // 3), in_pipes)
+            rows.append(("input throughput, agent without pty", f"{in_size/t_inp/1e6:.0f} MB/s",
+                         "target", "100 MB/s", f"{in_size/t_inp/1e6/100:.2f}x"))
+        finally:
+            sb_pipes.cleanup()
+
         # 4. Idle interactive session.
         idle = 15 if opts.quick else 60
         hwm, cpu, switches = child_usage(base + ["exec"] + tgt, env, idle)

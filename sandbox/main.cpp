@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
   app.add_option("--docker-host", docker_host, "Docker Engine socket for --runtime docker");
   app.add_option("--agent-pacing", pacing, "agent timing")
       ->check(CLI::IsMember({"realistic", "none"}));
+  std::string agent_io = "pty";
+  app.add_option("--agent-io", agent_io,
+                 "pty (as ECS Exec), or pipes to benchmark a client without a pty in the way")
+      ->check(CLI::IsMember({"pty", "pipes"}));
   app.add_flag("--exit-with-parent", exit_with_parent,
                "Stop when the process that started the sandbox dies (used by ecsh demo)");
   CLI11_PARSE(app, argc, argv);
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
   auto logs = sb::logs::make_logs_module();
   sb::ssm::DataChannelServer::Options channel_options;
   channel_options.realistic_pacing = pacing == "realistic";
+  channel_options.pipes = agent_io == "pipes";
   sb::ssm::DataChannelServer data_channel(
       io.get_executor(), sessions,
       [&process_runtime, task_runtime, &docker_runtime, &container_path](

@@ -95,7 +95,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
   std::deque<std::string> outbox;
   std::deque<std::string> input;
   std::shared_ptr<runtime::ExecProcess> process;
-  std::unique_ptr<asio::posix::stream_descriptor> pty;
+  std::unique_ptr<asio::posix::stream_descriptor> pty;      // output (and input with a pty)
+  std::unique_ptr<asio::posix::stream_descriptor> pipe_in;  // input, with --agent-io pipes
   bool started = false;
   bool ending = false;
   bool done = false;
@@ -232,15 +233,21 @@ struct Agent : std::enable_shared_from_this<Agent> {
       return;
     }
     runtime::ExecOptions opts;
-    opts.tty = true;
-    auto proc = server->exec(record, words.value(), opts);
+    opts.tty = !server->options.pipes;
+    std::vector<std::string> argv = std::move(words).value();
+    if (!opts.tty) argv.insert(argv.begin(), {"/bin/sh", "-c", "exec \"$@\" 2>&1", "sh"});
+    auto proc = server->exec(record, argv, opts);
     if (!proc) {
       end_with("Unable to start command: " + proc.error().message);
       return;
     }
     process = proc.value();
-    int fd = process->release_master_fd();
+    int fd = opts.tty ? process->release_master_fd() : process->release_stdout_fd();
     pty = std::make_unique<asio::posix::stream_descriptor>(server->executor, fd);
+    if (!opts.tty) {
+      pipe_in = std::make_unique<asio::posix::stream_descriptor>(server->executor,
+                                                                 process->release_stdin_fd());
+    }
     if (pending_size) {
       struct winsize ws {};
       ws.ws_col = static_cast<unsigned short>(pending_size->cols);
@@ -286,8 +293,22 @@ struct Agent : std::enable_shared_from_this<Agent> {
       }
       std::string data = std::move(input.front());
       input.pop_front();
-      auto [ec, n] = co_await asio::async_write(*pty, asio::buffer(data), use_awaitable_nothrow);
+      // Without a pty, ^D is what a canonical-mode terminal makes of it: end of input.
+      bool eof = false;
+      if (pipe_in) {
+        if (auto ctrl_d = data.find('\x04'); ctrl_d != std::string::npos) {
+          data.resize(ctrl_d);
+          eof = true;
+        }
+      }
+      auto& sink = pipe_in ? *pipe_in : *pty;
+      auto [ec, n] = co_await asio::async_write(sink, asio::buffer(data), use_awaitable_nothrow);
       if (ec) break;
+      if (eof) {
+        boost::system::error_code close_ec;
+        pipe_in->close(close_ec);
+        break;
+      }
     }
   }
 
@@ -379,9 +400,11 @@ struct Agent : std::enable_shared_from_this<Agent> {
     done = true;
     timer.cancel();
     for (auto* t : {&writer_wake, &writable, &input_wake, &orphan}) t->cancel();
-    if (pty) {
-      boost::system::error_code ec;
-      pty->close(ec);
+    for (auto* d : {&pty, &pipe_in}) {
+      if (*d) {
+        boost::system::error_code ec;
+        (*d)->close(ec);
+      }
     }
   }
 

@@ -46,6 +46,10 @@ class DataChannelServer {
  public:
   struct Options {
     bool realistic_pacing = true;
+    // Benchmarks only (--agent-io pipes): commands run with pipes (stderr merged into stdout)
+    // instead of the pty ECS Exec always uses, to measure the client without the kernel's pty
+    // line discipline in the way. Stdin end-of-file (^D on a pty) does not exist then.
+    bool pipes = false;
   };
   DataChannelServer(asio::any_io_executor executor, SessionRegistry& sessions, ExecFn exec,
                     const kms::KmsModule* kms, logs::LogsModule* logs, Options options);

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "lib"))
 from sandbox_proc import Sandbox, aws, aws_env, wait_for_exec_ready  # noqa: E402
-from harness import Tmux  # noqa: E402
+from harness import Checks, Tmux  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -37,14 +37,7 @@ def scenario(exec_on=True, role_ok=True):
     }
 
 
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond else f"\n     {detail}"))
-    sys.stdout.flush()
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 def wait_running(sb, agent=True):
@@ -251,8 +244,7 @@ def main():
         sb.cleanup()
         subprocess.run(["rm", "-rf", work])
 
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+    if check.exit_code():
         return 1
     print("all checks passed")
     return 0

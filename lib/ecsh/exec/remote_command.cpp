@@ -36,7 +36,8 @@ RemoteCommand wrap_one_shot(const std::vector<std::string>& words, StdinMode std
   script +=
       "ecsh_in() { if [ $d = b ]; then base64 -d; "
       "else while IFS= read -r l; do printf \"$l\"; done; fi; }; ";
-  script += "e=\"${TMPDIR:-/tmp}/.ecsh-$$.err\"; ( : >\"$e\" ) 2>/dev/null || e=; ";
+  // The session's nonce names the file: unique even when containers share a /tmp.
+  script += "e=\"${TMPDIR:-/tmp}/.ecsh-" + m + ".err\"; ( : >\"$e\" ) 2>/dev/null || e=; ";
   script += "printf '" + m + ":S%s%s:' $t $d; ";
   script += "if [ -n \"$e\" ]; then " + input + run + no_input + " 2>\"$e\"; else " + input + run +
             no_input + "; fi; ";

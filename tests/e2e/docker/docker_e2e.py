@@ -19,6 +19,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import dockerd  # noqa: E402
+from harness import Checks, Tmux  # noqa: E402
 
 SKIP = 77
 TASK_A = "arn:aws:ecs:us-east-1:123456789012:task/e2e/0a1b2c3d4e5f4a5b8c9d0e1f2a3b4c5d"
@@ -26,14 +27,7 @@ TASK_B = "arn:aws:ecs:us-east-1:123456789012:task/e2e/99998888777766665555444433
 TASK_LABEL = "com.amazonaws.ecs.task-arn"
 NAME_LABEL = "com.amazonaws.ecs.container-name"
 
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond else f"\n     {detail}"))
-    sys.stdout.flush()
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 class Ecsh:
@@ -44,39 +38,6 @@ class Ecsh:
     def run(self, *args, input=None, stdin=None, env=None, timeout=120):
         return subprocess.run([self.binary] + list(args), input=input, stdin=stdin,
                               capture_output=True, env=env or self.env, timeout=timeout)
-
-
-class Tmux:
-    """A real terminal: tmux on a private server socket (as tests/e2e/exec/interactive_tmux.py)."""
-
-    def __init__(self, env):
-        self.sock = "ecsh-dk-test-" + uuid.uuid4().hex[:12]
-        self.env = env
-
-    def run(self, *args):
-        return subprocess.run(["tmux", "-L", self.sock] + list(args), env=self.env,
-                              capture_output=True, text=True, timeout=20)
-
-    def start(self, command):
-        self.run("new-session", "-d", "-x", "100", "-y", "30", command)
-
-    def keys(self, *keys):
-        self.run("send-keys", "-t", "0", *keys)
-
-    def screen(self):
-        return self.run("capture-pane", "-p", "-t", "0", "-S", "-200").stdout
-
-    def wait_for(self, text, timeout=20):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if text in self.screen():
-                return True
-            time.sleep(0.1)
-        return False
-
-    def kill(self):
-        subprocess.run(["tmux", "-L", self.sock, "kill-server"], env=self.env,
-                       capture_output=True)
 
 
 def sha256(data):
@@ -308,7 +269,7 @@ def main():
     if not dockerd.available():
         print("skipped: a private Docker Engine needs root, %s and %s" % (dockerd.DOCKERD,
                                                                          dockerd.BUSYBOX))
-        return 1 if failures else SKIP
+        return check.exit_code() or SKIP
 
     engine = dockerd.Dockerd()
     try:
@@ -336,8 +297,7 @@ def main():
         check(False, "the test ran to the end", repr(e) + "\n" + engine.log_tail())
     finally:
         engine.stop()
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+    if check.exit_code():
         return 1
     print("all checks passed")
     return 0

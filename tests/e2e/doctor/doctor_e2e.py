@@ -10,6 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checks  # noqa: E402
 from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
@@ -111,14 +112,7 @@ def scenario():
     }
 
 
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond else f"\n     {detail}"))
-    sys.stdout.flush()
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 def main():
@@ -256,8 +250,7 @@ def main():
               out)
     finally:
         sb.cleanup()
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+    if check.exit_code():
         return 1
     print("all checks passed")
     return 0

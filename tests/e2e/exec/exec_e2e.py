@@ -12,6 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checks  # noqa: E402
 from sandbox_proc import Sandbox, aws, aws_env, AWS_CLI, wait_for_exec_ready  # noqa: E402,F401
 
 SSM_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
@@ -48,14 +49,7 @@ def scenario():
     }
 
 
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond else f"\n     {detail}"))
-    sys.stdout.flush()
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 class Ecsh:
@@ -157,8 +151,7 @@ def main():
     finally:
         sb.cleanup()
         subprocess.run(["rm", "-rf", work])
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+    if check.exit_code():
         return 1
     print("all checks passed")
     return 0

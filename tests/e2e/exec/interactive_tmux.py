@@ -3,54 +3,15 @@
 and the `~.` escape; after each ending the terminal is back in cooked mode."""
 import argparse
 import os
-import subprocess
 import sys
 import time
-import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checks, Tmux  # noqa: E402
 from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
 from exec_e2e import scenario, wait_for_exec_ready  # noqa: E402
 
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond else f"\n     {detail}"))
-    sys.stdout.flush()
-    if not cond:
-        failures.append(what)
-
-
-class Tmux:
-    def __init__(self, env):
-        self.sock = "ecsh-test-" + uuid.uuid4().hex[:12]
-        self.env = env
-
-    def run(self, *args):
-        return subprocess.run(["tmux", "-L", self.sock] + list(args), env=self.env,
-                              capture_output=True, text=True, timeout=20)
-
-    def start(self, command):
-        self.run("new-session", "-d", "-x", "100", "-y", "30", command)
-
-    def keys(self, *keys):
-        self.run("send-keys", "-t", "0", *keys)
-
-    def screen(self):
-        return self.run("capture-pane", "-p", "-t", "0", "-S", "-200").stdout
-
-    def wait_for(self, text, timeout=20):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            s = self.screen()
-            if text in s:
-                return True
-            time.sleep(0.1)
-        return False
-
-    def kill(self):
-        subprocess.run(["tmux", "-L", self.sock, "kill-server"], env=self.env, capture_output=True)
+check = Checks()
 
 
 def main():
@@ -106,8 +67,7 @@ def main():
     finally:
         tmux.kill()
         sb.cleanup()
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+    if check.exit_code():
         return 1
     print("all checks passed")
     return 0

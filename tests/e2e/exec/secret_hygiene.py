@@ -9,16 +9,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checks  # noqa: E402
 from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
 from exec_e2e import scenario, wait_for_exec_ready  # noqa: E402
 
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond else f"\n     {detail}"))
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 def main():
@@ -59,7 +54,7 @@ def main():
         check("ResumeSession" in log, "the log covers a resume (a link was dropped)")
     finally:
         sb.cleanup()
-    if failures:
+    if check.exit_code():
         return 1
     print("all checks passed")
     return 0

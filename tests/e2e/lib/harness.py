@@ -1,4 +1,5 @@
 """What the end-to-end scripts share: named checks that are counted, and a tmux terminal."""
+import os
 import subprocess
 import sys
 import time
@@ -55,3 +56,9 @@ class Tmux:
     def kill(self):
         subprocess.run(["tmux", "-L", self.sock, "kill-server"], env=self.env,
                        capture_output=True, timeout=20)
+        # tmux leaves its socket file behind.
+        tmpdir = (self.env or os.environ).get("TMUX_TMPDIR", "/tmp")
+        try:
+            os.unlink(os.path.join(tmpdir, f"tmux-{os.getuid()}", self.sock))
+        except OSError:
+            pass

@@ -9,6 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checks  # noqa: E402
 from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
 
 ACCOUNT = "000000000000"
@@ -24,13 +25,7 @@ READ_ONLY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["iam:Get*", "iam:List*", "sts:GetCallerIdentity"],
      "Resource": "*"}]}
 
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond else f"\n     {detail}"))
-    if not cond:
-        failures.append(what)
+check = Checks()
 
 
 def ok(sb, *args, env=None):
@@ -319,8 +314,7 @@ def main():
             sb2.kill()
     finally:
         sb.cleanup()
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+    if check.exit_code():
         return 1
     print("all checks passed")
     return 0
