@@ -191,7 +191,7 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
       {"containerInstances", json::array{json::value(target.task.container_instance_arn)}}};
   ECSH_CO_TRY(auto got,
               co_await client.json_call(aws::services::ecs(), "DescribeContainerInstances", ci));
-  if (auto* arr = got.as_object().if_contains("containerInstances");
+  if (auto* arr = got.is_object() ? got.as_object().if_contains("containerInstances") : nullptr;
       arr && arr->is_array() && !arr->as_array().empty()) {
     info.instance_id = str_of(arr->as_array().front(), "ec2InstanceId");
   }
@@ -221,7 +221,9 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
     auto managed =
         co_await client.json_call(aws::services::ssm(), "DescribeInstanceInformation", req);
     if (managed) {
-      if (auto* list = managed.value().as_object().if_contains("InstanceInformationList");
+      const auto& body = managed.value();
+      if (auto* list =
+              body.is_object() ? body.as_object().if_contains("InstanceInformationList") : nullptr;
           list && list->is_array()) {
         for (const auto& i : list->as_array()) {
           if (str_of(i, "InstanceId") == info.instance_id && str_of(i, "PingStatus") == "Online")

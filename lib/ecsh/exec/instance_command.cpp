@@ -89,6 +89,10 @@ LookupResult parse_lookup(std::string_view output) {
         // Image matches only count when no label matched.
         if (!r.candidates.empty() && !r.by_image) continue;
         r.by_image = true;
+      } else if (r.by_image) {
+        // A label match outranks every image match, whatever the order of the lines.
+        r.candidates.clear();
+        r.by_image = false;
       }
       r.candidates.push_back(std::move(c));
     }
