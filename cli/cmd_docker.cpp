@@ -98,27 +98,6 @@ Task<Result<int>> docker_ps(const GlobalOptions& global, const PsOptions& o) {
 
 // ---- exec -------------------------------------------------------------------------------------
 
-// Writes everything, waiting when the descriptor is non-blocking and full. False when the
-// reader went away (the exec goes on; its output is dropped, as a closed terminal's would be).
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        pollfd p{};
-        p.fd = fd;
-        p.events = POLLOUT;
-        ::poll(&p, 1, -1);
-        continue;
-      }
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 // Waits until cancelled (by the || that runs it).
 Task<void> until_cancelled() {
   auto executor = co_await asio::this_coro::executor;
@@ -195,7 +174,7 @@ Task<Result<int>> docker_exec(const DockerExecOptions& o) {
       }
       if (chunk.value().empty()) co_return;
       if (o.tty) {
-        write_all(STDOUT_FILENO, chunk.value());
+        term::write_all(STDOUT_FILENO, chunk.value());
         continue;
       }
       auto segments = demux.feed(chunk.value());
@@ -206,7 +185,7 @@ Task<Result<int>> docker_exec(const DockerExecOptions& o) {
       for (const auto& s : segments.value()) {
         const bool to_stderr = s.stream == docker::StdStream::stderr_stream ||
                                s.stream == docker::StdStream::system_error;
-        write_all(to_stderr ? STDERR_FILENO : STDOUT_FILENO, s.data);
+        term::write_all(to_stderr ? STDERR_FILENO : STDOUT_FILENO, s.data);
       }
     }
   };
@@ -267,8 +246,8 @@ Task<Result<int>> docker_exec(const DockerExecOptions& o) {
   const auto limit = detached ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(10000);
   auto code = co_await engine.wait_exec_exit(exec_id, limit);
   if (!code && detached) {
-    write_all(STDERR_FILENO,
-              "\necsh: detached (Ctrl-P Ctrl-Q); the command goes on in the container\n");
+    term::write_all(STDERR_FILENO,
+                    "\necsh: detached (Ctrl-P Ctrl-Q); the command goes on in the container\n");
     co_return 0;
   }
   co_return code;

@@ -20,17 +20,6 @@ namespace json = boost::json;
 
 namespace {
 
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // the reader went away; the session goes on
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 Task<void> terminate_session(aws::AwsClient& client, const std::string& session_id) {
   json::object req{{"SessionId", session_id}};
   auto r = co_await client.json_call(aws::services::ssm(), "TerminateSession", req);
@@ -173,8 +162,8 @@ Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter
   };
   transport->on_output([&](std::string_view bytes) {
     auto chunk = demux.feed(bytes);
-    if (!chunk.stdout_bytes.empty()) write_all(settings.stdout_fd, chunk.stdout_bytes);
-    if (!chunk.stderr_bytes.empty()) write_all(settings.stderr_fd, chunk.stderr_bytes);
+    if (!chunk.stdout_bytes.empty()) term::write_all(settings.stdout_fd, chunk.stdout_bytes);
+    if (!chunk.stderr_bytes.empty()) term::write_all(settings.stderr_fd, chunk.stderr_bytes);
     if (forward_stdin && demux.started() && !stdin_started) {
       stdin_started = true;
       asio::co_spawn(executor, pump_stdin(), asio::detached);
@@ -214,9 +203,10 @@ Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarg
     auto guard = term::RawModeGuard::enter(settings.stdin_fd);
     if (guard) raw.emplace(std::move(guard).value());
   }
-  transport->on_output([&](std::string_view bytes) { write_all(settings.stdout_fd, bytes); });
-  transport->on_notice(
-      [&](std::string_view text) { write_all(settings.stderr_fd, std::string(text) + "\r\n"); });
+  transport->on_output([&](std::string_view bytes) { term::write_all(settings.stdout_fd, bytes); });
+  transport->on_notice([&](std::string_view text) {
+    term::write_all(settings.stderr_fd, std::string(text) + "\r\n");
+  });
 
   auto size_payload = [](term::WindowSize s) {
     session::TerminalSize ts;
@@ -240,7 +230,7 @@ Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarg
       }
       for (auto action : out.actions) {
         if (action == term::EscapeAction::help) {
-          write_all(settings.stderr_fd, term::escape_help_text());
+          term::write_all(settings.stderr_fd, term::escape_help_text());
         } else {
           disconnected = true;
           t->close();
@@ -264,19 +254,19 @@ Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarg
   if (raw) raw->restore();
   co_await terminate_session(client, session.session_id);
   if (disconnected) {
-    write_all(settings.stderr_fd, "\necsh: disconnected (~.)\n");
+    term::write_all(settings.stderr_fd, "\necsh: disconnected (~.)\n");
     co_return 0;
   }
   if (!end) co_return end.error();
   if (!end.value().output.empty()) {
-    write_all(settings.stderr_fd, "\necsh: " + end.value().output + "\n");
+    term::write_all(settings.stderr_fd, "\necsh: " + end.value().output + "\n");
     co_return 255;
   }
   if (settings.plugin_messages) {
-    write_all(settings.stdout_fd,
-              "\n\nExiting session with sessionId: " + session.session_id + ".\n\n");
+    term::write_all(settings.stdout_fd,
+                    "\n\nExiting session with sessionId: " + session.session_id + ".\n\n");
   } else {
-    write_all(settings.stderr_fd, "\necsh: session " + session.session_id + " ended\n");
+    term::write_all(settings.stderr_fd, "\necsh: session " + session.session_id + " ended\n");
   }
   co_return 0;
 }

@@ -3,6 +3,7 @@
 #include "ecsh/common/log.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/exec/instance_command.hpp"
+#include "ecsh/term/tty.hpp"
 
 #include <boost/json.hpp>
 #include <pugixml.hpp>
@@ -27,17 +28,6 @@ std::string str_of(const json::value& v, const char* key) {
   if (!v.is_object()) return {};
   auto* x = v.as_object().if_contains(key);
   return x && x->is_string() ? std::string(x->as_string()) : std::string();
-}
-
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
 }
 
 // The environment for ssh: ecsh's own, without the AWS secrets (ssh and a ProxyCommand keep
@@ -258,9 +248,9 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
       co_return e;
     }
     if (!access.force_ssh) {
-      write_all(settings.stderr_fd, "ecsh: " + instance.instance_id +
-                                        " is not an SSM managed instance; using ssh to " +
-                                        access.ssh_user + "@" + host + "\n");
+      term::write_all(settings.stderr_fd, "ecsh: " + instance.instance_id +
+                                              " is not an SSM managed instance; using ssh to " +
+                                              access.ssh_user + "@" + host + "\n");
     }
   }
   std::string where = use_ssh ? access.ssh_user + "@" + host : instance.instance_id + " (SSM)";
@@ -332,9 +322,9 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
       ECSH_CO_TRY(chosen, exec::select_one(req, list, picker));
     }
   } else if (found.by_image) {
-    write_all(settings.stderr_fd, "ecsh: no container carries the task's ECS labels; using " +
-                                      found.candidates.front().name + ", the only one from " +
-                                      target.container.image + "\n");
+    term::write_all(settings.stderr_fd, "ecsh: no container carries the task's ECS labels; using " +
+                                            found.candidates.front().name + ", the only one from " +
+                                            target.container.image + "\n");
   }
   const auto& container = found.candidates[chosen];
 

@@ -59,18 +59,6 @@ class WinchFlag {
   bool installed_ = false;
 };
 
-bool write_all(int fd, std::string_view s) {
-  while (!s.empty()) {
-    const ssize_t n = ::write(fd, s.data(), s.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    s.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 // Appends `s` to out with control bytes shown as '?', cut to `width` columns (one column per
 // UTF-8 character). Returns the columns used.
 std::size_t append_clipped(std::string& out, std::string_view s, std::size_t width) {

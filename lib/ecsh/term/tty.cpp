@@ -1,6 +1,7 @@
 #include "ecsh/term/tty.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,6 +52,25 @@ WindowSize terminal_size(WindowSize fallback) {
     if (s) return *s;
   }
   return fallback;
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        pollfd p{};
+        p.fd = fd;
+        p.events = POLLOUT;
+        ::poll(&p, 1, -1);
+        continue;
+      }
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
 }
 
 }  // namespace ecsh::term

@@ -3,10 +3,15 @@
 // Terminal queries: is this fd a terminal, what is stdin, how big is the window.
 
 #include <optional>
+#include <string_view>
 
 namespace ecsh::term {
 
 bool is_tty(int fd);
+
+// Writes all of `data` (retrying on EINTR, waiting when a non-blocking fd is full). False when
+// the reader went away or the write failed.
+bool write_all(int fd, std::string_view data);
 
 // What a standard stream is connected to. `ecsh exec` forwards stdin only when it is not a
 // terminal (pipe or file), and asks for an interactive session only when it is one.
