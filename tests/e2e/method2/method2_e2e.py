@@ -263,6 +263,14 @@ def main():
 
         # The old task was replaced: its labelled container is gone, and the other containers
         # from the same image belong to other tasks. No fallback to the image then.
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            old_task = call(sb, "ecs", "describe-tasks", "--cluster", "prod", "--tasks",
+                            task["taskArn"])["tasks"][0]
+            if old_task["lastStatus"] == "STOPPED" and not engine.containers(
+                    filters={"label": ["com.amazonaws.ecs.task-arn=" + task["taskArn"]]}):
+                break
+            time.sleep(0.2)
         r = subprocess.run(base + ["--via", "ec2", "--", "hostname"], env=env,
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         check(r.returncode != 0 and r.stdout == b"" and b"no running container" in r.stderr,
