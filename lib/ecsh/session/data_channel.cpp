@@ -236,14 +236,16 @@ void DataChannel::handle_stream(ClientMessage m, TimePoint now, Actions& a) {
 
 void DataChannel::drain(TimePoint now, Actions& a) {
   while (!incoming_.empty() && incoming_.begin()->first == expected_) {
+    const std::size_t bytes = incoming_.begin()->second.payload.size();
     if (process_in_order(incoming_.begin()->second, true, now, a) == Outcome::drop) return;
-    incoming_bytes_ -= incoming_.begin()->second.payload.size();
+    incoming_bytes_ -= bytes;
     incoming_.erase(incoming_.begin());
     ++expected_;
   }
 }
 
-DataChannel::Outcome DataChannel::process_in_order(const ClientMessage& m, bool already_acked,
+// Takes the payload out of `m` when it is delivered (the message is done with once in order).
+DataChannel::Outcome DataChannel::process_in_order(ClientMessage& m, bool already_acked,
                                                    TimePoint now, Actions& a) {
   auto ack = [&] {
     if (!already_acked) a.send.push_back(ack_frame(m));
@@ -341,7 +343,7 @@ DataChannel::Outcome DataChannel::process_in_order(const ClientMessage& m, bool 
     } else {
       Delivery d;
       d.payload_type = m.payload_type;
-      d.data = m.payload;
+      d.data = std::move(m.payload);
       a.deliver.push_back(std::move(d));
     }
   }

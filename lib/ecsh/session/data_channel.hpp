@@ -182,7 +182,7 @@ class DataChannel {
   void flush_held(TimePoint now, Actions& a);
   void handle_ack(const ClientMessage& m, TimePoint now, Actions& a);
   void handle_stream(ClientMessage m, TimePoint now, Actions& a);
-  Outcome process_in_order(const ClientMessage& m, bool already_acked, TimePoint now, Actions& a);
+  Outcome process_in_order(ClientMessage& m, bool already_acked, TimePoint now, Actions& a);
   bool decrypt_in_place(ClientMessage& m, Actions& a);
   void drain(TimePoint now, Actions& a);
   void become_ready(TimePoint now, Actions& a);
