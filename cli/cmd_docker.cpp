@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "cli/table.hpp"
+#include "ecsh/common/strings.hpp"
 #include "ecsh/docker/engine.hpp"
 #include "ecsh/docker/stream_demux.hpp"
 #include "ecsh/term/input_reader.hpp"
@@ -49,15 +50,6 @@ struct DockerExecOptions {
 
 // ---- ps ---------------------------------------------------------------------------------------
 
-std::string join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
-
 Task<Result<int>> docker_ps(const GlobalOptions& global, const PsOptions& o) {
   ECSH_CO_TRY(auto filters, docker::parse_filter_args(o.filters));
   ECSH_CO_TRY(auto endpoint, docker::endpoint_from_environment());
@@ -89,7 +81,7 @@ Task<Result<int>> docker_ps(const GlobalOptions& global, const PsOptions& o) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : containers) {
     auto or_dash = [](std::string s) { return s.empty() ? std::string("-") : s; };
-    rows.push_back({c.id.substr(0, 12), c.image, c.status, join(c.names, ","),
+    rows.push_back({c.id.substr(0, 12), c.image, c.status, str::join(c.names, ","),
                     or_dash(c.ecs_task_id()), or_dash(c.ecs_container_name())});
   }
   print_table({"CONTAINER ID", "IMAGE", "STATUS", "NAMES", "TASK", "CONTAINER"}, rows, 3);

@@ -18,15 +18,11 @@
 namespace ecsh::connect {
 namespace json = boost::json;
 
-namespace {
-
 Task<void> terminate_session(aws::AwsClient& client, const std::string& session_id) {
   json::object req{{"SessionId", session_id}};
   auto r = co_await client.json_call(aws::services::ssm(), "TerminateSession", req);
   if (!r) log::debug("TerminateSession: {}", r.error().message);
 }
-
-}  // namespace
 
 std::string ecs_ssm_target(const ecs::ResolvedTarget& target) {
   return "ecs:" + target.cluster_name + "_" + target.task.id + "_" + target.container.runtime_id;
@@ -134,6 +130,29 @@ Task<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget
   co_return co_await run_one_shot_with(client, starter, words, forward_stdin, settings);
 }
 
+namespace {
+
+// The last non-empty line of `text`, without control characters, at most 300 bytes.
+std::string last_line(std::string_view text) {
+  std::string line;
+  std::size_t end = text.size();
+  while (end > 0) {
+    std::size_t start = text.rfind('\n', end - 1);
+    start = start == std::string_view::npos ? 0 : start + 1;
+    line.clear();
+    for (char c : text.substr(start, end - start)) {
+      if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) line += c;
+    }
+    if (line.find_first_not_of(' ') != std::string::npos) break;
+    line.clear();
+    end = start == 0 ? 0 : start - 1;
+  }
+  if (line.size() > 300) line = line.substr(0, 300) + "…";
+  return line;
+}
+
+}  // namespace
+
 Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
                                     const std::vector<std::string>& words, bool forward_stdin,
                                     const ExecSettings& settings) {
@@ -175,10 +194,13 @@ Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter
   co_await terminate_session(client, session.session_id);
   if (demux.exit_status()) co_return *demux.exit_status();
   if (!end) co_return end.error();
+  // Why, when it is known: the agent's closing message, else the last line printed before the
+  // wrapper started (e.g. docker's "Error response from daemon: …" in Method 2).
+  std::string why = end.value().output;
+  if (why.empty()) why = last_line(demux.preamble());
   Error e = Error::connection(
-      "the session ended before the command finished" +
-          (end.value().output.empty() ? std::string() : ": " + end.value().output),
-      "The task may have stopped; check it with: ecsh doctor", false);
+      "the session ended before the command finished" + (why.empty() ? std::string() : ": " + why),
+      starter.ended_hint, false);
   co_return e;
 }
 

@@ -46,11 +46,16 @@ Task<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget
                                const ExecSettings& settings);
 
 // How a one-shot session is started: `start` gets the wrapped command (remote_command.hpp) and
-// starts a session that runs it in a pty; ssm_target names the target for KMS.
+// starts a session that runs it in a pty; ssm_target names the target for KMS; ended_hint is
+// what to do when the session ends before the command's status arrives.
 struct OneShotStarter {
   std::function<Task<Result<SessionTarget>>(std::string command)> start;
   std::string ssm_target;
+  std::string ended_hint = "The task may have stopped; check it with: ecsh doctor";
 };
+
+// Ends a session for the service (TerminateSession); a failure is only logged.
+Task<void> terminate_session(aws::AwsClient& client, const std::string& session_id);
 Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
                                     const std::vector<std::string>& words, bool forward_stdin,
                                     const ExecSettings& settings);

@@ -30,11 +30,14 @@ std::string str_of(const json::value& v, const char* key) {
   return x && x->is_string() ? std::string(x->as_string()) : std::string();
 }
 
-// The environment for ssh: ecsh's own, without the AWS secrets (ssh and a ProxyCommand keep
-// AWS_PROFILE and friends, never the keys themselves).
+// The environment for ssh: ecsh's own, without AWS credentials (ssh and a ProxyCommand keep
+// AWS_PROFILE and friends, never the keys themselves). The access key ID goes too: alone, it
+// makes an `aws ssm start-session` ProxyCommand fail with partial credentials instead of
+// falling back to the profile.
 std::vector<std::string> child_environment() {
-  static const char* const kSecrets[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                                         "AWS_SECURITY_TOKEN"};
+  static const char* const kSecrets[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                         "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                                         "AWS_CONTAINER_AUTHORIZATION_TOKEN"};
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
@@ -73,6 +76,8 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, bool cap
   posix_spawn_file_actions_init(&actions);
   if (null_stdin) posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   if (capture_stdout) posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+  // ecsh's sockets (AWS connections, the session's WebSocket) are not ssh's to hold open.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   struct sigaction ignore {
   }, old_int{}, old_quit{};
   ignore.sa_handler = SIG_IGN;
@@ -118,7 +123,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, bool cap
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGQUIT, &old_quit, nullptr);
   if (rc != 0) {
-    return Error::usage(
+    return Error::config(
         "cannot run " + argv[0] + ": " + std::strerror(rc),
         "Install the OpenSSH client, or reach the instance by SSM (without --ssh).");
   }
@@ -131,6 +136,8 @@ std::vector<std::string> ssh_argv(const InstanceAccess& access, const std::strin
   std::vector<std::string> argv{access.ssh_program, "-l", access.ssh_user};
   if (!access.identity.empty()) argv.insert(argv.end(), {"-i", access.identity});
   for (const auto& o : access.ssh_options) argv.insert(argv.end(), {"-o", o});
+  // ssh's default is the kernel's TCP timeout (minutes); the user's own -o comes first and wins.
+  argv.insert(argv.end(), {"-o", "ConnectTimeout=20"});
   argv.push_back(tty ? "-tt" : "-T");
   if (null_stdin) argv.push_back("-n");
   argv.push_back(host);
@@ -144,22 +151,26 @@ std::string choose_address(const InstanceInfo& i, const std::string& which) {
   return i.private_ip.empty() ? i.public_ip : i.private_ip;
 }
 
-// Runs `script` on the instance over SSM and returns everything it printed.
-Task<Result<std::string>> ssm_capture(aws::AwsClient& client, const InstanceInfo& instance,
-                                      const std::string& script, const ExecSettings& settings) {
+struct Capture {
+  std::string out;        // everything the script printed
+  std::string why_ended;  // the agent's closing message, when it gave one
+};
+
+// Runs `script` on the instance over SSM and returns what it printed.
+Task<Result<Capture>> ssm_capture(aws::AwsClient& client, const InstanceInfo& instance,
+                                  const std::string& script, const ExecSettings& settings) {
   auto executor = co_await asio::this_coro::executor;
   ECSH_CO_TRY(auto session, co_await start_instance_session(client, instance.instance_id, script));
   auto options = transport_options(client, session, instance.instance_id, settings);
   ECSH_CO_TRY(auto transport,
               co_await SessionTransport::open(executor, session, std::move(options)));
-  std::string out;
-  transport->on_output([&out](std::string_view bytes) { out.append(bytes); });
+  Capture capture;
+  transport->on_output([&capture](std::string_view bytes) { capture.out.append(bytes); });
   auto end = co_await transport->run();
-  json::object req{{"SessionId", session.session_id}};
-  auto terminated = co_await client.json_call(aws::services::ssm(), "TerminateSession", req);
-  if (!terminated) log::debug("TerminateSession: {}", terminated.error().message);
+  co_await terminate_session(client, session.session_id);
   if (!end) co_return end.error();
-  co_return out;
+  capture.why_ended = end.value().output;
+  co_return capture;
 }
 
 }  // namespace
@@ -195,14 +206,13 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
   std::vector<std::string> ids{info.instance_id};
   aws::add_query_list(p, "InstanceId", ids, aws::Protocol::ec2);
   auto xml = co_await client.query_call(aws::services::ec2(), "DescribeInstances", p);
+  if (!xml) info.addresses_error = xml.error();
   if (xml) {
     pugi::xml_document doc;
     doc.load_buffer(xml.value().data(), xml.value().size());
     auto item = doc.select_node("//instancesSet/item").node();
     info.private_ip = item.child("privateIpAddress").child_value();
     info.public_ip = item.child("ipAddress").child_value();
-  } else {
-    log::debug("DescribeInstances: {}", xml.error().message);
   }
   if (need_ssm_status) {
     json::object req{{"Filters", json::array{json::object{
@@ -216,12 +226,19 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
               body.is_object() ? body.as_object().if_contains("InstanceInformationList") : nullptr;
           list && list->is_array()) {
         for (const auto& i : list->as_array()) {
-          if (str_of(i, "InstanceId") == info.instance_id && str_of(i, "PingStatus") == "Online")
-            info.ssm_managed = true;
+          if (str_of(i, "InstanceId") != info.instance_id) continue;
+          info.ssm_ping_status = str_of(i, "PingStatus");
+          info.ssm_managed = info.ssm_ping_status == "Online";
         }
       }
     } else {
-      log::debug("DescribeInstanceInformation: {}", managed.error().message);
+      // Without it ecsh cannot tell SSM from ssh; guessing ssh would send the user to a private
+      // address that a laptop rarely reaches.
+      Error e = managed.error();
+      e.hint =
+          "ecsh needs ssm:DescribeInstanceInformation to reach the instance by SSM; or use "
+          "--ssh to go by ssh.";
+      co_return e;
     }
   }
   co_return info;
@@ -240,6 +257,7 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
   std::string host;
   if (use_ssh) {
     host = choose_address(instance, access.address);
+    if (host.empty() && instance.addresses_error) co_return *instance.addresses_error;
     if (host.empty()) {
       Error e = Error::usage(
           "instance " + instance.instance_id + " has no " +
@@ -248,9 +266,12 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
       co_return e;
     }
     if (!access.force_ssh) {
-      term::write_all(settings.stderr_fd, "ecsh: " + instance.instance_id +
-                                              " is not an SSM managed instance; using ssh to " +
-                                              access.ssh_user + "@" + host + "\n");
+      std::string why = instance.ssm_ping_status.empty()
+                            ? " is not an SSM managed instance"
+                            : " is offline for SSM (PingStatus " + instance.ssm_ping_status + ")";
+      term::write_all(settings.stderr_fd, "ecsh: " + instance.instance_id + why +
+                                              "; using ssh to " + access.ssh_user + "@" + host +
+                                              "\n");
     }
   }
   std::string where = use_ssh ? access.ssh_user + "@" + host : instance.instance_id + " (SSM)";
@@ -259,10 +280,11 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
   // 1. Which container, and which docker.
   exec::InstanceContainerQuery query{target.task.arn, target.container.name,
                                      target.container.image};
-  std::string lookup_out;
+  std::string lookup_out, why_ended;
+  // Named: class-type arguments of a co_awaited call stay out of temporaries (docs/CODING.md).
+  const std::string lookup = exec::lookup_script(query);
   if (use_ssh) {
-    ECSH_CO_TRY(auto r, run_process(ssh_argv(access, host, false, true, exec::lookup_script(query)),
-                                    true, true));
+    ECSH_CO_TRY(auto r, run_process(ssh_argv(access, host, false, true, lookup), true, true));
     if (r.exit_code == 255) {
       Error e = Error::connection("ssh to " + where + " failed (ssh said why above)",
                                   "Check --ssh-user, -i/--identity and your ~/.ssh/config.", false);
@@ -270,11 +292,16 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
     }
     lookup_out = r.out;
   } else {
-    ECSH_CO_TRY(auto out,
-                co_await ssm_capture(client, instance, exec::lookup_script(query), settings));
-    lookup_out = out;
+    ECSH_CO_TRY(auto captured, co_await ssm_capture(client, instance, lookup, settings));
+    lookup_out = std::move(captured.out);
+    why_ended = std::move(captured.why_ended);
   }
   auto found = exec::parse_lookup(lookup_out);
+  if (!found.complete && !why_ended.empty()) {
+    Error e =
+        Error::connection("the container lookup on " + where + " failed: " + why_ended, "", false);
+    co_return e;
+  }
   if (!found.complete) {
     Error e =
         Error::protocol("the container lookup on " + where +
@@ -283,10 +310,11 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
     co_return e;
   }
   if (!found.docker_usable) {
-    Error e = Error::usage(
+    Error e = Error::connection(
         "docker cannot be used on " + where +
             (found.docker_problem.empty() ? std::string() : ": " + found.docker_problem),
-        "The user needs the docker group or passwordless sudo (ECS-optimized AMIs have both).");
+        "The user needs the docker group or passwordless sudo (ECS-optimized AMIs have both).",
+        false);
     co_return e;
   }
   if (found.candidates.empty()) {
@@ -349,18 +377,21 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
   }
   if (words.empty()) {
     ex.mode = exec::InstanceExecMode::interactive;
-    ECSH_CO_TRY(auto session, co_await start_instance_session(client, instance.instance_id,
-                                                              exec::exec_script(ex)));
+    const std::string script = exec::exec_script(ex);
+    ECSH_CO_TRY(auto session,
+                co_await start_instance_session(client, instance.instance_id, script));
     co_return co_await run_terminal_session(client, session, instance.instance_id, settings);
   }
   OneShotStarter starter;
   starter.ssm_target = instance.instance_id;
+  starter.ended_hint = "The container may have stopped; check it with: ecsh ls containers";
   starter.start = [&client, &instance, ex](std::string wrapped) -> Task<Result<SessionTarget>> {
     exec::InstanceExec e = ex;
     e.mode = exec::InstanceExecMode::pty_command;
     e.inner = std::move(wrapped);
     e.raw_outer_tty = true;
-    co_return co_await start_instance_session(client, instance.instance_id, exec::exec_script(e));
+    const std::string script = exec::exec_script(e);
+    co_return co_await start_instance_session(client, instance.instance_id, script);
   };
   co_return co_await run_one_shot_with(client, starter, words, forward_stdin, settings);
 }

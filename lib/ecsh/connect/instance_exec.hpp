@@ -10,6 +10,7 @@
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/exec/target_match.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,9 @@ struct InstanceAccess {
 struct InstanceInfo {
   std::string instance_id;
   std::string private_ip, public_ip;
-  bool ssm_managed = false;
+  bool ssm_managed = false;              // listed by DescribeInstanceInformation and Online
+  std::string ssm_ping_status;           // as listed; empty when not an SSM managed instance
+  std::optional<Error> addresses_error;  // DescribeInstances failed (addresses unknown)
 };
 
 // Why Method 2 cannot apply to this task (Fargate, no container instance), or nothing.

@@ -1,5 +1,7 @@
 #include "ecsh/exec/instance_command.hpp"
 
+#include "ecsh/exec/remote_command.hpp"
+
 #include "ecsh/common/shlex.hpp"
 
 #include <optional>
@@ -107,8 +109,7 @@ std::string exec_script(const InstanceExec& e) {
   switch (e.mode) {
     case InstanceExecMode::interactive:
       s += "exec " + docker + " exec -it " + shlex::quote(e.container_id) + " " +
-           shlex::join({"/bin/sh", "-c",
-                        "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"});
+           interactive_shell_command();
       break;
     case InstanceExecMode::pty_command:
       s += "exec " + docker + " exec -it " + shlex::quote(e.container_id) + " " + e.inner;

@@ -243,9 +243,11 @@ def main():
         r = subprocess.run(base + ["--via", "ec2"] + ssh_args + ["--", "true"], env=spy_env,
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         seen = open(record).read() if os.path.exists(record) else ""
-        check(r.returncode == 0 and seen and creds["SecretAccessKey"] not in seen and
-              creds["SessionToken"] not in seen and creds["AccessKeyId"] in seen,
-              "ssh's argv and environment carry no secret key or session token",
+        # PATH= shows that the environment was recorded; the access key ID goes too (alone it
+        # would break an `aws ssm start-session` ProxyCommand with partial credentials).
+        check(r.returncode == 0 and "PATH=" in seen and creds["SecretAccessKey"] not in seen and
+              creds["SessionToken"] not in seen and creds["AccessKeyId"] not in seen,
+              "ssh's argv and environment carry no AWS credentials",
               f"rc={r.returncode} err={r.stderr!r} recorded={len(seen)} bytes")
 
         # ECS Exec itself into docker-runtime containers, once exec is on and redeployed.
