@@ -20,7 +20,7 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libpugixml-dev libcli11-dev libfmt-dev ca-certificates)
 TEST_PACKAGES=(googletest libgtest-dev libgmock-dev python3 python3-botocore awscli tmux openssl
-  clang-format-14 docker.io busybox-static openssh-server openssh-client)
+  clang-format-14 docker.io busybox-static openssh-server openssh-client strace)
 
 missing_packages() {
   local p
