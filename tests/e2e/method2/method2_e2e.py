@@ -27,12 +27,20 @@ IMAGE = dockerd.TEST_IMAGE
 # The same busybox with a `script` (util-linux's, as far as the agent's lookup goes).
 SCRIPT_IMAGE = "ecsh-test/busybox-script:1"
 AUDIT_GROUP = "/ecs/exec-audit"
+NO_SSM_INFO_KEY, NO_SSM_INFO_SECRET = "AKIAECSHNOSSMINFO001", "no-ssm-info-secret"
 check = Checks()
 
 
 def scenario():
     sleep = ["sleep", "2147483647"]
     return {
+        # Allowed everything but telling whether an instance takes SSM sessions.
+        "users": [{"name": "no-ssm-info", "access_key_id": NO_SSM_INFO_KEY,
+                   "secret_access_key": NO_SSM_INFO_SECRET,
+                   "policies": [{"name": "p", "document": {"Version": "2012-10-17", "Statement": [
+                       {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                       {"Effect": "Deny", "Action": "ssm:DescribeInstanceInformation",
+                        "Resource": "*"}]}}]}],
         "roles": [{"name": "operator",
                    "assume_role_policy": {"Version": "2012-10-17", "Statement": [
                        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
@@ -189,6 +197,19 @@ def main():
                   tmux.screen())
             tmux.kill()
             tmux = None
+
+        # Denied ssm:DescribeInstanceInformation: ecsh cannot tell SSM from ssh, and says so
+        # instead of guessing ssh to an address the user may not reach.
+        denied_env = dict(env, AWS_ACCESS_KEY_ID=NO_SSM_INFO_KEY,
+                          AWS_SECRET_ACCESS_KEY=NO_SSM_INFO_SECRET)
+        r = subprocess.run(base + ["--via", "ec2", "--", "hostname"], env=denied_env,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        err = r.stderr.decode()
+        check(r.returncode == 254 and "AccessDenied" in err and
+              "ssm:DescribeInstanceInformation" in err and "--ssh" in err and
+              "using ssh" not in err and r.stdout == b"",
+              "DescribeInstanceInformation denied: AWS's error and the --ssh way out, no guess",
+              f"rc={r.returncode} out={r.stdout!r} err={err}")
 
         # --via auto on a service with exec disabled: why, then (with --yes) Method 2.
         auto = [ecsh, "--endpoint-url", sb.url, "exec", "-c", "prod", "-t", task_id, "-n", "app",
