@@ -76,6 +76,13 @@ class Ec2Module final : public ServiceModule {
         [this](RequestContext& ctx, const QueryParams& p) -> ApiResult<std::string> {
           BOOST_OUTCOME_TRY(ctx.authorize("ec2:DescribeVpcs", "*", "UnauthorizedOperation"));
           auto ids = p.list("VpcId");
+          for (const auto& id : ids) {
+            if (std::none_of(vpcs_.begin(), vpcs_.end(),
+                             [&](const Vpc& v) { return v.id == id; })) {
+              return ApiError::client("InvalidVpcID.NotFound",
+                                      "The vpc ID '" + id + "' does not exist");
+            }
+          }
           auto filters = filters_of(p);
           std::string x = "<vpcSet>";
           for (const auto& v : vpcs_) {
@@ -121,6 +128,13 @@ class Ec2Module final : public ServiceModule {
           BOOST_OUTCOME_TRY(
               ctx.authorize("ec2:DescribeVpcEndpoints", "*", "UnauthorizedOperation"));
           auto ids = p.list("VpcEndpointId");
+          for (const auto& id : ids) {
+            if (std::none_of(endpoints_.begin(), endpoints_.end(),
+                             [&](const Endpoint& e) { return e.id == id; })) {
+              return ApiError::client("InvalidVpcEndpointId.NotFound",
+                                      "The Vpc Endpoint Id '" + id + "' does not exist");
+            }
+          }
           auto filters = filters_of(p);
           std::string x = "<vpcEndpointSet>";
           for (const auto& e : endpoints_) {

@@ -106,6 +106,7 @@ ApiError cluster_not_found() {
 struct ContainerInstance {
   std::string id, arn, ec2_instance_id, agent_version = "1.80.0", instance_role_arn, subnet_id;
   std::string private_ip;
+  std::string agent_hash = "ecshsbx", docker_version = "DockerVersion: 20.10.25";
   bool ssm_managed = true;  // the instance's SSM agent is registered (sessions to the host)
   TimePoint registered;
 };
@@ -975,8 +976,8 @@ json::object Ecs::instance_json(const Cluster& c, const ContainerInstance& i) co
       {"ec2InstanceId", i.ec2_instance_id},
       {"version", 1},
       {"versionInfo", json::object{{"agentVersion", i.agent_version},
-                                   {"agentHash", "ecshsbx"},
-                                   {"dockerVersion", "DockerVersion: 20.10.25"}}},
+                                   {"agentHash", i.agent_hash},
+                                   {"dockerVersion", i.docker_version}}},
       {"status", "ACTIVE"},
       {"agentConnected", true},
       {"runningTasksCount", running},
@@ -1109,12 +1110,14 @@ void Ecs::register_routes(Router& router) {
   add("ListTaskDefinitions",
       [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
         BOOST_OUTCOME_TRY(ctx.authorize("ecs:ListTaskDefinitions", "*"));
-        std::string prefix = get(req, "familyPrefix");
+        // Despite its name, familyPrefix is the full family name (as in AWS).
+        std::string wanted = get(req, "familyPrefix");
+        std::string status = get(req, "status", "ACTIVE");
         json::array arns;
         for (const auto& [family, revs] : task_defs_) {
-          if (!family.starts_with(prefix)) continue;
+          if (!wanted.empty() && family != wanted) continue;
           for (const auto& d : revs) {
-            if (get(d, "status") == "ACTIVE") arns.emplace_back(get(d, "taskDefinitionArn"));
+            if (get(d, "status") == status) arns.emplace_back(get(d, "taskDefinitionArn"));
           }
         }
         return json::object{{"taskDefinitionArns", arns}};
@@ -1395,8 +1398,18 @@ void Ecs::register_routes(Router& router) {
         i.id = hex_id(16);
         i.arn = arn(ctx.region, "container-instance/" + c->name + "/" + i.id);
         i.ec2_instance_id = "i-" + hex_id(9).substr(0, 17);
-        if (auto* vi = get_obj(req, "versionInfo"))
+        // The agent sends the instance's identity document; the instance ID comes from it.
+        boost::system::error_code ec;
+        auto doc = json::parse(get(req, "instanceIdentityDocument"), ec);
+        if (!ec && doc.is_object()) {
+          i.ec2_instance_id = get(doc.as_object(), "instanceId", i.ec2_instance_id);
+          i.private_ip = get(doc.as_object(), "privateIp");
+        }
+        if (auto* vi = get_obj(req, "versionInfo")) {
           i.agent_version = get(*vi, "agentVersion", i.agent_version);
+          i.agent_hash = get(*vi, "agentHash", i.agent_hash);
+          i.docker_version = get(*vi, "dockerVersion", i.docker_version);
+        }
         i.subnet_id = "subnet-0ec5a0d0000000001";
         i.registered = now();
         c->instances[i.id] = i;
@@ -1579,6 +1592,8 @@ json::value Ecs::save() const {
                                        {"arn", i.arn},
                                        {"ec2_instance_id", i.ec2_instance_id},
                                        {"agent_version", i.agent_version},
+                                       {"agent_hash", i.agent_hash},
+                                       {"docker_version", i.docker_version},
                                        {"instance_role_arn", i.instance_role_arn},
                                        {"subnet_id", i.subnet_id},
                                        {"private_ip", i.private_ip},
@@ -1677,6 +1692,8 @@ void Ecs::load(const json::value& v) {
           i.arn = get(ij, "arn");
           i.ec2_instance_id = get(ij, "ec2_instance_id");
           i.agent_version = get(ij, "agent_version");
+          i.agent_hash = get(ij, "agent_hash", i.agent_hash);
+          i.docker_version = get(ij, "docker_version", i.docker_version);
           i.instance_role_arn = get(ij, "instance_role_arn");
           i.subnet_id = get(ij, "subnet_id");
           i.private_ip = get(ij, "private_ip");

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <map>
 
 namespace ecsh::sandbox::logs {
@@ -150,9 +151,19 @@ class Logs final : public LogsModule {
           if (pattern.size() >= 2 && pattern.front() == '"' && pattern.back() == '"') {
             pattern = pattern.substr(1, pattern.size() - 2);
           }
+          std::vector<std::string> names;
+          if (auto* a = req.if_contains("logStreamNames"); a && a->is_array()) {
+            for (const auto& n : a->as_array()) {
+              if (n.is_string()) names.emplace_back(n.as_string());
+            }
+          }
+          std::string name_prefix = get(req, "logStreamNamePrefix");
           json::array events, searched;
           int id = 0;
           for (const auto& [stream, evs] : grp->streams) {
+            if (!names.empty() && std::find(names.begin(), names.end(), stream) == names.end())
+              continue;
+            if (!stream.starts_with(name_prefix)) continue;
             searched.push_back(
                 json::object{{"logStreamName", stream}, {"searchedCompletely", true}});
             for (const auto& e : evs) {

@@ -580,8 +580,10 @@ void DataChannelServer::terminate(const std::string& session_id) {
   auto agent = it->second;
   if (agent->process) agent->process->kill(SIGKILL);
   // The session is over for the service: the agent writes its transcript and ends now, not
-  // after waiting for a client that will not resume.
+  // after waiting for a client that will not resume. A client still connected is told with
+  // channel_closed, as the service does on TerminateSession.
   if (agent->started) {
+    if (!agent->ending && agent->ws) agent->send_channel_closed("");
     agent->ending = true;
     asio::co_spawn(impl_->executor, agent->flush_and_close(agent), asio::detached);
   }

@@ -91,8 +91,9 @@ class SsmModule final : public ServiceModule {
           }
           auto token = sessions_.resume(id);
           if (!token) {
-            return ApiError::client("InvalidParameters",
-                                    "Session " + id + " is already terminated.");
+            // A session that has ended gets no token (the plugin then says "timed out");
+            // ResumeSession's only error for a known ID is an internal one.
+            return json::object{{"SessionId", id}};
           }
           return stream(ctx, *s);
         });
