@@ -97,6 +97,33 @@ def child_usage(cmd, env, seconds):
     return hwm, cpu, switches
 
 
+def pty_ceiling(size):
+    """MB/s that a bare reader gets out of a pty master on this machine: `head -c` into the
+    slave (no echo, no output processing, as ecsh's wrapper sets it), 64 KiB reads on the
+    master. What any agent that reads a pty, the sandbox's included, can deliver at most."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.system("stty -echo -opost")
+        os.execvp("head", ["head", "-c", str(size), "/dev/zero"])
+    t0 = time.perf_counter()
+    got = 0
+    while True:
+        try:
+            b = os.read(fd, 1 << 16)
+        except OSError:  # EIO: the slave side is closed
+            break
+        if not b:
+            break
+        got += len(b)
+    dt = time.perf_counter() - t0
+    os.waitpid(pid, 0)
+    os.close(fd)
+    if got != size:
+        raise SystemExit(f"pty ceiling: read {got} of {size} bytes")
+    return size / dt / 1e6
+
+
 def api_calls_per_second(sb, seconds):
     """Replays one SigV4-signed ListClusters request on 8 keep-alive connections (the signature
     stays valid for minutes), so that the client costs next to nothing."""
@@ -322,6 +349,37 @@ def main():
         t_in = median_of(max(1, runs // 3), in_once)
         rows.append(("input throughput (stdin), pacing off", f"{in_size/t_in/1e6:.0f} MB/s",
                      "target", "100 MB/s", f"{in_size/t_in/1e6/100:.2f}x"))
+        ceiling = statistics.median(pty_ceiling(size) for _ in range(max(1, runs // 3)))
+        rows.append(("output through the pty vs the kernel's pty", f"{size/t_out/1e6:.0f} MB/s",
+                     "bare reader of a pty master", f"{ceiling:.0f} MB/s",
+                     f"{size/t_out/1e6/ceiling:.2f}x"))
+
+        # 3a. Realistic pacing (the default): the agent sends 1 KiB and sleeps 1 ms, so output
+        #     cannot pass 1.024 MB/s; ecsh should deliver all of it. Input is not paced.
+        sb_real = Sandbox(sandbox_bin, scenario(1)).start()
+        try:
+            rt = wait_for_exec_ready(sb_real, "bench")
+            rbase = [ecsh, "--endpoint-url", sb_real.url, "exec", "-c", "bench", "-t",
+                     rt["taskArn"], "-n", "app", "--"]
+            real_size = (2 if opts.quick else 8) << 20
+            t_real = median_of(max(1, runs // 3), lambda: timed(
+                rbase + ["head", "-c", str(real_size), "/dev/zero"], env))
+            rows.append(("output throughput, realistic pacing", f"{real_size/t_real/1e6:.2f} MB/s",
+                         "agent's cap (1 KiB per ms)", "1.02 MB/s",
+                         f"{real_size/t_real/1e6/1.024:.2f}x"))
+            real_in = os.path.join(work, "in-real.bin")
+            with open(real_in, "wb") as f:
+                f.write(os.urandom(real_size))
+
+            def in_real():
+                with open(real_in, "rb") as f:
+                    return timed(rbase + ["wc", "-c"], env, stdin=f)
+            t_real_in = median_of(max(1, runs // 3), in_real)
+            rows.append(("input throughput (stdin), realistic pacing",
+                         f"{real_size/t_real_in/1e6:.0f} MB/s", "target", "100 MB/s",
+                         f"{real_size/t_real_in/1e6/100:.2f}x"))
+        finally:
+            sb_real.cleanup()
 
         # 3b. The same without the pty (--agent-io pipes, benchmarks only): what ecsh itself
         #     sustains when the kernel's pty line discipline is not in the way.
