@@ -6,6 +6,17 @@ import time
 import uuid
 
 
+def wait(predicate, what, timeout=30, interval=0.1):
+    """predicate()'s first truthy result, polled until `timeout` seconds; else AssertionError."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = predicate()
+        if got:
+            return got
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
 class Checks:
     def __init__(self):
         self.failures = []

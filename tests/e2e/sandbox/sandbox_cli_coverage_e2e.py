@@ -19,7 +19,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Checks  # noqa: E402
+from harness import Checks, wait  # noqa: E402
 from sandbox_proc import AWS_CLI, Sandbox, aws, aws_env  # noqa: E402
 
 ACCOUNT = "000000000000"
@@ -117,15 +117,6 @@ def service_error(result, code, op, message=None):
     return (rc == 254 and m is not None and m["code"] == code and m["op"] == op and
             (message is None or m["message"].strip() == message))
 
-
-def wait(predicate, what, timeout=30):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def plugin_env(work, ecsh):

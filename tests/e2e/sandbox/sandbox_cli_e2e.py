@@ -3,13 +3,12 @@
 policy enforcement, temporary credentials, persistence across restarts, injected throttling."""
 import argparse
 import subprocess
-import time
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Checks  # noqa: E402
+from harness import Checks, wait  # noqa: E402
 from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
 
 ACCOUNT = "000000000000"
@@ -34,15 +33,6 @@ def ok(sb, *args, env=None):
         raise AssertionError(f"aws {' '.join(args)} failed ({rc}): {err}")
     return out
 
-
-def wait(predicate, what, timeout=30):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def ecs_checks(sb, ecsh):
