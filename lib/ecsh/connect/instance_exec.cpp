@@ -206,13 +206,14 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
   std::vector<std::string> ids{info.instance_id};
   aws::add_query_list(p, "InstanceId", ids, aws::Protocol::ec2);
   auto xml = co_await client.query_call(aws::services::ec2(), "DescribeInstances", p);
-  if (!xml) info.addresses_error = xml.error();
   if (xml) {
     pugi::xml_document doc;
     doc.load_buffer(xml.value().data(), xml.value().size());
     auto item = doc.select_node("//instancesSet/item").node();
     info.private_ip = item.child("privateIpAddress").child_value();
     info.public_ip = item.child("ipAddress").child_value();
+  } else {
+    info.addresses_error = xml.error();
   }
   if (need_ssm_status) {
     json::object req{{"Filters", json::array{json::object{

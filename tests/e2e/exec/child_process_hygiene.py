@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 import dockerd  # noqa: E402
 import sshd  # noqa: E402
-from harness import Checks  # noqa: E402
+from harness import Checks, wait  # noqa: E402
 from sandbox_proc import AWS_CLI, Sandbox, aws, aws_env, wait_for_exec_ready  # noqa: E402
 from exec_e2e import scenario as exec_world  # noqa: E402
 
@@ -522,17 +522,15 @@ def method2_world():
 
 
 def wait_for_task(sb, cluster, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    def running_task():
         rc, out, _ = aws(sb, "ecs", "list-tasks", "--cluster", cluster)
-        if rc == 0 and out["taskArns"]:
-            rc, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", cluster, "--tasks",
-                           *out["taskArns"])
-            for t in d.get("tasks", []) if rc == 0 else []:
-                if t["lastStatus"] == "RUNNING":
-                    return t
-        time.sleep(0.2)
-    raise RuntimeError(f"no RUNNING task in {cluster}")
+        if rc != 0 or not out["taskArns"]:
+            return None
+        rc, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", cluster, "--tasks",
+                       *out["taskArns"])
+        return next((t for t in d.get("tasks", []) if t["lastStatus"] == "RUNNING"),
+                    None) if rc == 0 else None
+    return wait(running_task, f"a RUNNING task in {cluster}", timeout=timeout, interval=0.2)
 
 
 def scenario_method2_ssh(ecsh, work, sandbox_bin):
