@@ -3,7 +3,7 @@
 sandbox. Medians of repeated runs; ratios are peer / ecsh (higher is better for ecsh) for
 times, ecsh / target for throughput.
 
-    python3 bench/run.py --build build [--runs 10] [--quick]
+    python3 bench/run.py --build build [--runs 10] [--quick] [--only latency]
 """
 import argparse
 import hashlib
@@ -187,6 +187,159 @@ def tasks_held(sb, count):
     return running
 
 
+def percentile(values, q):
+    """The q-th percentile (0-100) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+# The --debug lines that mark the phases of `exec -- true`, in order (see the rows below).
+PHASE_MARKERS = [("API calls (ExecuteCommand and the lookups)", "websocket upgrade GET"),
+                 ("WebSocket open", "session: data channel opened"),
+                 ("remote start to first output", "session: first output"),
+                 ("command, exit status and close", None)]
+
+
+def exec_phases(cmd, env):
+    """Wall time and the phase boundaries of one `ecsh --debug exec -- true`, in ms from ecsh's
+    start (the debug lines' timestamps); the last phase ends at the process's exit."""
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    wall = (time.perf_counter() - t0) * 1000
+    if p.returncode != 0:
+        raise SystemExit(f"exec --debug failed ({p.returncode}): {p.stderr[-400:]}")
+    stamps = {}
+    for line in p.stderr.splitlines():
+        if not line.startswith("[+"):
+            continue
+        ms = float(line[2:line.index(" ms]")])
+        for _, needle in PHASE_MARKERS:
+            if needle and needle in line and needle not in stamps:
+                stamps[needle] = ms
+    bounds = [stamps.get(n) for _, n in PHASE_MARKERS[:-1]]
+    if None in bounds:
+        raise SystemExit(f"exec --debug: a phase marker is missing: {stamps}")
+    return wall, bounds
+
+
+def keystroke_echo(cmd, env, keystrokes, bursts):
+    """Runs an interactive `ecsh exec` on a pty, starts `cat >/dev/null` in the remote shell (the
+    remote pty echoes what it reads), then types one key at a time and measures each key's echo;
+    then pastes 4 KiB at once and measures until the paste's last byte is echoed. Returns
+    (per-key ms list, per-paste ms list)."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(cmd[0], cmd, env)
+
+    def read_until(token, timeout=20):
+        buf = b""
+        end = time.monotonic() + timeout
+        while token not in buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise SystemExit(f"keystroke echo: no {token!r} within {timeout}s: {buf[-200:]!r}")
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                buf += os.read(fd, 65536)
+        return buf
+
+    try:
+        os.write(fd, b"stty -onlcr; echo READY$((6*7))\n")
+        read_until(b"READY42")
+        os.write(fd, b"cat >/dev/null\n")
+        time.sleep(0.3)  # let cat start reading
+        os.read(fd, 65536)
+        keys = []
+        for i in range(keystrokes):
+            key = b"abcdefghijklmnopqrstuvwxyz"[i % 26:i % 26 + 1]
+            if i % 64 == 63:
+                key = b"\n"  # keep the remote line short (the canonical buffer holds 4095)
+            t0 = time.perf_counter()
+            os.write(fd, key)
+            read_until(key)
+            keys.append((time.perf_counter() - t0) * 1000)
+        pastes = []
+        for _ in range(bursts):
+            line = b"x" * 63 + b"\n"
+            paste = line * 63 + b"y" * 63 + b"Z"  # 4096 bytes; Z is echoed last
+            os.write(fd, b"\n")
+            read_until(b"\n")
+            t0 = time.perf_counter()
+            os.write(fd, paste)
+            read_until(b"Z")
+            pastes.append((time.perf_counter() - t0) * 1000)
+        return keys, pastes
+    finally:
+        os.write(fd, b"\n\x04")  # end cat
+        time.sleep(0.2)
+        os.write(fd, b"exit\n")
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            try:
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if r:
+                    os.read(fd, 65536)
+            except OSError:
+                pass
+        else:
+            os.write(fd, b"\n~.")
+            os.waitpid(pid, 0)
+        os.close(fd)
+
+
+def latency_rows(ecsh, sandbox_bin, env, runs, quick):
+    """exec -- true and keystroke echo with the agent's realistic pacing (the default)."""
+    rows = []
+    sb = Sandbox(sandbox_bin, scenario(1)).start()
+    try:
+        task = wait_for_exec_ready(sb, "bench")
+        tgt = ["-c", "bench", "-t", task["taskArn"], "-n", "app"]
+        base = [ecsh, "--endpoint-url", sb.url]
+        n = max(runs, 20)
+        walls = [timed(base + ["exec"] + tgt + ["--", "true"], env) * 1000 for _ in range(n)]
+        t_aws = median_of(runs, lambda: timed(
+            [AWS_CLI, "--endpoint-url", sb.url, "ecs", "execute-command", "--cluster", "bench",
+             "--task", task["taskArn"], "--container", "app", "--interactive", "--command",
+             "true"], env)) * 1000
+        med = statistics.median(walls)
+        rows.append(("exec -- true, realistic pacing (median)", f"{med:.1f} ms",
+                     "aws ecs execute-command + ecsh as plugin", f"{t_aws:.0f} ms",
+                     f"{t_aws/med:.1f}x"))
+        rows.append(("exec -- true, realistic pacing (p99)", f"{percentile(walls, 99):.1f} ms",
+                     "target (median)", "25 ms", f"{25/med:.2f}x"))
+        phases = [exec_phases(base + ["--debug", "exec"] + tgt + ["--", "true"], env)
+                  for _ in range(n)]
+        starts = [0.0] * len(phases)
+        for i, (name, _) in enumerate(PHASE_MARKERS):
+            if i < len(PHASE_MARKERS) - 1:
+                spans = [b[i] - starts[k] for k, (_, b) in enumerate(phases)]
+                starts = [b[i] for _, b in phases]
+            else:
+                spans = [w - starts[k] for k, (w, _) in enumerate(phases)]
+            rows.append((f"  phase: {name}", f"{statistics.median(spans):.1f} ms", "p99",
+                         f"{percentile(spans, 99):.1f} ms", ""))
+        keys, pastes = keystroke_echo(base + ["exec"] + tgt, env,
+                                      keystrokes=200 if quick else 1000,
+                                      bursts=5 if quick else 20)
+        rows.append((f"keystroke echo, realistic pacing ({len(keys)} keys, p50)",
+                     f"{statistics.median(keys):.2f} ms", "target p99", "5 ms", ""))
+        rows.append((f"keystroke echo, realistic pacing ({len(keys)} keys, p99)",
+                     f"{percentile(keys, 99):.2f} ms", "target p99", "5 ms",
+                     f"{5/percentile(keys, 99):.2f}x"))
+        rows.append((f"4 KiB paste echoed, realistic pacing ({len(pastes)} pastes, p50)",
+                     f"{statistics.median(pastes):.1f} ms", "p99",
+                     f"{percentile(pastes, 99):.1f} ms", ""))
+    finally:
+        sb.cleanup()
+    return rows
+
+
 def method2_rows(ecsh, sandbox_bin, env, runs):
     rows = []
     engine = dockerd.Dockerd().start()
@@ -265,6 +418,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller transfers")
+    ap.add_argument("--only", choices=["latency"], help="run one group of rows only")
     opts = ap.parse_args()
     runs = 3 if opts.quick else opts.runs
     ecsh = os.path.abspath(os.path.join(opts.build, "bin", "ecsh"))
@@ -274,12 +428,15 @@ def main():
     os.makedirs(bindir)
     os.symlink(ecsh, os.path.join(bindir, "session-manager-plugin"))
     rows = []
+    env = aws_env()
+    env["NO_PROXY"] = "127.0.0.1"
+    env["PATH"] = bindir + ":" + env.get("PATH", "/usr/bin:/bin")
     try:
+        rows += latency_rows(ecsh, sandbox_bin, env, runs, opts.quick)
+        if opts.only == "latency":
+            raise StopIteration
         sb = Sandbox(sandbox_bin, scenario(10), args=["--agent-pacing", "none"]).start()
         task = wait_for_exec_ready(sb, "bench")
-        env = aws_env()
-        env["NO_PROXY"] = "127.0.0.1"
-        env["PATH"] = bindir + ":" + env.get("PATH", "/usr/bin:/bin")
         base = [ecsh, "--endpoint-url", sb.url]
         tgt = ["-c", "bench", "-t", task["taskArn"], "-n", "app"]
 
@@ -289,7 +446,7 @@ def main():
             [AWS_CLI, "--endpoint-url", sb.url, "ecs", "execute-command", "--cluster", "bench",
              "--task", task["taskArn"], "--container", "app", "--interactive", "--command",
              "true"], env))
-        rows.append(("exec -- true (wall, median)", f"{t_ecsh*1000:.0f} ms",
+        rows.append(("exec -- true, pacing off (wall, median)", f"{t_ecsh*1000:.0f} ms",
                      "aws ecs execute-command + ecsh as plugin", f"{t_aws*1000:.0f} ms",
                      f"{t_aws/t_ecsh:.1f}x"))
 
@@ -431,6 +588,8 @@ def main():
         #    runbook by hand: three AWS CLI calls to find the instance, then ssh + docker exec.
         if dockerd.available() and sshd.available():
             rows += method2_rows(ecsh, sandbox_bin, env, runs)
+    except StopIteration:
+        pass
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

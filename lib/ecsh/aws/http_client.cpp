@@ -4,6 +4,7 @@
 
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/socket_options.hpp"
 #include "ecsh/common/strings.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -206,6 +207,7 @@ class BeastHttpClient final : public HttpClient {
     if (cec)
       co_return connect_error(
           request, (t.proxy ? "proxy " + dial_host + ":" + dial_port + ": " : "") + cec.message());
+    set_low_latency(tcp_stream.socket());
     if (t.proxy && t.scheme == "https") {
       // A CONNECT tunnel through the proxy, then TLS end to end with the real host.
       http::request<http::empty_body> connect_req{http::verb::connect, t.host + ":" + t.port, 11};

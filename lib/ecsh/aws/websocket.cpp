@@ -3,6 +3,7 @@
 #include "ecsh/aws/tls_context.hpp"
 
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/socket_options.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -160,6 +161,7 @@ Task<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(asio::any_io_ex
     auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_awaitable_nothrow);
     (void)ep;
     if (cec) co_return ws_error("cannot connect to " + target.authority, cec);
+    set_low_latency(tcp_stream.socket());
     tcp_stream.expires_never();
     ECSH_CO_TRY(co_await handshake(*impl, target, options));
     co_return std::unique_ptr<WebSocketClient>(std::move(impl));
@@ -174,6 +176,7 @@ Task<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(asio::any_io_ex
   auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_awaitable_nothrow);
   (void)ep;
   if (cec) co_return ws_error("cannot connect to " + target.authority, cec);
+  set_low_latency(tcp_stream.socket());
   if (!SSL_set_tlsext_host_name(tls_stream.native_handle(), resolve_host.c_str())) {
     co_return Error::connection("cannot set TLS server name " + resolve_host);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <regex>
@@ -11,6 +12,10 @@ namespace ecsh::log {
 namespace {
 
 std::atomic<bool> g_debug{false};
+
+// The reference for the timestamp of every debug line: ecsh's start, as near as static
+// initialisation gets to it.
+const std::chrono::steady_clock::time_point g_started = std::chrono::steady_clock::now();
 
 struct State {
   std::mutex mu;
@@ -75,8 +80,13 @@ std::string redact(std::string_view text) {
   return out;
 }
 
+std::chrono::steady_clock::duration since_start() {
+  return std::chrono::steady_clock::now() - g_started;
+}
+
 void debug_line(std::string_view line) {
-  auto clean = redact(line);
+  double ms = std::chrono::duration<double, std::milli>(since_start()).count();
+  auto clean = fmt::format("[+{:.3f} ms] {}", ms, redact(line));
   std::function<void(std::string_view)> sink;
   {
     std::lock_guard lock(state().mu);

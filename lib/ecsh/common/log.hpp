@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ void add_secret(std::string_view secret);
 // Replaces registered secrets and well-known secret fields (Authorization signatures,
 // X-Amz-Security-Token, JSON/XML token and secret-key fields) with "<redacted>".
 std::string redact(std::string_view text);
+
+// Time since ecsh started. Every debug line begins with it, "[+12.345 ms] ", so that --debug
+// shows where a command's time goes (against real AWS too).
+std::chrono::steady_clock::duration since_start();
 
 void debug_line(std::string_view line);
 

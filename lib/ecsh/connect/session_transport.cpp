@@ -53,6 +53,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   bool backpressure = false;
   bool finished = false;
   bool user_closed = false;
+  bool delivered_output = false;
   SessionEnd end;
   std::optional<Error> fatal;
   std::function<void(std::string_view)> output;
@@ -65,6 +66,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     ECSH_CO_TRY(co_await client->write(true, open_frame));
     ws = std::move(client);
     ++link;
+    log::debug("session: data channel opened (link {})", link);
     co_return ok();
   }
 
@@ -73,6 +75,10 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     if (!outbox.empty()) writer_wake.cancel();
     for (auto& d : a.deliver) {
       if (output && (d.payload_type == 1 || d.payload_type == 11 || d.payload_type == 12)) {
+        if (!delivered_output) {
+          delivered_output = true;
+          log::debug("session: first output ({} bytes)", d.data.size());
+        }
         output(d.data);
       }
     }
@@ -84,15 +90,18 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   void on_event(const session::Event& e) {
     switch (e.kind) {
       case EventKind::handshake_request:
+        log::debug("session: handshake request from the agent");
         if (e.handshake_request) {
           asio::co_spawn(executor, handshake(*e.handshake_request, shared_from_this()),
                          asio::detached);
         }
         break;
       case EventKind::handshake_complete:
+        log::debug("session: handshake complete");
         if (notice && !e.text.empty()) notice(e.text);
         break;
       case EventKind::channel_closed:
+        log::debug("session: channel closed by the agent");
         end.channel_closed = true;
         end.output = e.text;
         finish();

@@ -37,14 +37,17 @@ RemoteCommand wrap_one_shot(const std::vector<std::string>& words, StdinMode std
       "ecsh_in() { if [ $d = b ]; then base64 -d; "
       "else while IFS= read -r l; do printf \"$l\"; done; fi; }; ";
   // The session's nonce names the file: unique even when containers share a /tmp.
-  script += "e=\"${TMPDIR:-/tmp}/.ecsh-" + m + ".err\"; ( : >\"$e\" ) 2>/dev/null || e=; ";
+  // `command :` creates the file without a subshell: a failed redirection of a special built-in
+  // would end the shell, and `command` takes that property away. Every fork counts: each costs
+  // milliseconds in a container, and this script is the whole of `exec -- true`.
+  script += "e=\"${TMPDIR:-/tmp}/.ecsh-" + m + ".err\"; command : 2>/dev/null >\"$e\" || e=; ";
   script += "printf '" + m + ":S%s%s:' $t $d; ";
   script += "if [ -n \"$e\" ]; then " + input + run + no_input + " 2>\"$e\"; else " + input + run +
             no_input + "; fi; ";
   script += "s=$?; printf '" + m + ":X%d:' $s; ";
   script +=
-      "if [ -n \"$e\" ]; then cat \"$e\" 2>/dev/null || "
-      "while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done <\"$e\"; "
+      "if [ -n \"$e\" ]; then if [ -s \"$e\" ]; then cat \"$e\" 2>/dev/null || "
+      "while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done <\"$e\"; fi; "
       "rm -f \"$e\"; fi; ";
   script += "printf '" + m + ":E:'";
   RemoteCommand out;

@@ -3,6 +3,8 @@
 
 #include "ecsh/aws/http_client.hpp"
 
+#include "integration/socket_probe.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -108,4 +110,34 @@ TEST(HttpClient, RetriesOnceWhenAPooledConnectionWasClosed) {
   auto bodies = send_three(server.port());
   EXPECT_EQ(bodies, (std::vector<std::string>{"1", "2", "3"}));
   EXPECT_EQ(server.accepted.load(), 3);
+}
+
+// Every AWS API connection, plain and TLS, has Nagle's algorithm off (a request's headers and
+// body must not wait for a delayed ACK).
+TEST(HttpClient, TurnsNagleOffOnPlainAndTlsConnections) {
+  for (std::string scheme : {"http", "https"}) {
+    test_support::NoDelayProbeServer server;
+    asio::io_context io;
+    aws::HttpOptions options;
+    options.connect_timeout = std::chrono::seconds(5);
+    options.read_timeout = std::chrono::seconds(5);
+    auto client = aws::make_http_client(io.get_executor(), options);
+    bool failed = false;
+    asio::co_spawn(
+        io,
+        [&]() -> Task<void> {
+          aws::HttpRequest req;
+          req.method = "GET";
+          req.scheme = scheme;
+          req.host = "127.0.0.1:" + std::to_string(server.port());
+          auto r = co_await client->send(req);
+          failed = !r;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+    io.run_for(std::chrono::seconds(20));
+    EXPECT_TRUE(failed) << "the probe hangs up before answering";
+    EXPECT_EQ(server.client_nodelay(), std::optional<bool>(true)) << scheme;
+  }
 }

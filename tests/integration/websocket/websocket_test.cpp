@@ -2,6 +2,8 @@
 
 #include "ecsh/aws/websocket.hpp"
 
+#include "integration/socket_probe.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -198,4 +200,20 @@ TEST(WebSocketClient, ConnectionRefusedIsAConnectionError) {
       EXPECT_EQ(exit_code_for(c.error()), 255);
     }
   });
+}
+
+// Nagle's algorithm off on the data channel's socket, plain and TLS: with it on, a keystroke's
+// message waits for the delayed ACK of the one before (40 ms a keystroke on Linux).
+TEST(WebSocketClient, TurnsNagleOffOnPlainAndTlsConnections) {
+  for (std::string scheme : {"ws", "wss"}) {
+    test_support::NoDelayProbeServer server;
+    run_coro([&](asio::any_io_executor ex) -> Task<void> {
+      aws::WebSocketOptions o;
+      o.handshake_timeout = std::chrono::seconds(5);
+      auto c = co_await aws::connect_websocket(
+          ex, scheme + "://127.0.0.1:" + std::to_string(server.port()) + "/", o);
+      EXPECT_FALSE(c) << "the probe hangs up before any handshake completes";
+    });
+    EXPECT_EQ(server.client_nodelay(), std::optional<bool>(true)) << scheme;
+  }
 }

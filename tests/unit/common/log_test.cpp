@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+#include <vector>
+
 using namespace ecsh;
 
 TEST(Redaction, RegisteredSecretsNeverReachTheSink) {
@@ -33,4 +37,29 @@ TEST(Redaction, SecretShapedFieldsAreRedactedWithoutRegistration) {
   EXPECT_EQ(out.find("abc/def"), std::string::npos) << out;
   EXPECT_NE(out.find("Credential=AKIDEXAMPLE"), std::string::npos) << out;
   EXPECT_NE(out.find("\"sessionId\":\"s-1\""), std::string::npos) << out;
+}
+
+TEST(DebugLog, EveryLineCarriesMillisecondsSinceStartInOrder) {
+  std::vector<std::string> lines;
+  log::set_sink([&](std::string_view line) { lines.emplace_back(line); });
+  log::set_debug(true);
+  log::debug("first");
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+  log::debug("second");
+  log::set_debug(false);
+  log::set_sink(nullptr);
+  ASSERT_EQ(lines.size(), 2u);
+  std::vector<double> stamps;
+  for (const auto& l : lines) {
+    ASSERT_EQ(l.rfind("[+", 0), 0u) << l;
+    auto close = l.find(" ms] ");
+    ASSERT_NE(close, std::string::npos) << l;
+    stamps.push_back(std::stod(l.substr(2, close - 2)));
+  }
+  EXPECT_EQ(lines[0].substr(lines[0].find(" ms] ") + 5), "first");
+  EXPECT_GE(stamps[1] - stamps[0], 3.0) << lines[0] << " / " << lines[1];
+  double now_ms = std::chrono::duration<double, std::milli>(log::since_start()).count();
+  EXPECT_LT(stamps[1], now_ms + 1);
 }
