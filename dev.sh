@@ -6,7 +6,8 @@
 #   ./dev.sh build         install what is missing and build
 #   ./dev.sh format-check  fail when a source file is not clang-formatted
 #   ./dev.sh format        clang-format every source file in place
-# Environment: BUILD_DIR (default build), JOBS (default: number of cores).
+# Environment: BUILD_DIR (default build), JOBS (default: number of cores), ECSH_MIN_TESTS (the
+# suite must hold at least this many tests).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,10 +17,11 @@ JOBS=${JOBS:-$(nproc)}
 # What building needs, and what the tests need on top (real AWS clients to compare against,
 # a terminal driver, the formatter, and for Method 2 a Docker Engine, a busybox to make an image
 # from, and an OpenSSH server playing the EC2 instance; the tests start each privately).
-BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev
+# GoogleTest is a build package: build/ is always configured with the tests (see BUILD_OPTIONS).
+BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libssl-dev
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  libpugixml-dev libcli11-dev libfmt-dev ca-certificates)
-TEST_PACKAGES=(googletest libgtest-dev libgmock-dev python3 python3-botocore awscli tmux openssl
+  libpugixml-dev libcli11-dev libfmt-dev ca-certificates googletest libgtest-dev libgmock-dev)
+TEST_PACKAGES=(python3 python3-botocore awscli tmux openssl
   clang-format-14 docker.io busybox-static openssh-server openssh-client strace)
 
 missing_packages() {
@@ -45,9 +47,40 @@ ensure_packages() {
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# Every command that uses build/ configures it with all of these, so that no command inherits
+# another's choice from the CMake cache: `demo` then `test` runs the whole suite, and `test` then
+# `demo` rebuilds nothing. `demo` only builds fewer targets.
+BUILD_OPTIONS=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DECSH_TESTS=ON -DECSH_WERROR=ON
+  -DECSH_SANITIZE=OFF -DECSH_FUZZ=OFF)
+SANITIZED_BUILD_OPTIONS=(-G Ninja -DCMAKE_BUILD_TYPE=Debug -DECSH_TESTS=ON -DECSH_WERROR=ON
+  -DECSH_SANITIZE=ON -DECSH_FUZZ=OFF)
+
+# configure_and_build DIR "OPTIONS…" [TARGET…]
 configure_and_build() {
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$BUILD_DIR" -j "$JOBS"
+  local dir=$1 options=$2
+  shift 2
+  # shellcheck disable=SC2086
+  cmake -S . -B "$dir" $options >/dev/null
+  if [ $# -gt 0 ]; then
+    cmake --build "$dir" -j "$JOBS" --target "$@"
+  else
+    cmake --build "$dir" -j "$JOBS"
+  fi
+}
+
+# run_suite DIR [CTEST ARGS…]: the whole suite; fails when it holds no test, or fewer than
+# ECSH_MIN_TESTS when that is set (CI states its floor), and prints the count it ran.
+run_suite() {
+  local dir=$1
+  shift
+  local count
+  count=$(cd "$dir" && ctest -N "$@" | sed -n 's/^Total Tests: \([0-9]*\)$/\1/p')
+  if [ "${count:-0}" -lt "${ECSH_MIN_TESTS:-1}" ]; then
+    echo "dev.sh: the suite in $dir holds ${count:-0} tests, fewer than ${ECSH_MIN_TESTS:-1}" >&2
+    exit 1
+  fi
+  (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$JOBS" "$@")
+  echo "dev.sh: ran $count tests in $dir"
 }
 
 source_files() {
@@ -61,31 +94,29 @@ clang_format_bin() {
 case "${1:-}" in
   demo)
     ensure_packages "${BUILD_PACKAGES[@]}"
-    configure_and_build -DECSH_TESTS=OFF
+    configure_and_build "$BUILD_DIR" "${BUILD_OPTIONS[*]}" ecsh ecsh-sandbox
     shift
     exec "$BUILD_DIR/bin/ecsh" demo "$@"
     ;;
   test)
     ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
-    configure_and_build -DECSH_WERROR=ON
-    cd "$BUILD_DIR"
-    ctest --output-on-failure -j "$JOBS" --timeout 600
+    configure_and_build "$BUILD_DIR" "${BUILD_OPTIONS[*]}"
+    run_suite "$BUILD_DIR" --timeout 600
     ;;
   test-sanitized)
     ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     BUILD_DIR=${BUILD_DIR_ASAN:-build-asan}
-    configure_and_build -DECSH_WERROR=ON -DECSH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-    cd "$BUILD_DIR"
+    configure_and_build "$BUILD_DIR" "${SANITIZED_BUILD_OPTIONS[*]}"
     # The fault-injection suite moves hundreds of MiB through sessions; under the sanitizers it
     # would take most of the CI budget, so it runs in the normal build only. So does the test
     # labelled ptrace (child_process_hygiene): it runs everything under strace, and LeakSanitizer
     # cannot work under ptrace (it aborts every traced process, the tasks' included, which do not
     # get our ASAN_OPTIONS).
-    ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" --timeout 900 -LE 'faults|ptrace'
+    ASAN_OPTIONS=detect_leaks=1 run_suite "$BUILD_DIR" --timeout 900 -LE 'faults|ptrace'
     ;;
   build)
-    ensure_packages "${BUILD_PACKAGES[@]}"
-    configure_and_build
+    ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    configure_and_build "$BUILD_DIR" "${BUILD_OPTIONS[*]}"
     ;;
   format-check)
     ensure_packages clang-format-14

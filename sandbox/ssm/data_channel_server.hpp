@@ -1,7 +1,7 @@
 #pragma once
 
 // The sandbox's side of the session data channel: it plays the service and the SSM agent at
-// once (reference/ssm-session-protocol.md §9, §11). For each session it runs the command in the
+// once (docs/protocol.md §10). For each session it runs the command in the
 // container with a pty, streams the output as output_stream_data (1 KiB messages, 1 ms apart
 // with realistic pacing), takes input and resizes, runs the KMS handshake when the cluster sets
 // a key, and ends with channel_closed after draining. A dropped link leaves the session and its

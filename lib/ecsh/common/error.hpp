@@ -7,8 +7,8 @@
 
 namespace ecsh {
 
-// What kind of failure: decides the process exit code (PRODUCT.md §2, following the AWS CLI)
-// and whether retrying can help.
+// What kind of failure: decides the process exit code (README.md "Exit codes", following the
+// AWS CLI; docs/ARCHITECTURE.md "Errors and exit codes") and whether retrying can help.
 enum class ErrorKind {
   usage,       // bad arguments, target not resolvable            -> 252
   config,      // credentials, config files, region missing       -> 253

@@ -1,6 +1,6 @@
 #pragma once
 
-// `ecsh exec --via ec2` (Method 2, PRODUCT.md §1): into a container of an EC2-launch task through
+// `ecsh exec --via ec2` (docs/exec.md "Method 2"): into a container of an EC2-launch task through
 // its container instance. Finds the instance (DescribeTasks → DescribeContainerInstances →
 // ec2InstanceId → DescribeInstances), reaches it by an SSM session to the instance (ecsh's own
 // session client, no keys) or by the system `ssh` client (so ~/.ssh/config, the agent and

@@ -75,7 +75,7 @@ class SessionTransport {
   std::shared_ptr<Impl> impl_;
 };
 
-// The OpenDataChannel text frame (reference/ssm-session-protocol.md §3.2).
+// The OpenDataChannel text frame (docs/protocol.md §3.2).
 std::string open_data_channel_json(std::string_view token, std::string_view client_id);
 
 }  // namespace ecsh::connect

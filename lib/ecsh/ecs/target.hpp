@@ -1,7 +1,7 @@
 #pragma once
 
 // From -c/-s/-t/-n (each optional, each a name, ID, ARN or unique prefix) to one running task
-// and one container, as PRODUCT.md §2 "Target selection" describes.
+// and one container, as docs/exec.md "Target selection" describes.
 
 #include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/exec/target_match.hpp"

@@ -1,8 +1,8 @@
 #pragma once
 
-// Method 2 (PRODUCT.md §1): into a container through its EC2 container instance and Docker. The
-// shell text that ecsh runs on the instance, over an SSM session to the instance (the agent runs
-// it with `sh -c`) or over the system ssh client. Pure: no I/O.
+// Method 2 (docs/exec.md "Method 2"): into a container through its EC2 container instance and
+// Docker. The shell text that ecsh runs on the instance, over an SSM session to the instance (the
+// agent runs it with `sh -c`) or over the system ssh client. Pure: no I/O.
 //
 // Two steps, each one remote command:
 //   1. lookup_script(): which docker to use (`docker`, or `sudo -n docker` when the user is not

@@ -2,7 +2,7 @@
 
 // `session-manager-plugin` compatibility: how the official plugin reads its command line, so that
 // `aws ecs execute-command` and `aws ssm start-session` can run ecsh in its place
-// (reference/ssm-session-protocol.md §2).
+// (docs/protocol.md §2).
 
 #include "ecsh/common/error.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // Choosing one cluster, service, task or container from what the user typed and what exists
-// (PRODUCT.md §2 "Target selection"): exact name, ID or ARN; else a unique prefix; nothing typed
+// (docs/exec.md "Target selection"): exact name, ID or ARN; else a unique prefix; nothing typed
 // and only one candidate: that one; several: the picker on a TTY, otherwise a usage error that
 // lists them.
 

@@ -1,10 +1,10 @@
 #pragma once
 
-// The Session Manager data channel as a pure state machine (reference/ssm-session-protocol.md
-// §4, §5; ARCHITECTURE.md "mosh"): it takes events (a frame arrived, the application wants to
-// send, the timer fired) and returns Actions (frames to write, bytes to deliver, notifications,
-// the next wake-up). No I/O; time is a parameter (CreatedDate and message IDs come from
-// injectable functions in the options). One class serves both ends:
+// The Session Manager data channel as a pure state machine (docs/protocol.md §4, §5;
+// docs/ARCHITECTURE.md "Pure state machines, thin socket shells"): it takes events (a frame
+// arrived, the application wants to send, the timer fired) and returns Actions (frames to write,
+// bytes to deliver, notifications, the next wake-up). No I/O; time is a parameter (CreatedDate
+// and message IDs come from injectable functions in the options). One class serves both ends:
 // Role::client is ecsh talking to an agent; Role::agent is the sandbox's agent.
 //
 // Reliability, both directions independent:

@@ -1,7 +1,7 @@
 #pragma once
 
 // Session Manager payload encryption after the KMSEncryption handshake action
-// (reference/ssm-session-protocol.md §5.4). Pure: no I/O, no KMS calls (those live with the AWS
+// (docs/protocol.md §5.4). Pure: no I/O, no KMS calls (those live with the AWS
 // clients; this gets the 64-byte plaintext data key).
 //
 //   cipher   AES-256-GCM, no AAD

@@ -1,7 +1,7 @@
 #pragma once
 
 // The Session Manager data-channel frame ("ClientMessage"), exactly as the official plugin and
-// agent write and read it (reference/ssm-session-protocol.md §3.3). Pure: no I/O.
+// agent write and read it (docs/protocol.md §3.3). Pure: no I/O.
 //
 //   off size field
 //     0    4 HeaderLength      u32, always written as 116; the payload starts at HeaderLength+4

@@ -1,7 +1,7 @@
 #pragma once
 
 // The JSON and binary payloads carried inside data-channel frames
-// (reference/ssm-session-protocol.md §3.3, §5, §6): handshake request/response/complete, the
+// (docs/protocol.md §3.5, §5, §6, §7.1): handshake request/response/complete, the
 // encryption challenge, terminal size, flags, channel_closed and agent_session_state. Pure: no I/O.
 // Parsers turn malformed input into error values.
 

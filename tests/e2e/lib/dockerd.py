@@ -1,8 +1,9 @@
 """A private Docker Engine for end-to-end tests, and a tiny image made without a registry.
 
 The engine listens on its own unix socket under a temporary folder (never /var/run/docker.sock),
-with no bridge, no iptables and its own data root, as ../shared/reference/machine-notes.md
-describes. Only the dockerd started here is ever signalled, by its PID. Every wait is bounded.
+with no bridge, no iptables and its own data and exec roots: test machines have no registry and
+no bridge networking, so containers run with `--network none` from images imported locally.
+Only the dockerd started here is ever signalled, by its PID. Every wait is bounded.
 
 The image (`ecsh-test/busybox:1` by default) is Debian's busybox-static with a link per applet,
 imported over the Engine API from a tarball built in memory.

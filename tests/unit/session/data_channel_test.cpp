@@ -100,7 +100,7 @@ DataChannel ready_client(DataChannelOptions o = {}) {
 
 }  // namespace
 
-// ---- fixed vectors, written out by hand from reference/ssm-session-protocol.md §3.3 ----
+// ---- fixed vectors, written out by hand from docs/protocol.md §3.3 and §4.2 ----
 
 TEST(DataChannelWire, FirstKeystrokeFrameIsByteExact) {
   DataChannelOptions opts;

@@ -22,7 +22,7 @@ std::string unhex(std::string_view h) {
 
 // output_stream_data, seq 3, no flags, created 1700000000000 ms, id
 // 00112233-4455-6677-8899-aabbccddeeff, payload type 1, payload "hello" — written out by hand
-// from the layout in reference/ssm-session-protocol.md §3.3, not by our encoder.
+// from the layout in docs/protocol.md §3.3, not by our encoder.
 std::string hand_built_frame() {
   std::string type = "output_stream_data";
   type.resize(32, ' ');

@@ -5,7 +5,7 @@
 using namespace ecsh;
 using namespace ecsh::session;
 
-// The shape from reference/ssm-session-protocol.md §5.2, as an agent sends it.
+// The shape from docs/protocol.md §5.2, as an agent sends it.
 TEST(Handshake, ParsesTheAgentsRequest) {
   auto r = parse_handshake_request(
       R"({"AgentVersion":"3.3.40.0","RequestedClientActions":[)"
