@@ -4,7 +4,8 @@
 #   ./dev.sh test          install what is missing, build (warnings are errors), run the whole suite
 #   ./dev.sh test-sanitized  the whole suite again under AddressSanitizer + UBSan (build-asan/)
 #   ./dev.sh build         install what is missing and build
-#   ./dev.sh format-check  fail when a source file is not clang-formatted
+#   ./dev.sh format-check  fail when a source file is not clang-formatted or breaks the
+#                          co_await rules of docs/CODING.md (tools/check_co_await.py)
 #   ./dev.sh format        clang-format every source file in place
 # Environment: BUILD_DIR (default build), JOBS (default: number of cores), ECSH_MIN_TESTS (the
 # suite must hold at least this many tests).
@@ -119,8 +120,10 @@ case "${1:-}" in
     configure_and_build "$BUILD_DIR" "${BUILD_OPTIONS[*]}"
     ;;
   format-check)
-    ensure_packages clang-format-14
+    ensure_packages clang-format-14 python3
     source_files | xargs -r "$(clang_format_bin)" --dry-run --Werror
+    # docs/CODING.md's rules for coroutines, which g++ 12 miscompiles when broken.
+    source_files | xargs -r python3 tools/check_co_await.py
     ;;
   format)
     ensure_packages clang-format-14

@@ -79,7 +79,8 @@ Task<Result<int>> demo(const GlobalOptions& global, const DemoOptions& options) 
     asio::steady_timer pause(executor);
     for (int i = 0; i < 200; ++i) {
       std::vector<std::string> names{"web"};
-      auto services = co_await ecs::describe_services(client, "demo", names);
+      std::string cluster = "demo";
+      auto services = co_await ecs::describe_services(client, cluster, names);
       if (services && !services.value().empty() && services.value().front().running_count >= 1)
         break;
       pause.expires_after(std::chrono::milliseconds(50));

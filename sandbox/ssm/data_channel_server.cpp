@@ -536,13 +536,15 @@ Task<void> DataChannelServer::Impl::handle_upgrade(asio::ip::tcp::socket socket,
     co_await ws->async_close(reason, use_awaitable_nothrow);
   };
   if (token.empty()) {
-    co_await refuse("Channel " + id + ": request to open data channel does not contain token.");
+    std::string why = "Channel " + id + ": request to open data channel does not contain token.";
+    co_await refuse(why);
     co_return;
   }
   auto* record = sessions.find(id);
   if (!record || record->status == "Terminated" ||
       !crypto::equal_constant_time(record->token, token)) {
-    co_await refuse("Channel " + id + ": invalid token or session.");
+    std::string why = "Channel " + id + ": invalid token or session.";
+    co_await refuse(why);
     co_return;
   }
   if (stopped) co_return;

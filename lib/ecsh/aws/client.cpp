@@ -197,8 +197,9 @@ AwsClient::AwsClient(AwsSettings settings, std::shared_ptr<CredentialsProvider> 
 }
 
 Task<Result<boost::json::value>> AwsClient::json_call(const ServiceSpec& service,
-                                                      std::string operation,
+                                                      std::string_view operation_name,
                                                       boost::json::object request) {
+  std::string operation(operation_name);
   HttpRequest req;
   req.method = "POST";
   req.headers.push_back({"Content-Type", "application/x-amz-json-1.1"});
@@ -217,8 +218,10 @@ Task<Result<boost::json::value>> AwsClient::json_call(const ServiceSpec& service
   co_return v;
 }
 
-Task<Result<std::string>> AwsClient::query_call(const ServiceSpec& service, std::string operation,
+Task<Result<std::string>> AwsClient::query_call(const ServiceSpec& service,
+                                                std::string_view operation_name,
                                                 QueryParams params) {
+  std::string operation(operation_name);
   HttpRequest req;
   req.method = "POST";
   req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"});
@@ -231,11 +234,12 @@ Task<Result<std::string>> AwsClient::query_call(const ServiceSpec& service, std:
   co_return std::move(response.value().body);
 }
 
-Task<Result<boost::json::array>> AwsClient::json_paginate(const ServiceSpec& service,
-                                                          std::string operation,
-                                                          boost::json::object request,
-                                                          std::string result_key, std::string token,
-                                                          int max_pages) {
+Task<Result<boost::json::array>> AwsClient::json_paginate(
+    const ServiceSpec& service, std::string_view operation_name, boost::json::object request,
+    std::string_view result_key_name, std::string_view token_name, int max_pages) {
+  std::string operation(operation_name);
+  std::string result_key(result_key_name);
+  std::string token(token_name);
   boost::json::array all;
   for (int page = 0; page < max_pages; ++page) {
     boost::json::object page_request = request;
@@ -258,8 +262,11 @@ Task<Result<boost::json::array>> AwsClient::json_paginate(const ServiceSpec& ser
 }
 
 Task<Result<std::vector<std::string>>> AwsClient::query_paginate(
-    const ServiceSpec& service, std::string operation, QueryParams params, std::string token_param,
-    std::string token_element, int max_pages) {
+    const ServiceSpec& service, std::string_view operation_name, QueryParams params,
+    std::string_view token_param_name, std::string_view token_element_name, int max_pages) {
+  std::string operation(operation_name);
+  std::string token_param(token_param_name);
+  std::string token_element(token_element_name);
   std::vector<std::string> pages;
   std::string next;
   for (int page = 0; page < max_pages; ++page) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,26 +73,25 @@ class AwsClient {
   void set_sleeper(Sleeper sleeper) { sleeper_ = std::move(sleeper); }
   const AwsSettings& settings() const { return settings_; }
 
-  Task<Result<boost::json::value>> json_call(const ServiceSpec& service, std::string operation,
+  // Names (operation, keys) are std::string_view so that literals at call sites are trivial
+  // temporaries: g++ 12 miscompiles class-type temporaries in a co_await (docs/CODING.md).
+  // Each coroutine copies them before it first suspends.
+  Task<Result<boost::json::value>> json_call(const ServiceSpec& service, std::string_view operation,
                                              boost::json::object request);
   // Returns the XML response body.
-  Task<Result<std::string>> query_call(const ServiceSpec& service, std::string operation,
+  Task<Result<std::string>> query_call(const ServiceSpec& service, std::string_view operation,
                                        QueryParams params);
 
   // Every page of a JSON operation: follows `token` (nextToken / NextToken) and concatenates the
   // `result_key` arrays. Stops after max_pages as a guard against a service that loops.
-  Task<Result<boost::json::array>> json_paginate(const ServiceSpec& service, std::string operation,
-                                                 boost::json::object request,
-                                                 std::string result_key,
-                                                 std::string token = "nextToken",
-                                                 int max_pages = 1000);
+  Task<Result<boost::json::array>> json_paginate(
+      const ServiceSpec& service, std::string_view operation, boost::json::object request,
+      std::string_view result_key, std::string_view token = "nextToken", int max_pages = 1000);
   // Every page of a Query/EC2 operation, as XML bodies: sends `token_param` with the value of
   // the response element `token_element` (Marker, NextToken, nextToken) until there is none.
-  Task<Result<std::vector<std::string>>> query_paginate(const ServiceSpec& service,
-                                                        std::string operation, QueryParams params,
-                                                        std::string token_param,
-                                                        std::string token_element,
-                                                        int max_pages = 1000);
+  Task<Result<std::vector<std::string>>> query_paginate(
+      const ServiceSpec& service, std::string_view operation, QueryParams params,
+      std::string_view token_param, std::string_view token_element, int max_pages = 1000);
 
  private:
   Task<Result<HttpResponse>> send_with_retries(const ServiceSpec& service,

@@ -117,10 +117,12 @@ class Resolver {
     if (!s_.profile_from_flag) {
       ECSH_CO_TRY(auto env_creds, from_environment(env_));
       if (env_creds) co_return *env_creds;
-      if (env_.get("AWS_WEB_IDENTITY_TOKEN_FILE") && env_.get("AWS_ROLE_ARN")) {
-        co_return co_await web_identity(
-            *env_.get("AWS_ROLE_ARN"), *env_.get("AWS_WEB_IDENTITY_TOKEN_FILE"),
-            env_.get("AWS_ROLE_SESSION_NAME").value_or(""), "web identity (environment)");
+      auto role_arn = env_.get("AWS_ROLE_ARN");
+      auto token_file = env_.get("AWS_WEB_IDENTITY_TOKEN_FILE");
+      if (token_file && role_arn) {
+        std::string session_name = env_.get("AWS_ROLE_SESSION_NAME").value_or("");
+        std::string source = "web identity (environment)";
+        co_return co_await web_identity(*role_arn, *token_file, session_name, source);
       }
     }
     std::set<std::string> visiting;
@@ -190,9 +192,9 @@ class Resolver {
                                             std::set<std::string>& visiting) {
     std::string what = "profile " + p.name + " (" + where(p, "role_arn") + ")";
     if (auto token_file = p.get("web_identity_token_file")) {
-      co_return co_await web_identity(role_arn, *token_file,
-                                      p.get("role_session_name").value_or(""),
-                                      "profile " + p.name + " via web identity");
+      std::string session_name = p.get("role_session_name").value_or("");
+      std::string source = "profile " + p.name + " via web identity";
+      co_return co_await web_identity(role_arn, *token_file, session_name, source);
     }
     Credentials source;
     auto source_profile = p.get("source_profile");
@@ -258,7 +260,8 @@ class Resolver {
       params.emplace_back("SerialNumber", *mfa);
       params.emplace_back("TokenCode", code);
     }
-    ECSH_CO_TRY(auto xml, co_await sts_call("AssumeRole", std::move(params), &source, what));
+    std::string action = "AssumeRole";
+    ECSH_CO_TRY(auto xml, co_await sts_call(action, std::move(params), &source, what));
     co_return parse_sts_credentials(xml, "AssumeRoleResult",
                                     "profile " + p.name + " via assume-role");
   }
@@ -273,8 +276,8 @@ class Resolver {
         {"RoleArn", role_arn},
         {"RoleSessionName", session_name.empty() ? default_session_name() : session_name},
         {"WebIdentityToken", token}};
-    ECSH_CO_TRY(auto xml,
-                co_await sts_call("AssumeRoleWithWebIdentity", std::move(params), nullptr, source));
+    std::string action = "AssumeRoleWithWebIdentity";
+    ECSH_CO_TRY(auto xml, co_await sts_call(action, std::move(params), nullptr, source));
     co_return parse_sts_credentials(xml, "AssumeRoleWithWebIdentityResult", source);
   }
 

@@ -248,7 +248,8 @@ Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarg
       if (chunk.empty()) break;
       auto out = escapes.feed(chunk);
       if (!out.send.empty()) {
-        if (!co_await t->send(session::PayloadType::output, out.send)) co_return;
+        auto sent = co_await t->send(session::PayloadType::output, out.send);
+        if (!sent) co_return;
       }
       for (auto action : out.actions) {
         if (action == term::EscapeAction::help) {
@@ -265,7 +266,9 @@ Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarg
     for (;;) {
       auto size = co_await winch.changed();
       if (!size) co_return;
-      if (!co_await t->send(session::PayloadType::size, size_payload(size.value()))) co_return;
+      std::string payload = size_payload(size.value());
+      auto sent = co_await t->send(session::PayloadType::size, payload);
+      if (!sent) co_return;
     }
   };
   asio::co_spawn(executor, pump_keys(), asio::detached);

@@ -155,11 +155,11 @@ Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
 Task<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
                                                       const std::string& cluster,
                                                       const std::string& service,
-                                                      const std::string& desired_status) {
+                                                      std::string_view desired_status) {
   json::object req;
   req["cluster"] = cluster;
   if (!service.empty()) req["serviceName"] = service;
-  req["desiredStatus"] = desired_status.empty() ? "RUNNING" : desired_status;
+  req["desiredStatus"] = desired_status.empty() ? std::string_view("RUNNING") : desired_status;
   ECSH_CO_TRY(auto arr,
               co_await client.json_paginate(aws::services::ecs(), "ListTasks", req, "taskArns"));
   co_return strings_of(arr);

@@ -78,7 +78,7 @@ Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
 Task<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
                                                       const std::string& cluster,
                                                       const std::string& service,
-                                                      const std::string& desired_status);
+                                                      std::string_view desired_status);
 Task<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
                                                    const std::string& cluster,
                                                    const std::vector<std::string>& task_arns);

@@ -126,12 +126,14 @@ TEST(WebSocketClient, SendsTheUrlAsGivenAndEchoesTextAndBinary) {
   run_coro([&](asio::any_io_executor ex) -> Task<void> {
     aws::WebSocketOptions o;
     o.extra_headers.push_back({"X-Test-Header", "present"});
-    auto c = co_await aws::connect_websocket(
-        ex, "ws://127.0.0.1:" + std::to_string(server.port()) + path, o);
+    std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + path;
+    auto c = co_await aws::connect_websocket(ex, url, o);
     EXPECT_TRUE(c) << (c ? "" : c.error().message);
     if (!c) co_return;
     auto& ws = *c.value();
-    EXPECT_TRUE(co_await ws.write(true, R"({"MessageSchemaVersion":"1.0"})"));
+    std::string hello = R"({"MessageSchemaVersion":"1.0"})";
+    auto hello_written = co_await ws.write(true, hello);
+    EXPECT_TRUE(hello_written);
     auto m1 = co_await ws.read();
     EXPECT_TRUE(m1 && m1.value().text);
     if (m1) {
@@ -139,7 +141,8 @@ TEST(WebSocketClient, SendsTheUrlAsGivenAndEchoesTextAndBinary) {
     }
     std::string big(1 << 20, '\0');
     for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
-    EXPECT_TRUE(co_await ws.write(false, big));
+    auto big_written = co_await ws.write(false, big);
+    EXPECT_TRUE(big_written);
     auto m2 = co_await ws.read();
     EXPECT_TRUE(m2 && !m2.value().text);
     if (m2) {
@@ -155,8 +158,8 @@ TEST(WebSocketClient, ReportsThePeersCloseReason) {
   TestServer server(ServerMode::close_with_bye);
   run_coro([&](asio::any_io_executor ex) -> Task<void> {
     aws::WebSocketOptions o;  // named: see docs/CODING.md on temporaries in co_await
-    auto c = co_await aws::connect_websocket(
-        ex, "ws://127.0.0.1:" + std::to_string(server.port()) + "/", o);
+    std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
+    auto c = co_await aws::connect_websocket(ex, url, o);
     EXPECT_TRUE(c);
     if (!c) co_return;
     auto m = co_await c.value()->read();
@@ -173,8 +176,8 @@ TEST(WebSocketClient, NoticesADeadLinkWithinTheIdleTimeout) {
   run_coro([&](asio::any_io_executor ex) -> Task<void> {
     aws::WebSocketOptions o;
     o.idle_timeout = std::chrono::seconds(2);
-    auto c = co_await aws::connect_websocket(
-        ex, "ws://127.0.0.1:" + std::to_string(server.port()) + "/", o);
+    std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
+    auto c = co_await aws::connect_websocket(ex, url, o);
     EXPECT_TRUE(c);
     if (!c) co_return;
     auto m = co_await c.value()->read();
@@ -194,7 +197,8 @@ TEST(WebSocketClient, ConnectionRefusedIsAConnectionError) {
   }
   run_coro([&](asio::any_io_executor ex) -> Task<void> {
     aws::WebSocketOptions o;
-    auto c = co_await aws::connect_websocket(ex, "ws://127.0.0.1:" + std::to_string(port) + "/", o);
+    std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/";
+    auto c = co_await aws::connect_websocket(ex, url, o);
     EXPECT_FALSE(c);
     if (!c) {
       EXPECT_EQ(exit_code_for(c.error()), 255);
@@ -210,8 +214,8 @@ TEST(WebSocketClient, TurnsNagleOffOnPlainAndTlsConnections) {
     run_coro([&](asio::any_io_executor ex) -> Task<void> {
       aws::WebSocketOptions o;
       o.handshake_timeout = std::chrono::seconds(5);
-      auto c = co_await aws::connect_websocket(
-          ex, scheme + "://127.0.0.1:" + std::to_string(server.port()) + "/", o);
+      std::string url = scheme + "://127.0.0.1:" + std::to_string(server.port()) + "/";
+      auto c = co_await aws::connect_websocket(ex, url, o);
       EXPECT_FALSE(c) << "the probe hangs up before any handshake completes";
     });
     EXPECT_EQ(server.client_nodelay(), std::optional<bool>(true)) << scheme;
