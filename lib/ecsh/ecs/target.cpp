@@ -37,10 +37,13 @@ Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::str
   co_return select_arn(req, listed.value(), picker);
 }
 
-Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
-                                            const exec::Picker& picker) {
+namespace {
+
+// The task and container within one cluster, given by name or ARN.
+Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const TargetSpec& spec,
+                                                std::string cluster, const exec::Picker& picker) {
   ResolvedTarget out;
-  ECSH_CO_TRY(out.cluster_arn, co_await resolve_cluster(client, spec.cluster, picker));
+  out.cluster_arn = std::move(cluster);
   out.cluster_name = arn_name(out.cluster_arn);
 
   std::string service;
@@ -118,7 +121,26 @@ Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const Target
   creq.scope = "in task " + out.task.id;
   ECSH_CO_TRY(auto container_index, exec::select_one(creq, containers, picker));
   out.container = out.task.containers[origin[container_index]];
+  if (!out.task.cluster_arn.empty()) {
+    out.cluster_arn = out.task.cluster_arn;
+    out.cluster_name = arn_name(out.cluster_arn);
+  }
   co_return out;
+}
+
+}  // namespace
+
+Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
+                                            const exec::Picker& picker) {
+  if (!spec.cluster.empty() && !spec.cluster.starts_with("arn:")) {
+    // A cluster is usually given by its full name: used as is, it saves the ListClusters round
+    // trip (a whole RTT to the region on every exec). A prefix or a typo is not found, and then
+    // the listing below matches it (or says which clusters there are).
+    auto direct = co_await resolve_in_cluster(client, spec, spec.cluster, picker);
+    if (direct || direct.error().code != "ClusterNotFoundException") co_return direct;
+  }
+  ECSH_CO_TRY(auto cluster_arn, co_await resolve_cluster(client, spec.cluster, picker));
+  co_return co_await resolve_in_cluster(client, spec, cluster_arn, picker);
 }
 
 }  // namespace ecsh::ecs
