@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <set>
+#include <utility>
 
 namespace ecsh::sandbox::ecs {
 namespace {
@@ -141,7 +143,7 @@ struct Task {
   bool runtime_started = false;
   bool stopping = false;
   std::vector<Container> containers;
-  TimePoint created, started, stopped;
+  TimePoint created, started, stopped, stopping_at;
   json::array tags;
 };
 
@@ -163,6 +165,7 @@ struct Service {
   json::array tags;
   int max_percent = 200, min_healthy = 100;
   bool circuit_breaker = true;
+  std::string created_by;  // the caller's ARN (AWS returns the role or user that created it)
   TimePoint created;
 };
 
@@ -241,7 +244,8 @@ class Ecs final : public EcsModule {
       ssm::TargetInfo info;
       info.task_id = task_id;
       info.container = c.name;
-      info.agent_connected = c.agent && c.agent->status == "RUNNING";
+      info.agent_connected =
+          c.agent && c.agent->status == "RUNNING" && agent_problem(it->second, c).empty();
       auto cl = clusters_.find(it->second.cluster);
       if (cl != clusters_.end()) {
         info.kms_key_arn = kms_arn(cl->second);
@@ -321,7 +325,8 @@ class Ecs final : public EcsModule {
   }
 
   ApiResult<json::object> register_task_definition(const json::object& req,
-                                                   const std::string& region);
+                                                   const std::string& region,
+                                                   const std::string& registered_by);
   ApiResult<Task*> launch(const std::string& cluster, const json::object& def,
                           const std::string& group, const std::string& started_by,
                           const std::string& launch_type, const std::string& platform_version,
@@ -330,7 +335,15 @@ class Ecs final : public EcsModule {
   bool advance(Task& t, TimePoint now);
   void start_runtime(Task& t, TimePoint now);
   void decide_agents(Task& t, TimePoint now);
+  // Why the ECS agent or the platform cannot run ECS Exec at all ("" when it can).
+  std::string exec_unsupported(const Task& t) const;
+  // Why the container's ExecuteCommandAgent cannot connect ("" when it can; "unreachable" when
+  // the network is the reason).
   std::string agent_problem(const Task& t, const Container& c) const;
+  // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of a container (environment, or secrets the
+  // scenario gave a value); nullopt when it has no access key ID.
+  std::optional<std::pair<std::string, std::string>> environment_keys(
+      const Task& t, const std::string& container) const;
   void request_stop(Task& t, const std::string& reason, const std::string& code);
   bool reconcile(Service& s, TimePoint now);
   // A new PRIMARY deployment of the service's current task definition and settings.
@@ -349,6 +362,7 @@ class Ecs final : public EcsModule {
   void event(Service& s, const std::string& message);
   json::object task_json(const Task& t) const;
   json::object service_json(const Service& s) const;
+  static json::object network_configuration(const Service& s);
   json::object cluster_json(const Cluster& c, bool configurations) const;
   json::object instance_json(const Cluster& c, const ContainerInstance& i) const;
 
@@ -362,12 +376,16 @@ class Ecs final : public EcsModule {
   std::map<std::string, Task> tasks_;                           // task id
   std::map<std::string, Subnet> subnets_;
   std::set<std::string> endpoint_vpcs_;  // VPCs with an ssmmessages endpoint (private DNS)
+  // Values of container secrets by valueFrom (scenario "secret_values"): SSM parameters or
+  // Secrets Manager secrets, which the sandbox does not serve.
+  std::map<std::string, std::string> secret_values_;
 };
 
 // ---- launching and lifecycles -----------------------------------------------------------------
 
 ApiResult<json::object> Ecs::register_task_definition(const json::object& req,
-                                                      const std::string& region) {
+                                                      const std::string& region,
+                                                      const std::string& registered_by) {
   std::string family = get(req, "family");
   if (family.empty()) return invalid("Family must be specified.");
   auto* containers = get_arr(req, "containerDefinitions");
@@ -388,10 +406,48 @@ ApiResult<json::object> Ecs::register_task_definition(const json::object& req,
   def["revision"] = revision;
   def["status"] = "ACTIVE";
   def["registeredAt"] = epoch_seconds(now());
+  def["registeredBy"] = registered_by;
   if (!def.contains("networkMode")) def["networkMode"] = "bridge";
   if (!def.contains("requiresCompatibilities")) def["requiresCompatibilities"] = json::array{"EC2"};
   def["compatibilities"] = json::array{"EC2", "FARGATE"};
   def.erase("tags");
+  // What AWS fills in when the request leaves it out: the lists are always present ([] when
+  // empty), a container's cpu is 0 and it is essential, port mappings get a protocol and, with
+  // awsvpc or host networking, the container port as host port.
+  for (const char* key : {"volumes", "placementConstraints"}) {
+    if (!def.contains(key)) def[key] = json::array{};
+  }
+  const std::string network_mode = get(def, "networkMode");
+  json::array requires_attributes{
+      json::object{{"name", "com.amazonaws.ecs.capability.docker-remote-api.1.18"}}};
+  if (!get(def, "taskRoleArn").empty())
+    requires_attributes.push_back(
+        json::object{{"name", "com.amazonaws.ecs.capability.task-iam-role"}});
+  if (network_mode == "awsvpc")
+    requires_attributes.push_back(json::object{{"name", "ecs.capability.task-eni"}});
+  def["requiresAttributes"] = std::move(requires_attributes);
+  json::array filled;
+  for (const auto& cv : *containers) {
+    json::object c = cv.as_object();
+    if (!c.contains("cpu")) c["cpu"] = 0;
+    if (!c.contains("essential")) c["essential"] = true;
+    for (const char* key : {"portMappings", "environment", "mountPoints", "volumesFrom"}) {
+      if (!c.contains(key)) c[key] = json::array{};
+    }
+    if (auto* ports = c.if_contains("portMappings"); ports && ports->is_array()) {
+      for (auto& pm : ports->as_array()) {
+        if (!pm.is_object()) continue;
+        auto& m = pm.as_object();
+        if (!m.contains("protocol")) m["protocol"] = "tcp";
+        if (!m.contains("hostPort") && m.contains("containerPort") &&
+            (network_mode == "awsvpc" || network_mode == "host")) {
+          m["hostPort"] = m["containerPort"];
+        }
+      }
+    }
+    filled.push_back(std::move(c));
+  }
+  def["containerDefinitions"] = std::move(filled);
   revisions.push_back(def);
   return def;
 }
@@ -452,6 +508,7 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
   const json::object* def = task_definition(t.task_definition_arn);
   runtime::TaskSpec spec;
   spec.task_id = t.id;
+  std::string missing_secret;
   if (def) {
     for (const auto& cv : *get_arr(*def, "containerDefinitions")) {
       const auto& c = cv.as_object();
@@ -473,6 +530,17 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
             cs.env.emplace_back(get(e.as_object(), "name"), get(e.as_object(), "value"));
         }
       }
+      if (auto* secrets = get_arr(c, "secrets")) {
+        for (const auto& e : *secrets) {
+          if (!e.is_object()) continue;
+          auto value = secret_values_.find(get(e.as_object(), "valueFrom"));
+          if (value == secret_values_.end()) {
+            missing_secret = get(e.as_object(), "valueFrom");
+          } else {
+            cs.env.emplace_back(get(e.as_object(), "name"), value->second);
+          }
+        }
+      }
       cs.working_dir = get(c, "workingDirectory");
       cs.image = get(c, "image");
       cs.docker_name = docker_name(t.task_definition_arn, cs.name);
@@ -489,6 +557,19 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
         cs.log_path = options_.log_dir + "/" + t.id + "-" + cs.name + ".log";
       spec.containers.push_back(std::move(cs));
     }
+  }
+  if (!missing_secret.empty()) {
+    // As ECS does when the execution role cannot fetch a secret: the task never starts.
+    t.last_status = "STOPPED";
+    t.desired_status = "STOPPED";
+    t.stopped = now_tp;
+    t.stop_code = "TaskFailedToStart";
+    t.stopped_reason =
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+        "retrieval failed: unable to retrieve secret from " +
+        missing_secret + ": ResourceNotFoundException";
+    for (auto& c : t.containers) c.last_status = "STOPPED";
+    return;
   }
   std::string id = t.id;
   auto started = runtime_.start_task(spec, [this, id](const runtime::ContainerExit& exit) {
@@ -536,39 +617,87 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
   }
 }
 
-std::string Ecs::agent_problem(const Task& t, const Container& c) const {
-  auto cl = clusters_.find(t.cluster);
+std::string Ecs::exec_unsupported(const Task& t) const {
   if (t.launch_type == "FARGATE" && compare_versions(t.platform_version, "1.4.0") < 0) {
     return "Platform version " + t.platform_version +
            " does not support ECS Exec (1.4.0 or later needed)";
   }
+  if (t.launch_type == "EC2") {
+    auto cl = clusters_.find(t.cluster);
+    if (cl == clusters_.end()) return {};
+    for (const auto& [id, i] : cl->second.instances) {
+      if (i.arn == t.container_instance_arn && compare_versions(i.agent_version, "1.50.2") < 0) {
+        return "ECS agent " + i.agent_version +
+               " does not support ECS Exec (1.50.2 or later needed)";
+      }
+    }
+  }
+  return {};
+}
+
+std::optional<std::pair<std::string, std::string>> Ecs::environment_keys(
+    const Task& t, const std::string& container) const {
+  const auto* def = task_definition(t.task_definition_arn);
+  if (!def) return std::nullopt;
+  std::optional<std::string> key_id, secret;
+  for (const auto& cv : *get_arr(*def, "containerDefinitions")) {
+    if (!cv.is_object() || get(cv.as_object(), "name") != container) continue;
+    auto take = [&](const std::string& name, std::string value) {
+      if (name == "AWS_ACCESS_KEY_ID") key_id = std::move(value);
+      if (name == "AWS_SECRET_ACCESS_KEY") secret = std::move(value);
+    };
+    if (auto* env = get_arr(cv.as_object(), "environment")) {
+      for (const auto& e : *env) {
+        if (e.is_object()) take(get(e.as_object(), "name"), get(e.as_object(), "value"));
+      }
+    }
+    if (auto* secrets = get_arr(cv.as_object(), "secrets")) {
+      for (const auto& e : *secrets) {
+        if (!e.is_object()) continue;
+        auto value = secret_values_.find(get(e.as_object(), "valueFrom"));
+        take(get(e.as_object(), "name"), value == secret_values_.end() ? "" : value->second);
+      }
+    }
+  }
+  if (!key_id) return std::nullopt;
+  return std::make_pair(*key_id, secret.value_or(""));
+}
+
+std::string Ecs::agent_problem(const Task& t, const Container& c) const {
+  auto cl = clusters_.find(t.cluster);
   std::string role = t.override_role;
   if (role.empty()) {
     if (const auto* def = task_definition(t.task_definition_arn)) role = get(*def, "taskRoleArn");
   }
-  if (t.launch_type == "EC2" && cl != clusters_.end()) {
+  if (t.launch_type == "EC2" && cl != clusters_.end() && role.empty()) {
     for (const auto& [id, i] : cl->second.instances) {
-      if (i.arn != t.container_instance_arn) continue;
-      if (compare_versions(i.agent_version, "1.50.2") < 0) {
-        return "ECS agent " + i.agent_version +
-               " does not support ECS Exec (1.50.2 or later needed)";
-      }
-      if (role.empty()) role = i.instance_role_arn;
+      if (i.arn == t.container_instance_arn) role = i.instance_role_arn;
     }
   }
-  if (role.empty() || !env_.iam)
+  // The SSM agent's credential chain reads the environment before the task role: AWS keys in
+  // the container's environment (or secrets) replace the role for everything the agent does.
+  std::string principal = role, whose = "the task role";
+  if (auto keys = environment_keys(t, c.name)) {
+    principal = env_.iam ? env_.iam->principal_of_key(keys->first, keys->second) : "";
+    whose = "the AWS keys in the container's environment";
+    if (principal.empty()) {
+      return "The ExecuteCommandAgent uses " + whose + " (" + keys->first +
+             "), which are not valid: UnrecognizedClientException";
+    }
+  }
+  if (principal.empty() || !env_.iam)
     return "The ExecuteCommandAgent has no credentials: the task has no task role";
   for (const char* action : kSsmActions) {
-    if (!env_.iam->evaluate(role, action, "*", {}).allowed()) {
-      return std::string("AccessDeniedException: ") + role + " is not authorized to perform " +
-             action;
+    if (!env_.iam->evaluate(principal, action, "*", {}).allowed()) {
+      return "AccessDeniedException: " + principal + " (" + whose +
+             ") is not authorized to perform " + action;
     }
   }
   if (cl != clusters_.end()) {
     std::string key = kms_arn(cl->second);
-    if (!key.empty() && !env_.iam->evaluate(role, "kms:Decrypt", key, {}).allowed()) {
-      return "AccessDeniedException: " + role + " is not authorized to perform kms:Decrypt on " +
-             key;
+    if (!key.empty() && !env_.iam->evaluate(principal, "kms:Decrypt", key, {}).allowed()) {
+      return "AccessDeniedException: " + principal +
+             " is not authorized to perform kms:Decrypt on " + key;
     }
     if (logging_on(cl->second)) {
       if (const auto* def = task_definition(t.task_definition_arn)) {
@@ -590,18 +719,27 @@ std::string Ecs::agent_problem(const Task& t, const Container& c) const {
 
 void Ecs::decide_agents(Task& t, TimePoint now_tp) {
   if (!t.enable_execute_command) return;
+  const std::string unsupported = exec_unsupported(t);
   for (auto& c : t.containers) {
     if (c.image.find("guardduty") != std::string::npos) continue;  // sidecars without an agent
     Agent a;
     a.started = now_tp;
+    if (!unsupported.empty()) {
+      // An ECS agent or platform without ECS Exec never starts an ExecuteCommandAgent: AWS
+      // lists no managed agent.
+      if (!options_.explain_exec_failures) continue;
+      a.status = "STOPPED";
+      a.reason = unsupported;
+      c.agent = a;
+      continue;
+    }
+    // Whatever keeps the agent from connecting (credentials, permissions, KMS, a read-only root
+    // with logging, no route), ECS reports it RUNNING without a reason, and ExecuteCommand
+    // fails with TargetNotConnectedException (checked when it is called: the agent keeps
+    // retrying, so a fixed role lets it connect). The explaining mode stops it with the reason.
     std::string problem = agent_problem(t, c);
-    if (problem.empty()) {
+    if (problem.empty() || problem == "unreachable" || !options_.explain_exec_failures) {
       a.status = "RUNNING";
-    } else if (problem == "unreachable") {
-      // The agent runs but never reaches ssmmessages: ECS still reports it RUNNING, and
-      // ExecuteCommand fails with TargetNotConnectedException.
-      a.status = "RUNNING";
-      a.reason = "";
     } else {
       a.status = "STOPPED";
       a.reason = problem;
@@ -615,6 +753,7 @@ bool Ecs::advance(Task& t, TimePoint now_tp) {
   if (t.desired_status == "STOPPED") {
     if (!t.stopping) {
       t.stopping = true;
+      t.stopping_at = now_tp;
       t.last_status = "DEACTIVATING";
       if (t.runtime_started) {
         std::string id = t.id;
@@ -824,20 +963,31 @@ json::object Ecs::task_json(const Task& t) const {
     if (auto* cpu = def->if_contains("cpu")) o["cpu"] = *cpu;
     if (auto* mem = def->if_contains("memory")) o["memory"] = *mem;
   }
+  // Members AWS returns for every task, [] when empty.
+  o["inferenceAccelerators"] = json::array{};
+  if (t.started != TimePoint{}) {
+    o["connectivityAt"] = epoch_seconds(t.started);
+    o["pullStartedAt"] = epoch_seconds(t.started);
+    o["pullStoppedAt"] = epoch_seconds(t.started);
+  }
+  if (t.stopping) o["stoppingAt"] = epoch_seconds(t.stopping_at);
   json::array attachments;
+  const std::string attachment_id = "eni-attach-" + t.id.substr(0, 8);
+  const std::string private_ip =
+      "10.0.1." + std::to_string(10 + (std::hash<std::string>{}(t.id) % 200));
   if (t.launch_type == "FARGATE") {
     attachments.push_back(json::object{
-        {"id", "eni-attach-" + t.id.substr(0, 8)},
+        {"id", attachment_id},
         {"type", "ElasticNetworkInterface"},
         {"status", t.last_status == "STOPPED" ? "DELETED" : "ATTACHED"},
         {"details",
          json::array{
              json::object{{"name", "subnetId"}, {"value", t.subnet_id}},
              json::object{{"name", "networkInterfaceId"}, {"value", "eni-" + t.id.substr(0, 17)}},
-             json::object{
-                 {"name", "privateIPv4Address"},
-                 {"value",
-                  "10.0.1." + std::to_string(10 + (std::hash<std::string>{}(t.id) % 200))}}}}});
+             json::object{{"name", "privateIPv4Address"}, {"value", private_ip}}}}});
+    o["attributes"] =
+        json::array{json::object{{"name", "ecs.cpu-architecture"}, {"value", "x86_64"}}};
+    o["ephemeralStorage"] = json::object{{"sizeInGiB", 20}};
   }
   o["attachments"] = std::move(attachments);
   json::array containers;
@@ -849,8 +999,14 @@ json::object Ecs::task_json(const Task& t) const {
         {"name", c.name},
         {"image", c.image},
         {"lastStatus", c.last_status},
+        {"networkBindings", json::array{}},
         {"networkInterfaces", json::array{}},
-        {"healthStatus", "UNKNOWN"}};
+        {"healthStatus", "UNKNOWN"},
+        {"cpu", "0"}};
+    if (t.launch_type == "FARGATE") {
+      co["networkInterfaces"] = json::array{
+          json::object{{"attachmentId", attachment_id}, {"privateIpv4Address", private_ip}}};
+    }
     if (!c.runtime_id.empty()) co["runtimeId"] = c.runtime_id;
     if (c.exit_code) co["exitCode"] = *c.exit_code;
     json::array agents;
@@ -867,6 +1023,14 @@ json::object Ecs::task_json(const Task& t) const {
   o["containers"] = std::move(containers);
   o["tags"] = t.tags;
   return o;
+}
+
+json::object Ecs::network_configuration(const Service& s) {
+  json::array subnets;
+  for (const auto& n : s.subnets) subnets.emplace_back(n);
+  return json::object{{"awsvpcConfiguration", json::object{{"subnets", subnets},
+                                                           {"securityGroups", json::array{}},
+                                                           {"assignPublicIp", "DISABLED"}}}};
 }
 
 json::object Ecs::service_json(const Service& s) const {
@@ -901,6 +1065,7 @@ json::object Ecs::service_json(const Service& s) const {
     if (s.launch_type == "FARGATE") {
       o["platformVersion"] = d.platform_version;
       o["platformFamily"] = "Linux";
+      o["networkConfiguration"] = network_configuration(s);
     }
     deployments.push_back(std::move(o));
   }
@@ -925,15 +1090,19 @@ json::object Ecs::service_json(const Service& s) const {
                  {"enableECSManagedTags", false},
                  {"propagateTags", "NONE"},
                  {"enableExecuteCommand", s.enable_execute_command},
-                 {"tags", s.tags}};
+                 {"tags", s.tags},
+                 {"loadBalancers", json::array{}},
+                 {"serviceRegistries", json::array{}},
+                 {"placementConstraints", json::array{}},
+                 {"placementStrategy", json::array{}},
+                 {"deploymentController", json::object{{"type", "ECS"}}},
+                 {"roleArn", "arn:aws:iam::" + std::string(kAccount) +
+                                 ":role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"}};
+  if (!s.created_by.empty()) o["createdBy"] = s.created_by;
   if (s.launch_type == "FARGATE") {
     o["platformVersion"] = s.platform_version;
     o["platformFamily"] = "Linux";
-    json::array subnets;
-    for (const auto& n : s.subnets) subnets.emplace_back(n);
-    o["networkConfiguration"] =
-        json::object{{"awsvpcConfiguration",
-                      json::object{{"subnets", subnets}, {"assignPublicIp", "DISABLED"}}}};
+    o["networkConfiguration"] = network_configuration(s);
   }
   return o;
 }
@@ -1096,7 +1265,7 @@ void Ecs::register_routes(Router& router) {
   add("RegisterTaskDefinition",
       [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
         BOOST_OUTCOME_TRY(ctx.authorize("ecs:RegisterTaskDefinition", "*"));
-        BOOST_OUTCOME_TRY(auto def, register_task_definition(req, ctx.region));
+        BOOST_OUTCOME_TRY(auto def, register_task_definition(req, ctx.region, ctx.caller.arn));
         ctx.mutated = true;
         return json::object{{"taskDefinition", def}, {"tags", json::array{}}};
       });
@@ -1158,6 +1327,7 @@ void Ecs::register_routes(Router& router) {
         s.launch_type = get(req, "launchType", c->instances.empty() ? "FARGATE" : "EC2");
         s.platform_version = get(req, "platformVersion", "LATEST");
         s.enable_execute_command = get_bool(req, "enableExecuteCommand");
+        s.created_by = ctx.caller.arn;
         s.created = now();
         if (auto* nc = get_obj(req, "networkConfiguration")) {
           if (auto* aws = get_obj(*nc, "awsvpcConfiguration")) {
@@ -1392,7 +1562,11 @@ void Ecs::register_routes(Router& router) {
 
   add("RegisterContainerInstance",
       [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
-        BOOST_OUTCOME_TRY(auto* c, find_cluster(req, ctx));
+        // The operation declares no ClusterNotFoundException: a missing cluster is a
+        // ClientException.
+        auto found = find_cluster(req, ctx);
+        if (!found) return ApiError::client("ClientException", "Cluster not found.");
+        auto* c = found.value();
         BOOST_OUTCOME_TRY(ctx.authorize("ecs:RegisterContainerInstance", c->arn));
         ContainerInstance i;
         i.id = hex_id(16);
@@ -1475,7 +1649,9 @@ void Ecs::register_routes(Router& router) {
             container->agent->status != "RUNNING") {
           return invalid(kNotEnabled);
         }
-        if (agent_problem(*t, *container) == "unreachable") {
+        // The agent runs but never connected (no route, or credentials that may not use
+        // ssmmessages, KMS or the logs): AWS's opaque answer.
+        if (!agent_problem(*t, *container).empty()) {
           return ApiError::client(
               "TargetNotConnectedException",
               "The execute command failed due to an internal error. Try again later.");
@@ -1573,9 +1749,9 @@ void Ecs::register_routes(Router& router) {
         std::string resource = get(req, "resourceArn");
         BOOST_OUTCOME_TRY(ctx.authorize("ecs:ListTagsForResource", resource));
         auto* tags = tags_of(resource);
-        if (!tags)
-          return ApiError::client("ResourceNotFoundException",
-                                  "The specified resource is not found.");
+        // Unlike Tag/UntagResource, this operation declares no ResourceNotFoundException.
+        if (!tags && resource.find(":cluster/") != std::string::npos) return cluster_not_found();
+        if (!tags) return invalid("The specified resource is not found.");
         return json::object{{"tags", *tags}};
       });
 }
@@ -1644,6 +1820,7 @@ json::value Ecs::save() const {
                                     {"enable_execute_command", s.enable_execute_command},
                                     {"subnets", subnets},
                                     {"deployments", deployments},
+                                    {"created_by", s.created_by},
                                     {"events", s.events},
                                     {"tags", s.tags},
                                     {"created", epoch_seconds(s.created)}});
@@ -1654,6 +1831,9 @@ json::value Ecs::save() const {
     net[id] = json::object{{"vpc_id", sn.vpc_id}, {"route_out", sn.route_out}};
   o["subnets"] = net;
   json::array eps;
+  json::object secret_values;
+  for (const auto& [from, value] : secret_values_) secret_values[from] = value;
+  o["secret_values"] = std::move(secret_values);
   for (const auto& v : endpoint_vpcs_) eps.emplace_back(v);
   o["endpoint_vpcs"] = eps;
   // Tasks are processes of this sandbox run: after a restart they are gone (stopped), and the
@@ -1726,6 +1906,7 @@ void Ecs::load(const json::value& v) {
       s.launch_type = get(j, "launch_type");
       s.platform_version = get(j, "platform_version");
       s.status = get(j, "status");
+      s.created_by = get(j, "created_by");
       s.desired = static_cast<int>(get_int(j, "desired"));
       s.enable_execute_command = get_bool(j, "enable_execute_command");
       s.created = tp(j, "created");
@@ -1771,10 +1952,20 @@ void Ecs::load(const json::value& v) {
   if (auto* eps = get_arr(o, "endpoint_vpcs")) {
     for (const auto& e : *eps) {
       if (e.is_string()) endpoint_vpcs_.insert(std::string(e.as_string()));
+  if (auto* sv = get_obj(o, "secret_values")) {
+    for (const auto& [from, value] : *sv) {
+      if (value.is_string()) secret_values_[std::string(from)] = std::string(value.as_string());
+    }
+  }
     }
   }
 }
 
+  if (auto* sv = get_obj(scenario, "secret_values")) {
+    for (const auto& [from, value] : *sv) {
+      if (value.is_string()) secret_values_[std::string(from)] = std::string(value.as_string());
+    }
+  }
 ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
   const std::string region = get(scenario, "region", "us-east-1");
   if (auto* net = get_obj(scenario, "network")) {
@@ -1832,7 +2023,8 @@ ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
   if (auto* defs = get_arr(scenario, "task_definitions")) {
     for (const auto& v : *defs) {
       if (!v.is_object()) continue;
-      auto r = register_task_definition(v.as_object(), region);
+      auto r = register_task_definition(v.as_object(), region,
+                                        "arn:aws:iam::" + std::string(kAccount) + ":root");
       if (!r) return r.error();
     }
   }
@@ -1858,6 +2050,7 @@ ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
       if (auto* n = get_arr(j, "subnet_ids")) {
         for (const auto& x : *n) {
           if (x.is_string()) s.subnets.emplace_back(x.as_string());
+      s.created_by = "arn:aws:iam::" + std::string(kAccount) + ":root";
         }
       }
       s.created = now();

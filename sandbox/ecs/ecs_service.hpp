@@ -6,12 +6,15 @@
 // the reasons it does on AWS:
 //   - enableExecuteCommand is captured when a task launches; changing the service changes
 //     nothing for running tasks until a new deployment replaces them;
-//   - each container's ExecuteCommandAgent is RUNNING only when the task role (override, task
-//     definition, or on EC2 the instance role) allows the four ssmmessages actions, the task can
-//     reach ssmmessages (a route out or an interface endpoint with private DNS), the ECS agent is
-//     >= 1.50.2 (EC2) or the platform >= 1.4.0 (Fargate), the role may kms:Decrypt with the
-//     cluster's exec key when one is set, and the root filesystem is writable when session
-//     logging is on. Otherwise it is STOPPED with the reason.
+//   - a container's ExecuteCommandAgent connects only when the credentials it acts with (AWS
+//     keys in the container's environment, else the task role: override, task definition, or on
+//     EC2 the instance role) allow the four ssmmessages actions, the task can reach ssmmessages
+//     (a route out or an interface endpoint with private DNS), the role may kms:Decrypt with
+//     the cluster's exec key when one is set, and the root filesystem is writable when session
+//     logging is on. As on AWS, the agent still shows RUNNING and ExecuteCommand fails with
+//     TargetNotConnectedException (EcsOptions::explain_exec_failures: STOPPED with the reason);
+//   - an ECS agent older than 1.50.2 (EC2) or a platform older than 1.4.0 (Fargate) starts no
+//     ExecuteCommandAgent at all.
 //
 // Scenario keys (see sandbox/README.md): "clusters", "task_definitions", "services", "network".
 
@@ -28,6 +31,10 @@ namespace ecsh::sandbox::ecs {
 struct EcsOptions {
   std::string container_path;  // PATH inside containers
   std::string log_dir;         // container stdout/stderr files; empty: discarded
+  // AWS reports a container's ExecuteCommandAgent RUNNING (or absent) whatever keeps it from
+  // connecting, and ExecuteCommand then fails with TargetNotConnectedException. When set, the
+  // agent is STOPPED with the reason instead (for ecsh demo; no diagnosis may rely on it).
+  bool explain_exec_failures = false;
 };
 
 class EcsModule : public ServiceModule {

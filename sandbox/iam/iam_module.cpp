@@ -190,6 +190,15 @@ std::optional<SigningKey> IamModule::find_key(std::string_view access_key_id) co
   return std::nullopt;
 }
 
+std::string IamModule::principal_of_key(std::string_view access_key_id,
+                                        std::string_view secret_access_key) const {
+  auto key = find_key(access_key_id);
+  // Temporary credentials would need their session token, which the environment check does not
+  // model: only long-term keys (and the administrator's) count.
+  if (!key || !key->session_token.empty() || key->secret_access_key != secret_access_key) return {};
+  return key->caller.arn;
+}
+
 Evaluation IamModule::evaluate(std::string_view principal_arn, std::string_view action,
                                std::string_view resource, const ConditionContext& context) const {
   const Principal* principal = nullptr;
@@ -642,6 +651,27 @@ void IamModule::register_routes(Router& router) {
         s.keys[id] = std::move(k);
         ctx.mutated = true;
         return out;
+      });
+  // Whose key this is (what doctor asks about AWS keys found in a container's environment).
+  // Last use is not tracked: ServiceName and Region say N/A, as for a key never used.
+  iam("GetAccessKeyLastUsed",
+      [&s](RequestContext& ctx, const QueryParams& p) -> ApiResult<std::string> {
+        BOOST_OUTCOME_TRY(auto id, required(p, "AccessKeyId"));
+        std::string user_name, resource = account_arn("iam", "user/*");
+        if (id == kAdminAccessKeyId) {
+          resource = account_arn("iam", "root");
+        } else if (auto it = s.keys.find(id);
+                   it != s.keys.end() && s.users.count(it->second.user)) {
+          user_name = it->second.user;
+          resource = s.users.at(user_name).arn;
+        } else {
+          BOOST_OUTCOME_TRY(ctx.authorize("iam:GetAccessKeyLastUsed", resource, "AccessDenied"));
+          return no_such_entity("The Access Key with id " + id + " cannot be found");
+        }
+        BOOST_OUTCOME_TRY(ctx.authorize("iam:GetAccessKeyLastUsed", resource, "AccessDenied"));
+        return (user_name.empty() ? std::string() : xml_element("UserName", user_name)) +
+               "<AccessKeyLastUsed>" + xml_element("ServiceName", "N/A") +
+               xml_element("Region", "N/A") + "</AccessKeyLastUsed>";
       });
   auto set_boundary = [find_policy](Principal& who, const QueryParams& p) -> ApiResult<void> {
     BOOST_OUTCOME_TRY(auto arn, required(p, "PermissionsBoundary"));

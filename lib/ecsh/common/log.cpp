@@ -43,6 +43,12 @@ const std::vector<std::pair<std::regex, std::string>>& patterns() {
         "$1<redacted>\"");
     add(R"((<(SecretAccessKey|SessionToken)>)[^<]*)", "$1<redacted>");
     add(R"((aws_secret_access_key|aws_session_token)(\s*=\s*)\S+)", "$1$2<redacted>");
+    // A task definition's environment entry with AWS keys (DescribeTaskDefinition bodies), in
+    // either member order.
+    add(R"re(("name"\s*:\s*"(?:AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)"\s*,\s*"value"\s*:\s*")[^"]*")re",
+        "$1<redacted>\"");
+    add(R"re(("value"\s*:\s*")[^"]*("\s*,\s*"name"\s*:\s*"(?:AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)"))re",
+        "$1<redacted>$2");
     return v;
   }();
   return p;

@@ -191,6 +191,65 @@ void service_checks(const Facts& f, Builder& b) {
   }
 }
 
+// AWS keys in a container's environment: the SSM agent uses them instead of the task role, so
+// exec works only when their user may use ssmmessages ("every check is green but exec fails").
+void credential_env_check(const ContainerDefinitionFacts& d, const std::string& group, Builder& b) {
+  std::vector<std::string> names = d.credential_env;
+  for (const auto& n : d.credential_secrets) names.push_back(n + " (from secrets)");
+  if (names.empty()) return;
+  const std::string title = "AWS keys in the environment allow ssmmessages";
+  const std::string set = fmt::format(
+      "{} set in container {}: the SSM agent uses them instead of "
+      "the task role",
+      fmt::join(names, ", "), d.name);
+  const std::string remove = "Remove " + fmt::format("{}", fmt::join(names, ", ")) +
+                             " from container " + d.name + " (the agent then uses the task role)";
+  if (!d.keys) {
+    // Keys from secrets, or a secret key without its ID: their owner cannot be read.
+    b.add("container.credential_env", group, Status::unknown, title,
+          set + "; doctor cannot tell whose keys they are",
+          remove + ", or make sure the keys' user may use the four ssmmessages actions.");
+    return;
+  }
+  const auto& k = *d.keys;
+  if (k.key_unknown) {
+    b.add("container.credential_env", group, Status::fail, title,
+          set + "; access key " + k.access_key_id + " is not a key of this account",
+          remove + ", or replace them with a valid key whose user may use ssmmessages.");
+    return;
+  }
+  if (k.owner_arn.empty()) {
+    b.add("container.credential_env", group, Status::unknown, title,
+          set + "; whose key " + k.access_key_id + " is cannot tell: " + k.unknown_reason,
+          "Grant iam:GetAccessKeyLastUsed and iam:SimulatePrincipalPolicy so that doctor can "
+          "check this; or " +
+              remove + ".");
+    return;
+  }
+  std::vector<std::string> denied;
+  bool unknown = false;
+  for (const auto& p : k.ssmmessages) {
+    if (p.decision.empty()) {
+      unknown = true;
+    } else if (!p.allowed()) {
+      denied.push_back(p.action + (p.decision == "explicitDeny" ? " (explicit deny)" : ""));
+    }
+  }
+  const std::string owner = "key " + k.access_key_id + " belongs to " + k.owner_arn;
+  if (!denied.empty()) {
+    b.add("container.credential_env", group, Status::fail, title,
+          set + "; " + owner + ", which may not: " + fmt::format("{}", fmt::join(denied, ", ")),
+          remove + ", or allow the four ssmmessages actions for " + k.owner_arn + ".");
+  } else if (unknown || k.ssmmessages.empty()) {
+    b.add("container.credential_env", group, Status::unknown, title,
+          set + "; " + owner + ", whose permissions cannot tell: " + k.unknown_reason,
+          simulate_fix("you"));
+  } else {
+    b.add("container.credential_env", group, Status::ok, title,
+          set + "; " + owner + ", which may use ssmmessages");
+  }
+}
+
 void task_checks(const Facts& f, Builder& b) {
   if (!f.task) {
     if (!f.task_unknown_reason.empty()) {
@@ -319,9 +378,19 @@ void task_checks(const Facts& f, Builder& b) {
 
   // Per container.
   const bool logging_on = !f.logging.empty() && f.logging != "NONE";
+  // An ECS agent or platform without ECS Exec starts no ExecuteCommandAgent in any container.
+  const bool no_agent_at_all =
+      t.enable_execute_command && t.last_status == "RUNNING" && !t.containers.empty() &&
+      std::none_of(t.containers.begin(), t.containers.end(),
+                   [](const ecs::ContainerView& c) { return c.exec_agent_status.has_value(); });
   for (const auto& c : t.containers) {
     std::string cg = "container:" + c.name;
-    if (!c.exec_agent_status && !t.enable_execute_command) {
+    if (no_agent_at_all) {
+      b.add("container.exec_agent", cg, Status::fail, "exec agent RUNNING",
+            "no container of the task has an ExecuteCommandAgent, although exec was enabled at "
+            "launch (an ECS agent or platform version without ECS Exec starts none)",
+            "Fix the version checks above, then start a new task.");
+    } else if (!c.exec_agent_status && !t.enable_execute_command) {
       b.add("container.exec_agent", cg, Status::info, "no exec agent",
             "the task was started without exec, so no agent runs in its containers");
     } else if (!c.exec_agent_status) {
@@ -348,11 +417,7 @@ void task_checks(const Facts& f, Builder& b) {
         b.add("container.init_process", cg, Status::info, "initProcessEnabled is off",
               "processes left by exec sessions are not reaped");
       }
-      if (!d.credential_env.empty()) {
-        b.add("container.credential_env", cg, Status::info, "AWS credentials in the environment",
-              fmt::format("{} set in the task definition; they override the task role",
-                          fmt::join(d.credential_env, ", ")));
-      }
+      credential_env_check(d, cg, b);
     }
   }
 }

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """`ecsh doctor` and `ecsh enable` end to end: each cause that blocks ECS Exec in isolation (one
 sandbox cluster per cause), doctor's verdict and exit code for each, and for the fixable ones
-that `ecsh enable` fixes them and `ecsh exec` then works."""
+that `ecsh enable` fixes them and `ecsh exec` then works.
+
+The sandbox runs in its default, AWS-faithful mode: an exec agent that cannot connect shows
+RUNNING with no reason and ExecuteCommand answers TargetNotConnectedException, so every verdict
+here comes from doctor's own checks, never from a hint of the sandbox."""
 import argparse
 import json
 import os
@@ -21,7 +25,11 @@ DEFAULT_SUBNET = "subnet-0ec5a0d0000000001"
 DEFAULT_VPC = "vpc-0ec5a0d0000000001"
 DOCTOR_READS = ["ecs:List*", "ecs:Describe*", "iam:SimulatePrincipalPolicy", "iam:GetRole",
                 "iam:GetInstanceProfile", "ec2:Describe*", "kms:DescribeKey",
-                "logs:DescribeLogGroups", "sts:GetCallerIdentity"]
+                "logs:DescribeLogGroups", "sts:GetCallerIdentity", "iam:GetAccessKeyLastUsed"]
+CI_KEY = ("AKIAECSHDOCTORCIKEY1", "ci-secret")          # a user without ssmmessages
+CI_SSM_KEY = ("AKIAECSHDOCTORCISSM1", "ci-ssm-secret")  # a user with them
+UNKNOWN_KEY = ("AKIAECSHDOCTORNOSUCH", "no-such-secret")
+SECRET_ARN = "arn:aws:ssm:us-east-1:000000000000:parameter/ci/aws-access-key-id"
 
 
 def policy(*statements):
@@ -32,13 +40,20 @@ def allow(actions, resource="*"):
     return {"Effect": "Allow", "Action": actions, "Resource": resource}
 
 
-def task_def(family, role, read_only=False):
-    return {"family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-            "cpu": "256", "memory": "512",
-            "taskRoleArn": f"arn:aws:iam::000000000000:role/{role}",
-            "containerDefinitions": [{"name": "app", "image": "app:latest", "essential": True,
-                                      "readonlyRootFilesystem": read_only,
-                                      "command": ["sleep", "100000"]}]}
+def task_def(family, role, read_only=False, keys=None, secret_keys=False):
+    container = {"name": "app", "image": "app:latest", "essential": True,
+                 "readonlyRootFilesystem": read_only, "command": ["sleep", "100000"]}
+    if keys:
+        container["environment"] = [{"name": "AWS_ACCESS_KEY_ID", "value": keys[0]},
+                                    {"name": "AWS_SECRET_ACCESS_KEY", "value": keys[1]}]
+    if secret_keys:
+        container["secrets"] = [{"name": "AWS_ACCESS_KEY_ID", "valueFrom": SECRET_ARN},
+                                {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": SECRET_ARN + "-s"}]
+    d = {"family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+         "cpu": "256", "memory": "512", "containerDefinitions": [container]}
+    if role:
+        d["taskRoleArn"] = f"arn:aws:iam::000000000000:role/{role}"
+    return d
 
 
 def service(cluster, family, exec_on=True, **extra):
@@ -60,7 +75,12 @@ def scenario():
             {"name": "denied", "access_key_id": "AKIAECSHDOCTORDENIED", "secret_access_key": "denied-secret",
              "policies": [policy(allow("*"), {"Effect": "Deny", "Action": "ecs:ExecuteCommand",
                                               "Resource": "*"})]},
+            {"name": "ci", "access_key_id": CI_KEY[0], "secret_access_key": CI_KEY[1],
+             "policies": [policy(allow(["s3:PutObject"]))]},
+            {"name": "ci-ssm", "access_key_id": CI_SSM_KEY[0], "secret_access_key": CI_SSM_KEY[1],
+             "policies": [policy(allow(SSM))]},
         ],
+        "secret_values": {SECRET_ARN: CI_KEY[0], SECRET_ARN + "-s": CI_KEY[1]},
         "roles": [
             {"name": "good-role", "policies": [policy(allow(SSM), allow("kms:Decrypt"))]},
             {"name": "no-ssm-role", "policies": [policy(allow(["s3:GetObject"]))]},
@@ -86,6 +106,11 @@ def scenario():
             {"name": "rofs", "capacity": {"fargate": True},
              "execute_command_configuration": {"logging": "OVERRIDE", "logConfiguration": {
                  "cloudWatchLogGroupName": "/ecs/exec-audit"}}},
+            {"name": "norole", "capacity": {"fargate": True}},
+            {"name": "envkeys", "capacity": {"fargate": True}},
+            {"name": "envkeys-ok", "capacity": {"fargate": True}},
+            {"name": "envkeys-unknown", "capacity": {"fargate": True}},
+            {"name": "envkeys-secret", "capacity": {"fargate": True}},
             {"name": "agent", "container_instances": [
                 {"instance_id": "i-0ec5a0ld0000a9e01", "agent_version": "1.49.0",
                  "instance_role_arn": "arn:aws:iam::000000000000:role/good-role",
@@ -94,6 +119,11 @@ def scenario():
         "task_definitions": [task_def("good", "good-role"), task_def("no-ssm", "no-ssm-role"),
                              task_def("no-kms", "no-kms-role"),
                              task_def("rofs", "good-role", read_only=True),
+                             task_def("norole", None),
+                             task_def("envkeys", "good-role", keys=CI_KEY),
+                             task_def("envkeys-ok", "good-role", keys=CI_SSM_KEY),
+                             task_def("envkeys-unknown", "good-role", keys=UNKNOWN_KEY),
+                             task_def("envkeys-secret", "good-role", secret_keys=True),
                              {"family": "ec2", "networkMode": "bridge",
                               "containerDefinitions": [{"name": "app", "image": "app:latest",
                                                         "command": ["sleep", "100000"]}]}],
@@ -106,6 +136,11 @@ def scenario():
             service("network", "good", subnet_ids=["subnet-0150la7ed00000001"]),
             service("kms", "no-kms"),
             service("rofs", "rofs"),
+            service("norole", "norole"),
+            service("envkeys", "envkeys"),
+            service("envkeys-ok", "envkeys-ok"),
+            service("envkeys-unknown", "envkeys-unknown"),
+            service("envkeys-secret", "envkeys-secret"),
             {"cluster": "agent", "name": "app", "task_definition": "ec2", "desired_count": 1,
              "launch_type": "EC2", "enable_execute_command": True},
         ],
@@ -148,7 +183,8 @@ def main():
         raise AssertionError(f"service app in {cluster} never ran")
 
     try:
-        for c in ["ok", "role", "disabled", "redeploy", "platform", "network", "kms", "rofs", "agent"]:
+        for c in ["ok", "role", "disabled", "redeploy", "platform", "network", "kms", "rofs",
+                  "agent", "norole", "envkeys", "envkeys-ok", "envkeys-unknown", "envkeys-secret"]:
             wait_running(c)
 
         rc, fails, report = doctor("ok")
@@ -168,6 +204,11 @@ def main():
             ("read-only root filesystem with session logging", "rofs", None,
              "container.read_only_root", False),
             ("ECS agent too old", "agent", None, "task.agent_version", False),
+            ("no task role, so the agent has no credentials", "norole", None, "task.role", False),
+            ("AWS keys in the environment whose user lacks ssmmessages", "envkeys", None,
+             "container.credential_env", False),
+            ("AWS keys in the environment that are not a key of the account", "envkeys-unknown",
+             None, "container.credential_env", False),
         ]
         for title, cluster, key, check_id, fixable in cases:
             rc, fails, report = doctor(cluster, key=key or ("AKIAECSHDOCTORDEV001", "dev-secret"))
@@ -177,6 +218,60 @@ def main():
         rc, fails, _ = doctor("ok", key=("AKIAECSHDOCTORDENIED", "denied-secret"))
         check("explicit" in fails.get("caller.execute_command", {}).get("detail", "").lower(),
               "an explicit deny is named as such", fails)
+
+        # AWS keys in the container's environment: the agent acts with them, not the task role.
+        rc, fails, report = doctor("envkeys")
+        env = fails.get("container.credential_env", {})
+        check(rc == 1 and list(fails) == ["container.credential_env"] and
+              "AWS_ACCESS_KEY_ID" in env["detail"] and "AWS_SECRET_ACCESS_KEY" in env["detail"] and
+              "arn:aws:iam::000000000000:user/ci" in env["detail"] and
+              "Remove AWS_ACCESS_KEY_ID" in env["fix"] and CI_KEY[1] not in json.dumps(report),
+              "doctor: every other check green, the keys' owner named and the fix says remove "
+              "them or grant ssmmessages (the secret never printed)", (rc, list(fails), env))
+        p = ecsh("--debug", "doctor", "-c", "envkeys")
+        check(p.returncode == 1 and "DescribeTaskDefinition" in p.stderr + p.stdout and
+              CI_KEY[1] not in p.stderr + p.stdout,
+              "doctor --debug never prints the secret key found in the environment",
+              (p.returncode, p.stderr[-300:]))
+        check("is not a key of this account" in
+              doctor("envkeys-unknown")[1].get("container.credential_env", {}).get("detail", ""),
+              "doctor: an access key the account does not know is named as such")
+        p = ecsh("exec", "-c", "envkeys", "-s", "app", "--", "true")
+        check(p.returncode == 254 and "TargetNotConnectedException" in p.stderr,
+              "exec with keys lacking ssmmessages in the environment: TargetNotConnectedException "
+              "as on AWS, although the task role allows it", p.stderr)
+        rc, fails, report = doctor("envkeys-ok")
+        env = [c for c in report["checks"] if c["id"] == "container.credential_env"]
+        check(rc == 0 and not fails and env and env[0]["status"] == "ok" and
+              "user/ci-ssm" in env[0]["detail"],
+              "doctor: keys whose user may use ssmmessages are fine", (rc, list(fails), env))
+        p = ecsh("exec", "-c", "envkeys-ok", "-s", "app", "--", "sh", "-c", "echo inside")
+        check(p.returncode == 0 and p.stdout == "inside\n",
+              "exec works when the keys in the environment allow ssmmessages",
+              (p.returncode, p.stdout, p.stderr))
+        rc, fails, report = doctor("envkeys-secret")
+        env = [c for c in report["checks"] if c["id"] == "container.credential_env"]
+        check(env and env[0]["status"] == "unknown" and "from secrets" in env[0]["detail"],
+              "doctor: keys from secrets cannot be read, so it says it cannot tell", env)
+        p = ecsh("exec", "-c", "envkeys-secret", "-s", "app", "--", "true")
+        check(p.returncode == 254 and "TargetNotConnectedException" in p.stderr,
+              "exec with the keys from secrets (user without ssmmessages) fails as on AWS",
+              p.stderr)
+
+        # The sandbox is as opaque as AWS: the agent of a task whose role cannot use ssmmessages
+        # (or decrypt with the exec key) shows RUNNING without a reason, and exec fails with
+        # TargetNotConnectedException.
+        for cluster in ["role", "kms", "norole"]:
+            _, arns, _ = aws(sb, "ecs", "list-tasks", "--cluster", cluster)
+            _, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", cluster, "--tasks",
+                          *arns["taskArns"])
+            agent = d["tasks"][0]["containers"][0]["managedAgents"][0]
+            check(agent["lastStatus"] == "RUNNING" and "reason" not in agent,
+                  f"{cluster}: the exec agent shows RUNNING with no reason, as on AWS", agent)
+            p = ecsh("exec", "-c", cluster, "-s", "app", "--", "true")
+            check(p.returncode == 254 and "TargetNotConnectedException" in p.stderr and
+                  "internal error" in p.stderr,
+                  f"{cluster}: exec fails with AWS's opaque TargetNotConnectedException", p.stderr)
 
         # Enabled on the service but the running task predates it: redeploy needed.
         rc, _, err = aws(sb, "ecs", "update-service", "--cluster", "redeploy", "--service", "app",
@@ -221,10 +316,11 @@ def main():
               rows.get("redeploy", {}).get("exec", "").startswith("no: redeploy needed") and
               rows.get("ok", {}).get("exec", "").startswith("ready"),
               "ls services: the exec column", (p.returncode, rows, p.stderr))
-        p = ecsh("ls", "tasks", "-c", "role", "--output", "json")
+        p = ecsh("ls", "tasks", "-c", "agent", "--output", "json")
         tasks = json.loads(p.stdout) if p.returncode == 0 else []
-        check(len(tasks) == 1 and tasks[0]["exec"].startswith("no: agent STOPPED"),
-              "ls tasks: a stopped exec agent and its reason", (p.returncode, tasks, p.stderr))
+        check(len(tasks) == 1 and tasks[0]["exec"] == "no: no exec agent",
+              "ls tasks: an ECS agent too old for exec starts no exec agent",
+              (p.returncode, tasks, p.stderr))
 
         # enable fixes the fixable ones, then exec works.
         for cluster in ["role", "disabled", "redeploy", "kms"]:

@@ -39,6 +39,19 @@ TEST(Redaction, SecretShapedFieldsAreRedactedWithoutRegistration) {
   EXPECT_NE(out.find("\"sessionId\":\"s-1\""), std::string::npos) << out;
 }
 
+TEST(Redaction, AwsKeysInATaskDefinitionEnvironmentAreRedacted) {
+  // doctor --debug logs DescribeTaskDefinition bodies before it parses them.
+  auto out =
+      log::redact(R"({"environment":[{"name":"AWS_ACCESS_KEY_ID","value":"AKIAEXAMPLEKEY000001"},)"
+                  R"({"name": "AWS_SECRET_ACCESS_KEY", "value": "s3cr3t/first"},)"
+                  R"({"value":"s3cr3t/second","name":"AWS_SECRET_ACCESS_KEY"},)"
+                  R"({"name":"MODE","value":"visible"}]})");
+  EXPECT_EQ(out.find("s3cr3t"), std::string::npos) << out;
+  EXPECT_NE(out.find("AKIAEXAMPLEKEY000001"), std::string::npos) << out;
+  EXPECT_NE(out.find("visible"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("name":"AWS_SECRET_ACCESS_KEY")"), std::string::npos) << out;
+}
+
 TEST(DebugLog, EveryLineCarriesMillisecondsSinceStartInOrder) {
   std::vector<std::string> lines;
   log::set_sink([&](std::string_view line) { lines.emplace_back(line); });
