@@ -22,7 +22,7 @@ JOBS=${JOBS:-$(nproc)}
 BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libssl-dev
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libpugixml-dev libcli11-dev libfmt-dev ca-certificates googletest libgtest-dev libgmock-dev)
-TEST_PACKAGES=(python3 python3-botocore awscli tmux openssl
+TEST_PACKAGES=(python3 python3-botocore python3-cryptography awscli tmux openssl
   clang-format-14 docker.io busybox-static openssh-server openssh-client strace)
 
 missing_packages() {

@@ -2,6 +2,8 @@
 
 #include "ecsh/common/clock.hpp"
 
+#include <cstdio>
+
 namespace ecsh::cli {
 
 Result<std::unique_ptr<AwsContext>> make_aws_context(asio::any_io_executor executor,
@@ -13,7 +15,19 @@ Result<std::unique_ptr<AwsContext>> make_aws_context(asio::any_io_executor execu
   cli.region = global.region;
   cli.endpoint_url = global.endpoint_url;
   cli.no_verify_ssl = global.no_verify_ssl;
+  cli.ca_bundle = global.ca_bundle;
   ECSH_TRY(ctx->settings, aws::load_settings(cli, ctx->env));
+  if (!ctx->settings.verify_tls) {
+    // Once per process, however many connections follow (the AWS CLI warns on every request).
+    static bool warned = false;
+    if (!warned) {
+      warned = true;
+      std::fputs(
+          "ecsh: warning: TLS certificates are not verified (--no-verify-ssl): anyone on the "
+          "network path can read and change this session.\n",
+          stderr);
+    }
+  }
   auto http_options = aws::HttpOptions::from_environment();
   http_options.verify_tls = ctx->settings.verify_tls;
   http_options.ca_bundle = ctx->settings.ca_bundle;

@@ -21,6 +21,7 @@ struct GlobalOptions {
   std::string endpoint_url;
   std::string output = "text";  // text | json
   bool no_verify_ssl = false;
+  std::string ca_bundle;
   bool debug = false;
   bool no_color = false;
   bool yes = false;

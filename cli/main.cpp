@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--no-verify-ssl", global.no_verify_ssl,
                "Do not verify TLS certificates (explicit only; never the default)");
+  app.add_option("--ca-bundle", global.ca_bundle,
+                 "PEM file of the CAs to trust for TLS (default: AWS_CA_BUNDLE, ca_bundle)");
   app.add_flag("--debug", global.debug, "Log requests and responses (secrets redacted)");
   app.add_flag("--no-color", global.no_color, "No colours (also when NO_COLOR is set)");
   app.add_flag("-y,--yes", global.yes, "Assume yes to every question");

@@ -10,8 +10,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
+#include <string>
+#include <vector>
 
 extern char** environ;
 
@@ -29,12 +33,24 @@ bool is_custom_endpoint(const std::string& url) {
          url.find(".amazonaws.com.cn") == std::string::npos;
 }
 
+// The AWS CLI's command line (the plugin's parent), NUL-separated in /proc.
+std::vector<std::string> parent_command_line() {
+  std::ifstream in("/proc/" + std::to_string(::getppid()) + "/cmdline", std::ios::binary);
+  std::vector<std::string> argv;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) argv.push_back(arg);
+  return argv;
+}
+
 Task<Result<int>> run_plugin_session(exec::PluginSession s) {
   auto executor = co_await asio::this_coro::executor;
   GlobalOptions global;
   global.profile = s.profile;
   global.region = s.region;
   if (is_custom_endpoint(s.endpoint_url)) global.endpoint_url = s.endpoint_url;
+  auto parent_tls = exec::tls_flags_of_aws_cli(parent_command_line());
+  global.ca_bundle = parent_tls.ca_bundle;
+  global.no_verify_ssl = parent_tls.no_verify_ssl;
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
   connect::SessionTarget target;
   target.session_id = s.session_id;

@@ -87,10 +87,17 @@ struct RequestContext {
   std::string region;      // from the SigV4 credential scope
   std::string request_id;  // echoed as x-amzn-RequestId
   std::string host;        // the Host the client used, e.g. "127.0.0.1:41234" (for stream URLs)
+  bool tls = false;        // the request came over TLS: stream URLs are wss:// then
   std::chrono::system_clock::time_point now;
   const IamEvaluator* iam = nullptr;
   // Handlers of operations that change state set this; the core then persists the state.
   bool mutated = false;
+
+  // The data channel's URL for a session, on the host and scheme the client used.
+  std::string stream_url(const std::string& session_id) const {
+    return (tls ? "wss://" : "ws://") + host + "/v1/data-channel/" + session_id +
+           "?role=publish_subscribe";
+  }
 
   // AccessDeniedException (JSON) / AccessDenied (Query) with IAM's text when the caller may not.
   // `error_code` lets JSON services say AccessDeniedException and Query services AccessDenied.

@@ -2,6 +2,8 @@
 
 #include "sandbox/core/sandbox.hpp"
 #include "sandbox/core/server.hpp"
+#include "sandbox/core/server_stream.hpp"
+#include "sandbox/core/tls.hpp"
 #include "sandbox/ec2/ec2_module.hpp"
 #include "sandbox/ecs/ecs_service.hpp"
 #include "sandbox/kms/kms_module.hpp"
@@ -52,6 +54,22 @@ int main(int argc, char** argv) {
   app.add_option("--agent-io", agent_io,
                  "pty (as ECS Exec), or pipes to benchmark a client without a pty in the way")
       ->check(CLI::IsMember({"pty", "pipes"}));
+  bool explain_exec_failures = false;
+  app.add_flag("--explain-exec-failures", explain_exec_failures,
+               "Kinder than AWS (for ecsh demo): a stopped exec agent with the reason, instead of "
+               "AWS's RUNNING agent and opaque TargetNotConnectedException");
+  bool tls = false;
+  std::string tls_cert;
+  std::string tls_key;
+  auto* tls_flag = app.add_flag(
+      "--tls", tls,
+      "Serve HTTPS and wss:// with a CA and certificate made into the state dir (for localhost, "
+      "127.0.0.1 and ::1); the CA's path is the second line of stdout");
+  auto* cert_opt = app.add_option("--tls-cert", tls_cert,
+                                  "Serve HTTPS with this PEM certificate chain (with --tls-key)");
+  auto* key_opt = app.add_option("--tls-key", tls_key, "The PEM private key of --tls-cert");
+  cert_opt->needs(key_opt)->excludes(tls_flag);
+  key_opt->needs(cert_opt)->excludes(tls_flag);
   app.add_flag("--exit-with-parent", exit_with_parent,
                "Stop when the process that started the sandbox dies (used by ecsh demo)");
   CLI11_PARSE(app, argc, argv);
@@ -129,8 +147,8 @@ int main(int argc, char** argv) {
       kms.get(), logs.get(), channel_options);
   sessions.on_terminate([&data_channel](const std::string& id) { data_channel.terminate(id); });
   sandbox.server().set_websocket_handler(
-      [&data_channel](ecsh::asio::ip::tcp::socket socket, sb::BeastRequest request) {
-        data_channel.accept(std::move(socket), std::move(request));
+      [&data_channel](sb::ServerStream stream, sb::BeastRequest request) {
+        data_channel.accept(std::move(stream), std::move(request));
       });
   sandbox.on_faults([&data_channel](const boost::json::object& body) {
     sb::ssm::ChannelFaults f;
@@ -160,6 +178,7 @@ int main(int argc, char** argv) {
   sb::ecs::EcsOptions ecs_options;
   ecs_options.container_path = container_path;
   ecs_options.log_dir = state_dir + "/logs";
+  ecs_options.explain_exec_failures = explain_exec_failures;
   std::filesystem::create_directories(ecs_options.log_dir);
   auto ecs = sb::ecs::make_ecs_module(*task_runtime, sessions, ecs_options);
   auto* ecs_view = ecs.get();
@@ -167,12 +186,39 @@ int main(int argc, char** argv) {
   sandbox.add_module(sb::ssm::make_ssm_module(
       sessions, [ecs_view](const std::string& t) { return ecs_view->resolve_target(t); },
       [ecs_view] { return ecs_view->managed_instances(); }));
+  sb::TlsFiles tls_files;
+  if (tls || !tls_cert.empty()) {
+    if (tls) {
+      auto made = sb::ensure_tls_files(std::filesystem::path(state_dir) / "tls");
+      if (!made) {
+        std::fprintf(stderr, "ecsh-sandbox: %s\n", made.error().describe().c_str());
+        return 1;
+      }
+      tls_files = made.value();
+    } else {
+      tls_files.cert = tls_cert;
+      tls_files.key = tls_key;
+    }
+    auto context = sb::make_tls_server_context(tls_files);
+    if (!context) {
+      std::fprintf(stderr, "ecsh-sandbox: %s\n", context.error().describe().c_str());
+      return 1;
+    }
+    sandbox.server().enable_tls(context.value());
+  }
   auto port = sandbox.start();
   if (!port) {
     std::fprintf(stderr, "ecsh-sandbox: %s\n", port.error().describe().c_str());
     return 1;
   }
-  std::printf("listening on http://%s:%u\n", options.host.c_str(), unsigned(port.value()));
+  const bool https = sandbox.server().tls();
+  std::string shown_host =
+      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  std::printf("listening on %s://%s:%u\n", https ? "https" : "http", shown_host.c_str(),
+              unsigned(port.value()));
+  if (!tls_files.ca.empty()) {
+    std::printf("ca bundle %s\n", std::filesystem::absolute(tls_files.ca).c_str());
+  }
   std::fflush(stdout);
 
   ecsh::asio::signal_set signals(io, SIGTERM, SIGINT);

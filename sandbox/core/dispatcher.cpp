@@ -215,6 +215,7 @@ RequestContext Dispatcher::make_context(const aws::HttpRequest& request, const V
   ctx.region = v.region;
   ctx.request_id = crypto::uuid4();
   ctx.host = request.host;
+  ctx.tls = request.scheme == "https";
   ctx.now = clock_();
   ctx.iam = &iam_;
   return ctx;

@@ -83,6 +83,17 @@ struct Sandbox::Impl {
       for (auto* m : all_modules()) mods[m->name()] = m->save();
       return admin_json(200, json::object{{"version", 1}, {"modules", std::move(mods)}});
     }
+    if (r.path == "/_sandbox/tls" && r.method == "GET") {
+      // What TLS clients sent: the server name (SNI) of each connection, and whether it became a
+      // session's WebSocket.
+      json::array connections;
+      for (const auto& c : server.tls_connections()) {
+        connections.push_back(
+            json::object{{"server_name", c.server_name}, {"websocket", c.websocket}});
+      }
+      return admin_json(
+          200, json::object{{"tls", server.tls()}, {"connections", std::move(connections)}});
+    }
     if (r.path == "/_sandbox/scenario" && r.method == "POST") {
       auto applied = apply_scenario(r.body);
       if (!applied) return admin_json(400, json::object{{"message", applied.error().message}});

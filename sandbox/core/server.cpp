@@ -1,11 +1,16 @@
 #include "sandbox/core/server.hpp"
 
+#include "sandbox/core/server_stream.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <openssl/ssl.h>
+
+#include <deque>
 #include <set>
 
 namespace ecsh::sandbox {
@@ -23,6 +28,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   WebSocketUpgradeHandler websocket;
   std::set<tcp::socket*> open_sockets;
   bool closed = false;
+  std::shared_ptr<asio::ssl::context> tls_context;
+  std::deque<TlsConnection> tls_log;
+  std::size_t tls_log_dropped = 0;  // entries dropped from the front (for stable indices)
 
   Task<void> accept_loop() {
     auto self = shared_from_this();
@@ -37,10 +45,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
-  static aws::HttpRequest to_aws(const BeastRequest& req) {
+  static aws::HttpRequest to_aws(const BeastRequest& req, bool tls) {
     aws::HttpRequest r;
     r.method = std::string(req.method_string());
-    r.scheme = "http";
+    r.scheme = tls ? "https" : "http";
     std::string_view target = req.target();
     auto q = target.find('?');
     r.path = std::string(target.substr(0, q));
@@ -53,28 +61,103 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     return r;
   }
 
+  // A bad request (a TLS ClientHello on the plain port, a plain request on the TLS port) gets a
+  // 400 and the connection is closed, as nginx does.
+  template <class Stream>
+  static Task<void> reject(Stream& stream, std::string body) {
+    http::response<http::string_body> res{http::status::bad_request, 11};
+    res.set(http::field::server, "ecsh-sandbox");
+    res.set(http::field::content_type, "text/plain");
+    res.keep_alive(false);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(stream, res, use_awaitable_nothrow);
+    (void)wec;
+    (void)wn;
+  }
+
   Task<void> serve(tcp::socket socket) {
     auto self = shared_from_this();
-    open_sockets.insert(&socket);
+    boost::system::error_code peer_ec;
+    auto peer = socket.remote_endpoint(peer_ec);
+    const bool loopback = !peer_ec && peer.address().is_loopback();
+    if (!tls_context) {
+      ServerStream stream(std::make_unique<ServerStream::Plain>(std::move(socket)));
+      co_await serve_http(std::move(stream), loopback, 0);
+      co_return;
+    }
+    // A TLS connection starts with a handshake record (0x16); anything else is plain text.
+    unsigned char first = 0;
+    auto [pec, pn] = co_await socket.async_receive(
+        asio::buffer(&first, 1), tcp::socket::message_peek, use_awaitable_nothrow);
+    if (pec || pn == 0) co_return;
+    if (first != 0x16) {
+      beast::flat_buffer buffer;
+      http::request_parser<http::string_body> parser;
+      auto [rec, rn] =
+          co_await http::async_read_header(socket, buffer, parser, use_awaitable_nothrow);
+      (void)rn;
+      if (!rec) {
+        std::string body = "The plain HTTP request was sent to HTTPS port\n";
+        co_await reject(socket, body);
+      }
+      boost::system::error_code ignore;
+      socket.shutdown(tcp::socket::shutdown_both, ignore);
+      co_return;
+    }
+    auto tls = std::make_unique<ServerStream::Tls>(std::move(socket), *tls_context);
+    beast::get_lowest_layer(*tls).expires_after(std::chrono::seconds(30));
+    auto [hec] =
+        co_await tls->async_handshake(asio::ssl::stream_base::server, use_awaitable_nothrow);
+    if (hec) co_return;
+    beast::get_lowest_layer(*tls).expires_never();
+    TlsConnection info;
+    if (const char* sni = SSL_get_servername(tls->native_handle(), TLSEXT_NAMETYPE_host_name)) {
+      info.server_name = sni;
+    }
+    tls_log.push_back(info);
+    if (tls_log.size() > 10000) {
+      tls_log.pop_front();
+      ++tls_log_dropped;
+    }
+    const std::size_t log_index = tls_log_dropped + tls_log.size();  // 1-based
+    ServerStream stream(std::move(tls));
+    co_await serve_http(std::move(stream), loopback, log_index);
+  }
+
+  Task<void> serve_http(ServerStream stream, bool loopback, std::size_t tls_log_index) {
+    auto self = shared_from_this();
+    tcp::socket* socket = &stream.socket();
+    open_sockets.insert(socket);
     struct Forget {
       Impl* impl;
       tcp::socket* s;
       ~Forget() { impl->open_sockets.erase(s); }
-    } forget{this, &socket};
-    boost::system::error_code peer_ec;
-    auto peer = socket.remote_endpoint(peer_ec);
-    const bool loopback = !peer_ec && peer.address().is_loopback();
+    } forget{this, socket};
+    const bool tls = stream.is_tls();
     beast::flat_buffer buffer;
     while (!closed) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(256 * 1024 * 1024);
-      auto [ec, n] = co_await http::async_read(socket, buffer, parser, use_awaitable_nothrow);
-      if (ec) co_return;
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_awaitable_nothrow);
+      if (ec) {
+        if (!tls && ec != http::error::end_of_stream && ec != asio::error::eof &&
+            ec != asio::error::connection_reset) {
+          std::string body = "Bad Request\n";
+          co_await reject(stream, body);
+          boost::system::error_code ignore;
+          socket->shutdown(tcp::socket::shutdown_both, ignore);
+        }
+        co_return;
+      }
       BeastRequest req = parser.release();
       if (beast::websocket::is_upgrade(req) && websocket &&
           std::string_view(req.target()).starts_with("/v1/data-channel/")) {
-        open_sockets.erase(&socket);
-        websocket(std::move(socket), std::move(req));
+        open_sockets.erase(socket);
+        if (tls_log_index > tls_log_dropped && tls_log_index - tls_log_dropped <= tls_log.size()) {
+          tls_log[tls_log_index - tls_log_dropped - 1].websocket = true;
+        }
+        websocket(std::move(stream), std::move(req));
         co_return;
       }
       aws::HttpResponse out;
@@ -83,7 +166,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         out.status = 403;
         out.body = "the admin endpoint answers loopback clients only\n";
       } else {
-        out = handler(to_aws(req));
+        out = handler(to_aws(req, tls));
       }
       http::response<http::string_body> res;
       res.version(req.version());
@@ -93,10 +176,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       res.keep_alive(req.keep_alive());
       res.body() = std::move(out.body);
       res.prepare_payload();
-      auto [wec, wn] = co_await http::async_write(socket, res, use_awaitable_nothrow);
+      auto [wec, wn] = co_await http::async_write(stream, res, use_awaitable_nothrow);
       if (wec || !res.keep_alive()) {
         boost::system::error_code ignore;
-        socket.shutdown(tcp::socket::shutdown_both, ignore);
+        socket->shutdown(tcp::socket::shutdown_both, ignore);
         co_return;
       }
     }
@@ -129,6 +212,16 @@ Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t 
 
 void HttpServer::set_websocket_handler(WebSocketUpgradeHandler handler) {
   impl_->websocket = std::move(handler);
+}
+
+void HttpServer::enable_tls(std::shared_ptr<asio::ssl::context> context) {
+  impl_->tls_context = std::move(context);
+}
+
+bool HttpServer::tls() const { return impl_->tls_context != nullptr; }
+
+std::vector<HttpServer::TlsConnection> HttpServer::tls_connections() const {
+  return {impl_->tls_log.begin(), impl_->tls_log.end()};
 }
 
 void HttpServer::close() {

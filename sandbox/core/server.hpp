@@ -15,12 +15,18 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace ecsh::sandbox {
 
+class ServerStream;  // sandbox/core/server_stream.hpp
+
 using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using WebSocketUpgradeHandler =
-    std::function<void(asio::ip::tcp::socket socket, BeastRequest request)>;
+using WebSocketUpgradeHandler = std::function<void(ServerStream stream, BeastRequest request)>;
 using HttpHandler = std::function<aws::HttpResponse(const aws::HttpRequest& request)>;
 
 class HttpServer {
@@ -30,6 +36,17 @@ class HttpServer {
   // Binds and starts accepting; returns the bound port.
   Result<std::uint16_t> listen(const std::string& host, std::uint16_t port);
   void set_websocket_handler(WebSocketUpgradeHandler handler);
+  // Serve TLS instead of plain HTTP on the same port (before listen). A plain HTTP request on it
+  // gets nginx's 400 "The plain HTTP request was sent to HTTPS port".
+  void enable_tls(std::shared_ptr<boost::asio::ssl::context> context);
+  bool tls() const;
+  // The TLS connections accepted so far (the last 10000): the server name the client sent (SNI,
+  // empty when none) and whether the connection became a WebSocket.
+  struct TlsConnection {
+    std::string server_name;
+    bool websocket = false;
+  };
+  std::vector<TlsConnection> tls_connections() const;
   // Stops accepting and closes idle connections.
   void close();
 

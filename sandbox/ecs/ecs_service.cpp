@@ -1674,16 +1674,14 @@ void Ecs::register_routes(Router& router) {
             {"containerArn",
              arn(ctx.region, "container/" + t->cluster + "/" + t->id + "/" +
                                  crypto::sha256_hex(t->id + container->name).substr(0, 32))}};
-        return json::object{
-            {"clusterArn", cl.arn},
-            {"containerArn", container_out["containerArn"]},
-            {"containerName", container->name},
-            {"interactive", true},
-            {"session", json::object{{"sessionId", s.session_id},
-                                     {"streamUrl", "ws://" + ctx.host + "/v1/data-channel/" +
-                                                       s.session_id + "?role=publish_subscribe"},
-                                     {"tokenValue", s.token}}},
-            {"taskArn", t->arn}};
+        return json::object{{"clusterArn", cl.arn},
+                            {"containerArn", container_out["containerArn"]},
+                            {"containerName", container->name},
+                            {"interactive", true},
+                            {"session", json::object{{"sessionId", s.session_id},
+                                                     {"streamUrl", ctx.stream_url(s.session_id)},
+                                                     {"tokenValue", s.token}}},
+                            {"taskArn", t->arn}};
       });
 
   auto tags_of = [this](const std::string& resource) -> json::array* {
@@ -1820,9 +1818,9 @@ json::value Ecs::save() const {
                                     {"enable_execute_command", s.enable_execute_command},
                                     {"subnets", subnets},
                                     {"deployments", deployments},
-                                    {"created_by", s.created_by},
                                     {"events", s.events},
                                     {"tags", s.tags},
+                                    {"created_by", s.created_by},
                                     {"created", epoch_seconds(s.created)}});
   }
   o["services"] = services;
@@ -1831,11 +1829,11 @@ json::value Ecs::save() const {
     net[id] = json::object{{"vpc_id", sn.vpc_id}, {"route_out", sn.route_out}};
   o["subnets"] = net;
   json::array eps;
+  for (const auto& v : endpoint_vpcs_) eps.emplace_back(v);
+  o["endpoint_vpcs"] = eps;
   json::object secret_values;
   for (const auto& [from, value] : secret_values_) secret_values[from] = value;
   o["secret_values"] = std::move(secret_values);
-  for (const auto& v : endpoint_vpcs_) eps.emplace_back(v);
-  o["endpoint_vpcs"] = eps;
   // Tasks are processes of this sandbox run: after a restart they are gone (stopped), and the
   // services start replacements.
   json::array stopped;
@@ -1906,9 +1904,9 @@ void Ecs::load(const json::value& v) {
       s.launch_type = get(j, "launch_type");
       s.platform_version = get(j, "platform_version");
       s.status = get(j, "status");
-      s.created_by = get(j, "created_by");
       s.desired = static_cast<int>(get_int(j, "desired"));
       s.enable_execute_command = get_bool(j, "enable_execute_command");
+      s.created_by = get(j, "created_by");
       s.created = tp(j, "created");
       if (auto* n = get_arr(j, "subnets")) {
         for (const auto& x : *n) {
@@ -1952,22 +1950,22 @@ void Ecs::load(const json::value& v) {
   if (auto* eps = get_arr(o, "endpoint_vpcs")) {
     for (const auto& e : *eps) {
       if (e.is_string()) endpoint_vpcs_.insert(std::string(e.as_string()));
+    }
+  }
   if (auto* sv = get_obj(o, "secret_values")) {
     for (const auto& [from, value] : *sv) {
       if (value.is_string()) secret_values_[std::string(from)] = std::string(value.as_string());
     }
   }
-    }
-  }
 }
 
+ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
+  const std::string region = get(scenario, "region", "us-east-1");
   if (auto* sv = get_obj(scenario, "secret_values")) {
     for (const auto& [from, value] : *sv) {
       if (value.is_string()) secret_values_[std::string(from)] = std::string(value.as_string());
     }
   }
-ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
-  const std::string region = get(scenario, "region", "us-east-1");
   if (auto* net = get_obj(scenario, "network")) {
     if (auto* subnets = get_arr(*net, "subnets")) {
       for (const auto& v : *subnets) {
@@ -2050,9 +2048,9 @@ ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
       if (auto* n = get_arr(j, "subnet_ids")) {
         for (const auto& x : *n) {
           if (x.is_string()) s.subnets.emplace_back(x.as_string());
-      s.created_by = "arn:aws:iam::" + std::string(kAccount) + ":root";
         }
       }
+      s.created_by = "arn:aws:iam::" + std::string(kAccount) + ":root";
       s.created = now();
       Deployment d = new_deployment(s);
       s.deployments.push_back(d);

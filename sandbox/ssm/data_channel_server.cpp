@@ -4,6 +4,7 @@
 #include "ecsh/common/shlex.hpp"
 #include "ecsh/connect/channel_timer.hpp"
 #include "ecsh/session/data_channel.hpp"
+#include "sandbox/core/server_stream.hpp"
 #include "sandbox/core/time_format.hpp"
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
@@ -27,7 +28,8 @@ namespace ecsh::sandbox::ssm {
 
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-using WsStream = websocket::stream<beast::tcp_stream>;
+// A plain or TLS link, whichever the server accepted (sandbox/core/server_stream.hpp).
+using WsStream = websocket::stream<ServerStream>;
 using session::Actions;
 using session::EventKind;
 using session::PayloadType;
@@ -54,7 +56,7 @@ struct DataChannelServer::Impl : std::enable_shared_from_this<DataChannelServer:
        logs::LogsModule* l, Options o)
       : executor(ex), sessions(s), exec(std::move(e)), kms(k), logs(l), options(o) {}
 
-  Task<void> handle_upgrade(asio::ip::tcp::socket socket, BeastRequest request);
+  Task<void> handle_upgrade(ServerStream stream, BeastRequest request);
   double roll() { return std::uniform_real_distribution<double>(0, 1)(rng); }
 };
 
@@ -508,10 +510,9 @@ struct Agent : std::enable_shared_from_this<Agent> {
   }
 };
 
-Task<void> DataChannelServer::Impl::handle_upgrade(asio::ip::tcp::socket socket,
-                                                   BeastRequest request) {
+Task<void> DataChannelServer::Impl::handle_upgrade(ServerStream stream, BeastRequest request) {
   auto self = shared_from_this();
-  auto ws = std::make_shared<WsStream>(std::move(socket));
+  auto ws = std::make_shared<WsStream>(std::move(stream));
   ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   auto [aec] = co_await ws->async_accept(request, use_awaitable_nothrow);
   if (aec) co_return;
@@ -566,8 +567,8 @@ DataChannelServer::DataChannelServer(asio::any_io_executor executor, SessionRegi
 
 DataChannelServer::~DataChannelServer() { shutdown(); }
 
-void DataChannelServer::accept(asio::ip::tcp::socket socket, BeastRequest request) {
-  asio::co_spawn(impl_->executor, impl_->handle_upgrade(std::move(socket), std::move(request)),
+void DataChannelServer::accept(ServerStream stream, BeastRequest request) {
+  asio::co_spawn(impl_->executor, impl_->handle_upgrade(std::move(stream), std::move(request)),
                  asio::detached);
 }
 

@@ -31,8 +31,7 @@ class SsmModule final : public ServiceModule {
   json::value stream(const RequestContext& ctx, const SessionRecord& s) const {
     return json::object{{"SessionId", s.session_id},
                         {"TokenValue", s.token},
-                        {"StreamUrl", "ws://" + ctx.host + "/v1/data-channel/" + s.session_id +
-                                          "?role=publish_subscribe"}};
+                        {"StreamUrl", ctx.stream_url(s.session_id)}};
   }
 
   void register_routes(Router& router) override {

@@ -1,5 +1,6 @@
 #include "ecsh/aws/http_client.hpp"
 
+#include "ecsh/aws/proxy.hpp"
 #include "ecsh/aws/tls_context.hpp"
 
 #include "ecsh/common/crypto.hpp"
@@ -43,12 +44,6 @@ struct Connection {
   }
 };
 
-struct Proxy {
-  std::string host;
-  std::string port;
-  std::string authorization;  // "Basic …" from the URL's user:password, or empty
-};
-
 struct Target {
   std::string scheme;
   std::string host;  // for DNS and SNI (IPv6 without brackets)
@@ -57,47 +52,6 @@ struct Target {
   std::string key;        // pool key
   std::optional<Proxy> proxy;
 };
-
-// http://[user:password@]host[:port][/]
-std::optional<Proxy> parse_proxy(const std::string& url) {
-  if (url.empty()) return std::nullopt;
-  std::string rest = url;
-  if (auto p = rest.find("://"); p != std::string::npos) rest = rest.substr(p + 3);
-  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  Proxy proxy;
-  if (auto at = rest.rfind('@'); at != std::string::npos) {
-    proxy.authorization = "Basic " + crypto::base64_encode(str::uri_decode(rest.substr(0, at)));
-    log::add_secret(proxy.authorization.substr(6));
-    rest = rest.substr(at + 1);
-  }
-  auto colon = rest.rfind(':');
-  proxy.host = rest.substr(0, colon);
-  proxy.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  if (proxy.host.empty()) return std::nullopt;
-  return proxy;
-}
-
-// NO_PROXY as requests/botocore read it: comma-separated hosts or domain suffixes, optional
-// port, '*' for everything.
-bool bypasses_proxy(const std::string& no_proxy, const std::string& host, const std::string& port) {
-  for (auto raw : str::split(no_proxy, ',')) {
-    std::string entry(str::trim(raw));
-    if (entry.empty()) continue;
-    if (entry == "*") return true;
-    std::string entry_port;
-    if (auto colon = entry.rfind(':');
-        colon != std::string::npos && entry.find(']') == std::string::npos) {
-      entry_port = entry.substr(colon + 1);
-      entry.resize(colon);
-    }
-    if (!entry_port.empty() && entry_port != port) continue;
-    if (entry.front() == '.') entry.erase(0, 1);
-    std::string h = str::to_lower(host);
-    entry = str::to_lower(entry);
-    if (h == entry || (h.size() > entry.size() && h.ends_with("." + entry))) return true;
-  }
-  return false;
-}
 
 Result<Target> target_of(const HttpRequest& r, const HttpOptions& options) {
   Target t;
@@ -121,12 +75,8 @@ Result<Target> target_of(const HttpRequest& r, const HttpOptions& options) {
   if (t.host.empty()) return Error::usage("the URL has no host: " + r.url());
   t.authority = authority;
   t.key = t.scheme + "://" + authority;
-  const std::string& proxy_url = t.scheme == "https" ? options.https_proxy : options.http_proxy;
-  if (!proxy_url.empty() && !bypasses_proxy(options.no_proxy, t.host, t.port)) {
-    t.proxy = parse_proxy(proxy_url);
-    if (!t.proxy) return Error::config("cannot use the proxy URL " + proxy_url);
-    t.key += " via " + t.proxy->host + ":" + t.proxy->port;
-  }
+  ECSH_TRY(t.proxy, proxy_for(options, t.scheme == "https", authority));
+  if (t.proxy) t.key += " via " + t.proxy->display();
   return t;
 }
 
@@ -135,6 +85,11 @@ std::string endpoint_url_of(const HttpRequest& r) { return r.scheme + "://" + r.
 Error connect_error(const HttpRequest& r, const std::string& detail) {
   return Error::connection("Could not connect to the endpoint URL: \"" + endpoint_url_of(r) + "\"",
                            detail);
+}
+
+Error speaks_tls_error(const HttpRequest& r) {
+  return Error::connection(endpoint_url_of(r) + " speaks HTTPS, not plain HTTP",
+                           "Use https:// in the endpoint URL.", false);
 }
 
 class BeastHttpClient final : public HttpClient {
@@ -187,12 +142,6 @@ class BeastHttpClient final : public HttpClient {
   }
 
   Task<Result<std::unique_ptr<Connection>>> connect(const HttpRequest& request, const Target& t) {
-    tcp::resolver resolver(ex_);
-    const std::string& dial_host = t.proxy ? t.proxy->host : t.host;
-    const std::string& dial_port = t.proxy ? t.proxy->port : t.port;
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(dial_host, dial_port, use_awaitable_nothrow);
-    if (rec) co_return connect_error(request, "cannot resolve " + dial_host + ": " + rec.message());
     auto conn = std::make_unique<Connection>();
     if (t.scheme == "http") {
       conn->stream = std::make_unique<PlainStream>(ex_);
@@ -200,47 +149,22 @@ class BeastHttpClient final : public HttpClient {
       ECSH_CO_TRY(auto* ctx, tls_context());
       conn->stream = std::make_unique<TlsStream>(ex_, *ctx);
     }
-    auto& tcp_stream = conn->tcp();
-    tcp_stream.expires_after(options_.connect_timeout);
-    auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_awaitable_nothrow);
-    (void)ep;
-    if (cec)
-      co_return connect_error(
-          request, (t.proxy ? "proxy " + dial_host + ":" + dial_port + ": " : "") + cec.message());
-    set_low_latency(tcp_stream.socket());
-    if (t.proxy && t.scheme == "https") {
-      // A CONNECT tunnel through the proxy, then TLS end to end with the real host.
-      http::request<http::empty_body> connect_req{http::verb::connect, t.host + ":" + t.port, 11};
-      connect_req.set(http::field::host, t.host + ":" + t.port);
-      if (!t.proxy->authorization.empty()) {
-        connect_req.set(http::field::proxy_authorization, t.proxy->authorization);
-      }
-      auto [wec, wn] = co_await http::async_write(tcp_stream, connect_req, use_awaitable_nothrow);
-      (void)wn;
-      if (wec) co_return connect_error(request, "proxy CONNECT: " + wec.message());
-      http::response_parser<http::empty_body> parser;
-      parser.skip(true);  // a CONNECT response has no body
-      auto [pec, pn] =
-          co_await http::async_read(tcp_stream, conn->buffer, parser, use_awaitable_nothrow);
-      (void)pn;
-      if (pec) co_return connect_error(request, "proxy CONNECT: " + pec.message());
-      if (parser.get().result_int() != 200) {
-        co_return connect_error(request, "the proxy refused CONNECT with HTTP " +
-                                             std::to_string(parser.get().result_int()));
-      }
+    std::string host = t.host;
+    std::string port = t.port;
+    std::optional<Proxy> proxy = t.proxy;
+    // Plain http through a proxy sends absolute-form requests; https tunnels with CONNECT.
+    const bool tunnel = t.scheme == "https";
+    auto dialed = co_await dial(conn->tcp(), host, port, proxy, tunnel, options_.connect_timeout);
+    if (!dialed) {
+      if (t.proxy) co_return dialed.error();
+      co_return connect_error(request, dialed.error().message);
     }
     if (auto* tls = std::get_if<1>(&conn->stream)) {
       auto& s = **tls;
-      if (!SSL_set_tlsext_host_name(s.native_handle(), t.host.c_str())) {
-        co_return connect_error(request, "cannot set the TLS server name");
-      }
-      if (options_.verify_tls) s.set_verify_callback(ssl::host_name_verification(t.host));
+      ECSH_CO_TRY(prepare_tls_client(s.native_handle(), t.host, options_.verify_tls));
       auto [hec] = co_await s.async_handshake(ssl::stream_base::client, use_awaitable_nothrow);
       if (hec) {
-        Error e = Error::connection(
-            "SSL validation failed for " + endpoint_url_of(request) + " " + hec.message(),
-            "Set AWS_CA_BUNDLE (or ca_bundle) to the CA that signed the endpoint's certificate.",
-            false);
+        Error e = tls_handshake_error(s.native_handle(), t.host, endpoint_url_of(request), hec);
         co_return e;
       }
     }
@@ -296,6 +220,11 @@ class BeastHttpClient final : public HttpClient {
     }
     if (rec) {
       nothing_back = !parser.got_some();
+      if (t.scheme == "http" && conn.buffer.size() > 0 &&
+          (static_cast<const unsigned char*>(conn.buffer.data().data())[0] == 0x15 ||
+           static_cast<const unsigned char*>(conn.buffer.data().data())[0] == 0x16)) {
+        co_return speaks_tls_error(r);
+      }
       if (rec == beast::error::timeout) {
         Error e = Error::connection("Read timeout on endpoint URL: \"" + endpoint_url_of(r) + "\"");
         co_return e;
@@ -309,6 +238,11 @@ class BeastHttpClient final : public HttpClient {
     for (const auto& f : res)
       out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     out.body = std::move(res.body());
+    // nginx, ELB and the sandbox answer a plain request on their TLS port with this 400.
+    if (t.scheme == "http" && out.status == 400 &&
+        out.body.find("plain HTTP request was sent to HTTPS port") != std::string::npos) {
+      co_return speaks_tls_error(r);
+    }
     if (log::debug_enabled()) {
       std::string headers;
       for (const auto& h : out.headers) headers += "\n  " + h.name + ": " + h.value;
@@ -323,9 +257,10 @@ class BeastHttpClient final : public HttpClient {
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> pool_;
 };
 
+// Python's urllib (so botocore) prefers the lower-case variable when both are set.
 std::string env_value(const char* upper, const char* lower) {
-  if (const char* v = std::getenv(upper); v && *v) return v;
   if (const char* v = std::getenv(lower); v && *v) return v;
+  if (const char* v = std::getenv(upper); v && *v) return v;
   return {};
 }
 

@@ -125,7 +125,9 @@ Result<AwsSettings> load_settings(const CommandLineSettings& cli, const Environm
   }
 
   s.verify_tls = !cli.no_verify_ssl;
-  if (auto ca = env_or_profile(env, "AWS_CA_BUNDLE", p, "ca_bundle")) {
+  if (!cli.ca_bundle.empty()) {
+    s.ca_bundle = expand_home(cli.ca_bundle, env);  // --ca-bundle wins, as in the AWS CLI
+  } else if (auto ca = env_or_profile(env, "AWS_CA_BUNDLE", p, "ca_bundle")) {
     s.ca_bundle = expand_home(*ca, env);
   }
   if (auto m = env_or_profile(env, "AWS_RETRY_MODE", p, "retry_mode")) {

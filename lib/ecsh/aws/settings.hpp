@@ -32,6 +32,7 @@ struct CommandLineSettings {
   std::string region;        // --region
   std::string endpoint_url;  // --endpoint-url
   bool no_verify_ssl = false;
+  std::string ca_bundle;  // --ca-bundle
 };
 
 // One AWS service as the endpoint and signing machinery sees it.

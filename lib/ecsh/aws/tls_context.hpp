@@ -9,11 +9,25 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <openssl/ssl.h>
+
 #include <memory>
+#include <string>
 
 namespace ecsh::aws {
 
 Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_client_context(
     const HttpOptions& options);
+
+// Before the handshake: SNI for a DNS name (never for an IP address, RFC 6066 §3, as botocore and
+// Go do), and, when verifying, the name or address the certificate must cover (OpenSSL checks it
+// while verifying, so a mismatch gets its own verification error).
+Result<void> prepare_tls_client(SSL* ssl, const std::string& host, bool verify);
+
+// A failed handshake with `host` (for `url`), said as what is wrong and how to fix it: an unknown
+// CA, a certificate that does not cover the host (and the names it covers), an expired one, a
+// peer that does not speak TLS.
+Error tls_handshake_error(SSL* ssl, const std::string& host, const std::string& url,
+                          const boost::system::error_code& ec);
 
 }  // namespace ecsh::aws

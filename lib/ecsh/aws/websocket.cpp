@@ -1,5 +1,6 @@
 #include "ecsh/aws/websocket.hpp"
 
+#include "ecsh/aws/proxy.hpp"
 #include "ecsh/aws/tls_context.hpp"
 
 #include "ecsh/common/log.hpp"
@@ -149,19 +150,24 @@ Task<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(asio::any_io_ex
   if (resolve_host.size() > 2 && resolve_host.front() == '[') {
     resolve_host = resolve_host.substr(1, resolve_host.size() - 2);
   }
-  tcp::resolver resolver(executor);
-  auto [rec, endpoints] = co_await resolver.async_resolve(resolve_host, std::to_string(target.port),
-                                                          use_awaitable_nothrow);
-  if (rec) co_return ws_error("cannot resolve " + target.host, rec);
+  std::string port = std::to_string(target.port);
+  ECSH_CO_TRY(auto proxy, proxy_for(options.http, target.tls, target.authority));
+  const std::string display_url =
+      std::string(target.tls ? "wss://" : "ws://") + target.authority + target.path;
+  // Through a proxy, the WebSocket always tunnels with CONNECT (as Go's and Python's WebSocket
+  // clients do, and so the official plugin), ws:// and wss:// alike.
+  auto dial_error = [&](const Error& e) {
+    if (proxy) return e;
+    return Error::connection("cannot connect to " + target.authority + ": " + e.message);
+  };
+  const std::chrono::milliseconds handshake_timeout = options.handshake_timeout;
 
   if (!target.tls) {
     auto impl = std::make_unique<WebSocketImpl<beast::tcp_stream>>(nullptr, executor);
     auto& tcp_stream = beast::get_lowest_layer(impl->ws());
-    tcp_stream.expires_after(options.handshake_timeout);
-    auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_awaitable_nothrow);
-    (void)ep;
-    if (cec) co_return ws_error("cannot connect to " + target.authority, cec);
-    set_low_latency(tcp_stream.socket());
+    auto dialed =
+        co_await dial(tcp_stream, resolve_host, port, proxy, /*tunnel=*/true, handshake_timeout);
+    if (!dialed) co_return dial_error(dialed.error());
     tcp_stream.expires_never();
     ECSH_CO_TRY(co_await handshake(*impl, target, options));
     co_return std::unique_ptr<WebSocketClient>(std::move(impl));
@@ -172,22 +178,14 @@ Task<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(asio::any_io_ex
       std::make_unique<WebSocketImpl<beast::ssl_stream<beast::tcp_stream>>>(ctx, executor, *ctx);
   auto& tls_stream = impl->ws().next_layer();
   auto& tcp_stream = beast::get_lowest_layer(impl->ws());
-  tcp_stream.expires_after(options.handshake_timeout);
-  auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_awaitable_nothrow);
-  (void)ep;
-  if (cec) co_return ws_error("cannot connect to " + target.authority, cec);
-  set_low_latency(tcp_stream.socket());
-  if (!SSL_set_tlsext_host_name(tls_stream.native_handle(), resolve_host.c_str())) {
-    co_return Error::connection("cannot set TLS server name " + resolve_host);
-  }
-  if (options.http.verify_tls)
-    tls_stream.set_verify_callback(ssl::host_name_verification(resolve_host));
+  auto dialed =
+      co_await dial(tcp_stream, resolve_host, port, proxy, /*tunnel=*/true, handshake_timeout);
+  if (!dialed) co_return dial_error(dialed.error());
+  ECSH_CO_TRY(
+      prepare_tls_client(tls_stream.native_handle(), resolve_host, options.http.verify_tls));
   auto [hec] = co_await tls_stream.async_handshake(ssl::stream_base::client, use_awaitable_nothrow);
-  if (hec) {
-    co_return Error::connection(
-        "TLS handshake with " + target.authority + " failed: " + hec.message(),
-        "Check the certificate, or set AWS_CA_BUNDLE to the CA that signed it.", false);
-  }
+  if (hec)
+    co_return tls_handshake_error(tls_stream.native_handle(), resolve_host, display_url, hec);
   tcp_stream.expires_never();
   ECSH_CO_TRY(co_await handshake(*impl, target, options));
   co_return std::unique_ptr<WebSocketClient>(std::move(impl));

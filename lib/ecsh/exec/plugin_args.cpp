@@ -84,4 +84,31 @@ Result<PluginInvocation> parse_plugin_args(const std::vector<std::string>& args,
   return inv;
 }
 
+ParentTlsFlags tls_flags_of_aws_cli(const std::vector<std::string>& parent_argv) {
+  ParentTlsFlags flags;
+  auto basename = [](const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+  };
+  std::size_t first = 0;
+  if (!parent_argv.empty() && basename(parent_argv[0]) == "aws") {
+    first = 1;
+  } else if (parent_argv.size() > 1 && basename(parent_argv[1]) == "aws") {
+    first = 2;  // a Python interpreter running the aws script
+  } else {
+    return flags;
+  }
+  for (std::size_t i = first; i < parent_argv.size(); ++i) {
+    const std::string& a = parent_argv[i];
+    if (a == "--no-verify-ssl") {
+      flags.no_verify_ssl = true;
+    } else if (a == "--ca-bundle" && i + 1 < parent_argv.size()) {
+      flags.ca_bundle = parent_argv[++i];
+    } else if (a.starts_with("--ca-bundle=")) {
+      flags.ca_bundle = a.substr(std::string_view("--ca-bundle=").size());
+    }
+  }
+  return flags;
+}
+
 }  // namespace ecsh::exec

@@ -42,4 +42,13 @@ struct PluginInvocation {
 Result<PluginInvocation> parse_plugin_args(const std::vector<std::string>& args,
                                            const std::map<std::string, std::string>& env);
 
+// The AWS CLI does not pass its --ca-bundle or --no-verify-ssl to the plugin (only AWS_CA_BUNDLE
+// and the profile reach it), so ecsh reads them from its parent's command line when the parent
+// is the AWS CLI (`aws …`, or `python3 …/aws …`). Empty and false otherwise.
+struct ParentTlsFlags {
+  std::string ca_bundle;
+  bool no_verify_ssl = false;
+};
+ParentTlsFlags tls_flags_of_aws_cli(const std::vector<std::string>& parent_argv);
+
 }  // namespace ecsh::exec

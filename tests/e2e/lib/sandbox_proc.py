@@ -7,6 +7,7 @@ import os
 import select
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -18,7 +19,11 @@ AWS_CLI = "/usr/bin/aws"  # the Debian AWS CLI v2, not whatever `aws` is first o
 
 
 class Sandbox:
-    def __init__(self, binary, scenario=None, args=(), state_dir=None):
+    """tls=True: `--tls`, the sandbox makes its CA (self.ca, read from its second stdout line).
+    tls_cert/tls_key: serve these files; `ca` is then the CA the tests trust for them."""
+
+    def __init__(self, binary, scenario=None, args=(), state_dir=None, tls=False, tls_cert=None,
+                 tls_key=None, ca=None):
         self.binary = binary
         self.scenario = scenario
         self.args = list(args)
@@ -26,10 +31,34 @@ class Sandbox:
         self.dir = state_dir or tempfile.mkdtemp(prefix="ecsh-sandbox-test-")
         self.proc = None
         self.url = None
+        self.tls = tls
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
+        self.ca = ca
+
+    @property
+    def port(self):
+        return int(self.url.rsplit(":", 1)[1])
+
+    def url_for(self, host):
+        """The sandbox's URL with another host name for 127.0.0.1 (e.g. localhost, for SNI)."""
+        return self.url.split("://")[0] + "://" + host + ":" + str(self.port)
+
+    def ssl_context(self):
+        """A client context that trusts the sandbox's CA (None for plain HTTP)."""
+        if not self.url or not self.url.startswith("https://"):
+            return None
+        ctx = ssl.create_default_context(cafile=self.ca) if self.ca else \
+            ssl._create_unverified_context()
+        return ctx
 
     def start(self, timeout=20):
         cmd = [self.binary, "--listen", "127.0.0.1:0", "--state-dir",
                os.path.join(self.dir, "state")] + self.args
+        if self.tls:
+            cmd.append("--tls")
+        if self.tls_cert:
+            cmd += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
         if self.scenario:
             path = os.path.join(self.dir, "scenario.json")
             with open(path, "w") as f:
@@ -49,10 +78,18 @@ class Sandbox:
             raise RuntimeError("unexpected first line from ecsh-sandbox: %r (stderr: %s)"
                                % (line, self.stderr_text()))
         self.url = line[len(prefix):]
+        if self.tls:
+            # Printed and flushed with the first line (likely in this file's buffer already).
+            line = self.proc.stdout.readline().strip()
+            if not line.startswith("ca bundle "):
+                self.kill()
+                raise RuntimeError("ecsh-sandbox --tls: no CA path on its second line: %r" % line)
+            self.ca = line[len("ca bundle "):]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/_sandbox/health", timeout=2) as r:
+                with urllib.request.urlopen(self.url + "/_sandbox/health", timeout=2,
+                                            context=self.ssl_context()) as r:
                     if r.status == 200:
                         return self
             except OSError:
@@ -85,7 +122,7 @@ class Sandbox:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data,
                                      method="POST" if data is not None else "GET")
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=self.ssl_context()) as r:
             return json.loads(r.read() or b"null")
 
     def cleanup(self):
@@ -125,6 +162,8 @@ def aws_env(key=ADMIN_KEY, secret=ADMIN_SECRET, token=None, region="us-east-1", 
 def aws(sandbox, *args, env=None, timeout=60):
     """Runs the real AWS CLI against the sandbox; returns (exit code, parsed JSON or None, stderr)."""
     cmd = [AWS_CLI, "--endpoint-url", sandbox.url, "--output", "json"] + list(args)
+    if sandbox.url.startswith("https://") and sandbox.ca and "--ca-bundle" not in args:
+        cmd[3:3] = ["--ca-bundle", sandbox.ca]
     p = subprocess.run(cmd, env=env or aws_env(), stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=timeout)
     out = None
