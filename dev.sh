@@ -4,6 +4,7 @@
 #   ./dev.sh test          install what is missing, build (warnings are errors), run the whole suite
 #   ./dev.sh test-sanitized  the whole suite again under AddressSanitizer + UBSan (build-asan/)
 #   ./dev.sh build         install what is missing and build
+#   ./dev.sh package       build ecsh_<version>_<arch>.deb in the build folder (CPack)
 #   ./dev.sh format-check  fail when a source file is not clang-formatted or breaks the
 #                          co_await rules of docs/CODING.md (tools/check_co_await.py)
 #   ./dev.sh format        clang-format every source file in place
@@ -23,7 +24,8 @@ BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libssl-dev
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libpugixml-dev libcli11-dev libfmt-dev ca-certificates googletest libgtest-dev libgmock-dev)
 TEST_PACKAGES=(python3 python3-botocore python3-cryptography awscli tmux openssl
-  clang-format-14 docker.io busybox-static openssh-server openssh-client strace)
+  clang-format-14 docker.io busybox-static openssh-server openssh-client strace
+  dpkg-dev file groff-base zsh fish)
 
 missing_packages() {
   local p
@@ -119,6 +121,13 @@ case "${1:-}" in
     ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     configure_and_build "$BUILD_DIR" "${BUILD_OPTIONS[*]}"
     ;;
+  package)
+    # build/ecsh_<version>_<arch>.deb (packaging/CMakeLists.txt); dpkg-shlibdeps (dpkg-dev) and
+    # file compute its Depends.
+    ensure_packages "${BUILD_PACKAGES[@]}" dpkg-dev file
+    configure_and_build "$BUILD_DIR" "${BUILD_OPTIONS[*]}" ecsh ecsh-sandbox ecsh_man_pages
+    (cd "$BUILD_DIR" && cpack -G DEB)
+    ;;
   format-check)
     ensure_packages clang-format-14 python3
     source_files | xargs -r "$(clang_format_bin)" --dry-run --Werror
@@ -130,7 +139,7 @@ case "${1:-}" in
     source_files | xargs -r "$(clang_format_bin)" -i
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

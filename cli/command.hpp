@@ -39,5 +39,6 @@ void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody&
 void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_ls_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_docker_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_completion_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 
 }  // namespace ecsh::cli
