@@ -114,8 +114,8 @@ case "${1:-}" in
     # would take most of the CI budget, so it runs in the normal build only. So does the test
     # labelled ptrace (child_process_hygiene): it runs everything under strace, and LeakSanitizer
     # cannot work under ptrace (it aborts every traced process, the tasks' included, which do not
-    # get our ASAN_OPTIONS).
-    ASAN_OPTIONS=detect_leaks=1 run_suite "$BUILD_DIR" --timeout 900 -LE 'faults|ptrace'
+    # get our ASAN_OPTIONS). The package test (label package) packages the release build only.
+    ASAN_OPTIONS=detect_leaks=1 run_suite "$BUILD_DIR" --timeout 900 -LE 'faults|ptrace|package'
     ;;
   build)
     ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
