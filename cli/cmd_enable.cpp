@@ -38,12 +38,12 @@ std::string role_name_of(const std::string& role_arn) {
 
 json::object exec_policy_document(const doctor::Facts& f) {
   json::array statements;
-  statements.push_back(json::object{
-      {"Sid", "EcsExecSsmMessages"},
-      {"Effect", "Allow"},
-      {"Action", json::array{"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                             "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}},
-      {"Resource", "*"}});
+  json::array channel_actions;
+  for (const char* a : doctor::kExecChannelActions) channel_actions.emplace_back(a);
+  statements.push_back(json::object{{"Sid", "EcsExecSsmMessages"},
+                                    {"Effect", "Allow"},
+                                    {"Action", channel_actions},
+                                    {"Resource", "*"}});
   if (!f.kms_key_id.empty()) {
     statements.push_back(json::object{{"Sid", "EcsExecKmsDecrypt"},
                                       {"Effect", "Allow"},

@@ -7,11 +7,18 @@
 
 #include "ecsh/ecs/ecs_view.hpp"
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace ecsh::doctor {
+
+// What the SSM agent in a task needs for ECS Exec, on the task role (or on the user whose keys are
+// in the container's environment): doctor checks these and enable grants them.
+inline constexpr std::array<const char*, 4> kExecChannelActions = {
+    "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"};
 
 // The outcome of one IAM policy simulation.
 struct Permission {

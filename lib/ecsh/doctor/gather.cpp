@@ -17,9 +17,6 @@ std::string str_of(const json::value& v, std::string_view key) {
 
 std::string why(const Error& e) { return e.code.empty() ? e.message : e.code + ": " + e.message; }
 
-const char* kSsmActions[] = {"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                             "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"};
-
 class Gatherer {
  public:
   Gatherer(aws::AwsClient& client, const Scope& scope, Facts& facts)
@@ -379,7 +376,7 @@ class Gatherer {
       k.owner_arn = "arn:" + parts[1] + ":iam::" + parts[4] +
                     (user.empty() ? std::string(":root") : ":user/" + user);
       std::vector<Permission> perms;
-      for (const char* a : kSsmActions) {
+      for (const char* a : kExecChannelActions) {
         Permission perm;
         perm.action = a;
         perm.resource = "*";
@@ -398,7 +395,7 @@ class Gatherer {
   Task<void> role_permissions(std::string kms_resource) {
     if (f_.role_arn.empty()) co_return;
     std::vector<Permission> perms;
-    for (const char* a : kSsmActions) {
+    for (const char* a : kExecChannelActions) {
       Permission p;
       p.action = a;
       p.resource = "*";
