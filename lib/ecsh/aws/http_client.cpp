@@ -5,7 +5,6 @@
 
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
-#include "ecsh/common/socket_options.hpp"
 #include "ecsh/common/strings.hpp"
 
 #include <boost/asio/ip/tcp.hpp>

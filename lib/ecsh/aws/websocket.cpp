@@ -4,7 +4,6 @@
 #include "ecsh/aws/tls_context.hpp"
 
 #include "ecsh/common/log.hpp"
-#include "ecsh/common/socket_options.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
