@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 namespace {
 constexpr const char* kDefaultContainerPath =
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
   app.add_option("--agent-io", agent_io,
                  "pty (as ECS Exec), or pipes to benchmark a client without a pty in the way")
       ->check(CLI::IsMember({"pty", "pipes"}));
+  std::vector<std::string> vpc_hosts;
+  app.add_option("--vpc-host", vpc_hosts,
+                 "NAME=ADDRESS: a host of the tasks' VPC, which port forwarding to a remote host "
+                 "reaches at ADDRESS from the sandbox's network (repeatable)");
   bool explain_exec_failures = false;
   app.add_flag("--explain-exec-failures", explain_exec_failures,
                "Kinder than AWS (for ecsh demo): a stopped exec agent with the reason, instead of "
@@ -128,6 +133,18 @@ int main(int argc, char** argv) {
   sb::ssm::DataChannelServer::Options channel_options;
   channel_options.realistic_pacing = pacing == "realistic";
   channel_options.pipes = agent_io == "pipes";
+  std::map<std::string, std::string> vpc_host_table;
+  for (const auto& entry : vpc_hosts) {
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
+      std::fprintf(stderr,
+                   "ecsh-sandbox: --vpc-host wants NAME=ADDRESS, e.g. db.internal=127.0.0.1\n");
+      return 2;
+    }
+    vpc_host_table[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  channel_options.dial =
+      sb::ssm::make_task_dialer(io.get_executor(), *task_runtime, std::move(vpc_host_table));
   sb::ssm::DataChannelServer data_channel(
       io.get_executor(), sessions,
       [&process_runtime, task_runtime, &docker_runtime, &container_path](

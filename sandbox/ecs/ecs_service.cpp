@@ -581,6 +581,8 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
       c.last_status = "STOPPED";
       c.exit_code = exit.exit_code;
       if (c.agent) c.agent->status = "STOPPED";
+      // The agent in the container is gone, and with it every session into the container.
+      sessions_.terminate_for_container(id, c.name);
       if (c.essential && task.desired_status != "STOPPED") {
         request_stop(task, "Essential container in task exited", "EssentialContainerExited");
       }
@@ -768,6 +770,7 @@ bool Ecs::advance(Task& t, TimePoint now_tp) {
             c.last_status = "STOPPED";
             if (!c.exit_code) c.exit_code = 143;
             if (c.agent) c.agent->status = "STOPPED";
+            sessions_.terminate_for_container(id, c.name);
           }
           if (env_.state_changed) env_.state_changed();
         });

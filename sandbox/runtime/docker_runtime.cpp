@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 
 extern char** environ;
 
@@ -314,6 +315,25 @@ Result<std::shared_ptr<ExecProcess>> DockerRuntime::exec(const std::string& task
   host_options.env = cli_environment();
   host_options.env.emplace_back("TERM", "xterm-256color");
   return host_.exec_host(cmd, host_options);
+}
+
+Result<int> DockerRuntime::open_task_socket(const std::string& task_id, int family) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return Error::usage("task " + task_id + " is not running");
+  // The containers of a task share one network namespace (awsvpc); the first running one's is
+  // the task's. This needs the engine on this host, as the sandbox's is.
+  for (const auto& c : it->second->containers) {
+    if (c.exited) continue;
+    auto pid = run_cli({"inspect", "--format", "{{.State.Pid}}", c.id});
+    if (pid.exit_code != 0) return Error::internal("docker inspect " + c.id + ": " + pid.err);
+    std::string path = "/proc/" + trim(pid.out) + "/ns/net";
+    int ns = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return Error::internal("opening " + path + ": " + std::strerror(errno));
+    auto fd = socket_in_network_namespace(ns, family);
+    ::close(ns);
+    return fd;
+  }
+  return Error::usage("task " + task_id + " has no running container");
 }
 
 std::size_t DockerRuntime::running_tasks() const { return tasks_.size(); }

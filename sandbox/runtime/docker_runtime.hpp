@@ -42,6 +42,7 @@ class DockerRuntime final : public TaskRuntime {
                                             const std::string& container,
                                             const std::vector<std::string>& argv,
                                             const ExecOptions& options) override;
+  Result<int> open_task_socket(const std::string& task_id, int family) override;
   std::size_t running_tasks() const override;
   // Removes (docker rm -f) every container this runtime made. Idempotent.
   void shutdown() override;

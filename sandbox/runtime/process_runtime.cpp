@@ -1084,6 +1084,35 @@ Result<std::shared_ptr<ExecProcess>> ProcessRuntime::exec(const std::string& tas
   return impl_->exec(task_id, container, argv, options);
 }
 
+Result<int> socket_in_network_namespace(int netns_fd, int family) {
+  if (netns_fd < 0) {
+    int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return setup_error("socket", errno);
+    return fd;
+  }
+  // A socket belongs to the namespace it was made in; only this thread moves, and back.
+  Fd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (own.fd < 0) return setup_error("opening this thread's network namespace", errno);
+  if (::setns(netns_fd, CLONE_NEWNET) != 0) {
+    return setup_error("entering the task's network namespace", errno);
+  }
+  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int socket_err = errno;
+  if (::setns(own.fd, CLONE_NEWNET) != 0) {
+    // Every later socket of this thread would land in the task: not recoverable.
+    std::fprintf(stderr, "ecsh-sandbox: cannot return to the host's network namespace\n");
+    std::abort();
+  }
+  if (fd < 0) return setup_error("socket in the task's network namespace", socket_err);
+  return fd;
+}
+
+Result<int> ProcessRuntime::open_task_socket(const std::string& task_id, int family) {
+  auto it = impl_->tasks.find(task_id);
+  if (it == impl_->tasks.end()) return Error::usage("task " + task_id + " is not running");
+  return socket_in_network_namespace(it->second->isolated ? it->second->netns.fd : -1, family);
+}
+
 std::size_t ProcessRuntime::running_tasks() const { return impl_->running_tasks(); }
 
 bool ProcessRuntime::namespaces_active() const {

@@ -144,9 +144,16 @@ class TaskRuntime {
                                                     const std::string& container,
                                                     const std::vector<std::string>& argv,
                                                     const ExecOptions& options) = 0;
+  // A TCP socket (non-blocking, close-on-exec) made inside the task's network namespace, for the
+  // agent's port forwarding to dial from the task; the caller owns the descriptor.
+  virtual Result<int> open_task_socket(const std::string& task_id, int family) = 0;
   virtual std::size_t running_tasks() const = 0;
   virtual void shutdown() = 0;
 };
+
+// A TCP socket (non-blocking, close-on-exec) made inside the network namespace `netns_fd`
+// (-1: this thread's own): the thread enters it for the socket() call only.
+Result<int> socket_in_network_namespace(int netns_fd, int family);
 
 class ProcessRuntime final : public TaskRuntime {
  public:
@@ -176,6 +183,7 @@ class ProcessRuntime final : public TaskRuntime {
   Result<std::shared_ptr<ExecProcess>> exec_host(const std::vector<std::string>& argv,
                                                  const ExecOptions& options);
 
+  Result<int> open_task_socket(const std::string& task_id, int family) override;
   std::size_t running_tasks() const override;
   // Whether containers get namespaces (false after EPERM or with use_namespaces = false).
   bool namespaces_active() const;

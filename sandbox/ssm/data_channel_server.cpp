@@ -97,6 +97,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   std::deque<std::string> outbox;
   std::deque<std::string> input;
   std::shared_ptr<runtime::ExecProcess> process;
+  std::unique_ptr<PortAgent> port;                          // Port sessions, after the handshake
   std::unique_ptr<asio::posix::stream_descriptor> pty;      // output (and input with a pty)
   std::unique_ptr<asio::posix::stream_descriptor> pipe_in;  // input, with --agent-io pipes
   bool started = false;
@@ -124,6 +125,14 @@ struct Agent : std::enable_shared_from_this<Agent> {
   }
 
   void deliver(const session::Delivery& d) {
+    if (port) {
+      if (d.payload_type == static_cast<std::uint32_t>(PayloadType::output)) {
+        port->on_input(d.data);
+      } else if (d.payload_type == static_cast<std::uint32_t>(PayloadType::flag)) {
+        if (auto flag = session::parse_flag(d.data)) port->on_flag(flag.value());
+      }
+      return;
+    }
     switch (static_cast<PayloadType>(d.payload_type)) {
       case PayloadType::output:
         input.push_back(d.data);
@@ -157,6 +166,10 @@ struct Agent : std::enable_shared_from_this<Agent> {
     switch (e.kind) {
       case EventKind::handshake_response: {
         auto self = shared_from_this();
+        if (e.handshake_response && record.port) {
+          start_port(*e.handshake_response);
+          break;
+        }
         if (!e.handshake_response || !record.kms_key_arn.size()) break;
         const auto& resp = *e.handshake_response;
         bool ok = std::all_of(resp.actions.begin(), resp.actions.end(), [](const auto& a) {
@@ -211,7 +224,83 @@ struct Agent : std::enable_shared_from_this<Agent> {
     writer_wake.cancel();
   }
 
+  // The SessionType action's Properties: the document's properties with its parameters filled
+  // in (Go marshals the map with its keys sorted).
+  static std::string port_properties_json(const PortProperties& p) {
+    boost::json::object o;
+    if (!p.host.empty()) o["host"] = p.host;
+    if (!p.local_port_number.empty()) o["localPortNumber"] = p.local_port_number;
+    o["portNumber"] = p.port_number;
+    if (!p.type.empty()) o["type"] = p.type;
+    return boost::json::serialize(o);
+  }
+
+  // Port sessions always have a handshake, without KMS (docs/protocol.md §9).
+  void begin_port() {
+    session::HandshakeRequest req;
+    req.agent_version = "3.3.40.0";
+    session::SessionTypeAction st;
+    st.session_type = std::string(session::session_type::port);
+    st.properties_json = port_properties_json(*record.port);
+    req.session_type = st;
+    apply(channel.start_handshake(req, now()));
+  }
+
+  void start_port(const session::HandshakeResponse& response) {
+    bool accepted =
+        std::all_of(response.actions.begin(), response.actions.end(),
+                    [](const auto& a) { return a.status == session::ActionStatus::success; });
+    if (!accepted || !server->options.dial) {
+      end_with(accepted ? "Port sessions are not available in this sandbox."
+                        : "Failed to process handshake: the client did not accept the session.");
+      return;
+    }
+    PortMode mode = choose_port_mode(*record.port, response.client_version);
+    std::weak_ptr<Agent> weak = shared_from_this();
+    PortAgentIo io;
+    io.send = [weak](PayloadType type, std::string bytes) {
+      return send_session_data(weak.lock(), type, std::move(bytes));
+    };
+    io.set_input_ready = [weak](bool ready) {
+      if (auto self = weak.lock()) self->apply(self->channel.set_application_ready(ready, now()));
+    };
+    io.end = [weak](std::string output) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (output.empty()) {
+        asio::co_spawn(self->server->executor, self->drain_and_close(self), asio::detached);
+      } else {
+        self->end_with(output);
+      }
+    };
+    io.dial = server->options.dial;
+    apply(channel.complete_handshake("", now()));
+    port = std::make_unique<PortAgent>(server->executor, record, mode, std::move(io),
+                                       server->options.realistic_pacing);
+    port->start();
+  }
+
+  // Session data from the port plugin: waits while the window is full; false once the session
+  // is over.
+  static Task<bool> send_session_data(std::shared_ptr<Agent> self, PayloadType type,
+                                      std::string bytes) {
+    if (!self) co_return false;
+    while (self->backpressure && !self->done && !self->ending) {
+      co_await self->writable.async_wait(use_awaitable_nothrow);
+      self->writable.expires_at(asio::steady_timer::time_point::max());
+    }
+    if (self->done || self->ending) co_return false;
+    auto sent = self->channel.send_data(type, bytes, now());
+    if (!sent) co_return false;
+    self->apply(std::move(sent).value());
+    co_return true;
+  }
+
   void begin() {
+    if (record.port) {
+      begin_port();
+      return;
+    }
     if (!record.kms_key_arn.empty()) {
       session::HandshakeRequest req;
       req.agent_version = "3.3.40.0";
@@ -400,6 +489,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
 
   void finish() {
     done = true;
+    if (port) port->stop();
     timer.cancel();
     for (auto* t : {&writer_wake, &writable, &input_wake, &orphan}) t->cancel();
     for (auto* d : {&pty, &pipe_in}) {

@@ -1,14 +1,16 @@
 #pragma once
 
 // The sandbox's side of the session data channel: it plays the service and the SSM agent at
-// once (docs/protocol.md §10). For each session it runs the command in the
-// container with a pty, streams the output as output_stream_data (1 KiB messages, 1 ms apart
-// with realistic pacing), takes input and resizes, runs the KMS handshake when the cluster sets
-// a key, and ends with channel_closed after draining. A dropped link leaves the session and its
-// process alive until the client reconnects with a token from ResumeSession.
+// once (docs/protocol.md §10). Port sessions are handed to the port plugin (port_agent.hpp)
+// after their handshake. For other sessions it runs the command in the container with a pty,
+// streams the output as output_stream_data (1 KiB messages, 1 ms apart with realistic pacing),
+// takes input and resizes, runs the KMS handshake when the cluster sets a key, and ends with
+// channel_closed after draining. A dropped link leaves the session and its process alive until the
+// client reconnects with a token from ResumeSession.
 
 #include "sandbox/core/server.hpp"
 #include "sandbox/runtime/process_runtime.hpp"
+#include "sandbox/ssm/port_agent.hpp"
 #include "sandbox/ssm/sessions.hpp"
 
 #include <functional>
@@ -50,6 +52,9 @@ class DataChannelServer {
     // instead of the pty ECS Exec always uses, to measure the client without the kernel's pty
     // line discipline in the way. Stdin end-of-file (^D on a pty) does not exist then.
     bool pipes = false;
+    // How Port sessions reach their destination (sandbox/ssm/port_agent.hpp); null: Port
+    // sessions end at once with an error.
+    DialFn dial;
   };
   DataChannelServer(asio::any_io_executor executor, SessionRegistry& sessions, ExecFn exec,
                     const kms::KmsModule* kms, logs::LogsModule* logs, Options options);

@@ -38,6 +38,16 @@ bool SessionRegistry::terminate(const std::string& id) {
   return true;
 }
 
+void SessionRegistry::terminate_for_container(const std::string& task_id,
+                                              const std::string& container) {
+  std::vector<std::string> ids;
+  for (const auto& [id, s] : sessions_) {
+    if (!s.host && s.task_id == task_id && s.container == container && s.status != "Terminated")
+      ids.push_back(id);
+  }
+  for (const auto& id : ids) terminate(id);
+}
+
 std::vector<const SessionRecord*> SessionRegistry::all() const {
   std::vector<const SessionRecord*> out;
   for (const auto& [id, s] : sessions_) out.push_back(&s);

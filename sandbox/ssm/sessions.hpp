@@ -13,17 +13,27 @@
 
 namespace ecsh::sandbox::ssm {
 
+struct PortProperties {
+  std::string port_number;        // "portNumber"
+  std::string host;               // "host" (ToRemoteHost), empty: the target itself
+  std::string local_port_number;  // "localPortNumber", for the client
+  std::string type;               // "LocalPortForwarding", empty for AWS-StartSSHSession
+};
+
 struct SessionRecord {
   std::string session_id;
   std::string token;   // current token (ResumeSession replaces it)
   std::string target;  // "ecs:<cluster>_<taskId>_<runtimeId>" or "i-…"
   std::string owner_arn;
   std::string region;
-  std::string task_id;               // the runtime's task ID (ECS targets)
-  std::string container;             // container name (ECS targets)
-  bool host = false;                 // a managed instance's shell (target "i-…")
-  std::string document;              // e.g. AWS-StartInteractiveCommand
-  std::string command;               // what to run (ECS: the ExecuteCommand command)
+  std::string task_id;    // the runtime's task ID (ECS targets)
+  std::string container;  // container name (ECS targets)
+  bool host = false;      // a managed instance's shell (target "i-…")
+  std::string document;   // e.g. AWS-StartInteractiveCommand
+  std::string command;    // what to run (ECS: the ExecuteCommand command)
+  // Port sessions (AWS-StartPortForwardingSession[ToRemoteHost], AWS-StartSSHSession): the
+  // document's properties sent in the handshake's SessionType action (docs/protocol.md §9).
+  std::optional<PortProperties> port;
   std::string kms_key_arn;           // the cluster's exec KMS key, empty: no encryption
   std::string log_group;             // CloudWatch log group for transcripts, empty: none
   std::string status = "Connected";  // Connected, Terminated
@@ -43,6 +53,9 @@ class SessionRegistry {
     terminate_hook_ = std::move(hook);
   }
   std::vector<const SessionRecord*> all() const;
+  // Ends every open session to a container of a task (the task or its container stopped: the
+  // agent inside is gone).
+  void terminate_for_container(const std::string& task_id, const std::string& container);
 
  private:
   std::map<std::string, SessionRecord> sessions_;

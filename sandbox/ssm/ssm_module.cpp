@@ -16,6 +16,61 @@ std::string get(const json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
+// The first value of a StartSession parameter (values are lists of strings), or "".
+std::string parameter(const json::object& req, std::string_view name) {
+  auto* params = req.if_contains("Parameters");
+  if (!params || !params->is_object()) return {};
+  auto* v = params->as_object().if_contains(name);
+  if (!v || !v->is_array() || v->as_array().empty() || !v->as_array()[0].is_string()) return {};
+  return std::string(v->as_array()[0].as_string());
+}
+
+bool is_port(std::string_view text, bool zero_allowed) {
+  if (text.empty() || text.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value <= 65535 && (zero_allowed || value > 0) && !(text.size() > 1 && text[0] == '0');
+}
+
+// The port-forwarding documents' properties, their parameters' defaults and patterns as AWS
+// publishes the documents (AWS-StartPortForwardingSession: portNumber "80", localPortNumber
+// "0"; ...ToRemoteHost: the same and a required host; AWS-StartSSHSession: portNumber "22").
+// The error wording for a bad parameter is inferred.
+ApiResult<std::optional<PortProperties>> port_properties(const std::string& document,
+                                                         const json::object& req) {
+  const bool to_port = document == "AWS-StartPortForwardingSession";
+  const bool to_remote = document == "AWS-StartPortForwardingSessionToRemoteHost";
+  const bool ssh = document == "AWS-StartSSHSession";
+  if (!to_port && !to_remote && !ssh) return std::optional<PortProperties>();
+  PortProperties p;
+  p.port_number = parameter(req, "portNumber");
+  if (p.port_number.empty()) p.port_number = ssh ? "22" : "80";
+  if (!is_port(p.port_number, false)) {
+    return ApiError::client("InvalidParameters", "Parameter \"portNumber\" \"" + p.port_number +
+                                                     "\" does not match the allowed pattern.");
+  }
+  if (!ssh) {
+    p.type = "LocalPortForwarding";
+    p.local_port_number = parameter(req, "localPortNumber");
+    if (p.local_port_number.empty()) p.local_port_number = "0";
+    if (!is_port(p.local_port_number, true)) {
+      return ApiError::client("InvalidParameters", "Parameter \"localPortNumber\" \"" +
+                                                       p.local_port_number +
+                                                       "\" does not match the allowed pattern.");
+    }
+  }
+  if (to_remote) {
+    p.host = parameter(req, "host");
+    if (p.host.empty()) {
+      return ApiError::client("InvalidParameters", "Parameter \"host\" is required.");
+    }
+  }
+  return std::optional<PortProperties>(std::move(p));
+}
+
 std::string session_arn(const RequestContext& ctx, const std::string& id) {
   return "arn:aws:ssm:" + ctx.region + ":000000000000:session/" + id;
 }
@@ -63,6 +118,7 @@ class SsmModule final : public ServiceModule {
           r.kms_key_arn = info->kms_key_arn;
           r.log_group = info->log_group;
           r.host = info->host;
+          BOOST_OUTCOME_TRY(r.port, port_properties(r.document, req));
           r.command = "/bin/sh";
           if (auto* params = req.if_contains("Parameters"); params && params->is_object()) {
             if (auto* cmd = params->as_object().if_contains("command");
