@@ -7,6 +7,9 @@
 #include "ecsh/common/log.hpp"
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/exec/plugin_args.hpp"
+#include "ecsh/forward/port_forward.hpp"
+
+#include <boost/asio/signal_set.hpp>
 
 #include <fmt/format.h>
 
@@ -42,6 +45,62 @@ std::vector<std::string> parent_command_line() {
   return argv;
 }
 
+// The documents whose sessions forward ports (session type Port with LocalPortForwarding).
+bool is_port_forwarding_document(const std::string& name) {
+  return name == "AWS-StartPortForwardingSession" ||
+         name == "AWS-StartPortForwardingSessionToRemoteHost";
+}
+
+// A Port session as the plugin runs one: the listener comes from the handshake's properties
+// (localPortNumber, 0 for a free port, or localUnixSocket), with the plugin's messages. Ctrl-C
+// ends it with exit 0, as the plugin does.
+Task<Result<int>> run_plugin_port_session(aws::AwsClient& client, connect::SessionTarget target,
+                                          std::string ssm_target, connect::ExecSettings exec) {
+  auto executor = co_await asio::this_coro::executor;
+  forward::ForwardSettings settings;
+  settings.exec = exec;
+  settings.ssm_target = ssm_target;
+  settings.say = [](const std::string& line) {
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+  };
+  settings.announce = settings.say;
+  settings.listeners_from_properties = [executor](const forward::PortProperties& p)
+      -> Result<std::vector<std::shared_ptr<forward::Listener>>> {
+    forward::ListenSpec spec;
+    if (p.local_connection_type == "unix" && !p.local_unix_socket.empty()) {
+      spec.unix_path = p.local_unix_socket;
+    } else {
+      unsigned long port = 0;
+      if (!p.local_port_number.empty()) port = std::stoul(p.local_port_number);
+      if (port > 65535)
+        return Error::usage("localPortNumber " + p.local_port_number + " is not a port");
+      spec.local_port = static_cast<std::uint16_t>(port);
+    }
+    std::vector<forward::ListenSpec> specs{spec};
+    return forward::bind_listeners(executor, specs);
+  };
+  std::vector<std::shared_ptr<forward::Listener>> none;
+  ECSH_CO_TRY(auto pf, co_await forward::PortForward::open(client, target, none, settings));
+  asio::signal_set signals(executor, SIGINT, SIGTERM, SIGHUP);
+  signals.async_wait([pf](boost::system::error_code ec, int) {
+    if (!ec) pf->stop();
+  });
+  auto end = co_await pf->run();
+  signals.cancel();
+  std::string id = target.session_id;
+  co_await connect::terminate_session(client, id);
+  ECSH_CO_TRY(auto e, std::move(end));
+  if (e.stopped) {
+    fmt::print("\n\nExiting session with sessionId: {}.\n\n", id);
+    co_return 0;
+  }
+  // The remote side ended the forward (the task stopped, or the session was terminated).
+  std::string why = e.output.empty() ? "" : ": " + e.output;
+  Error err = Error::connection("the session was closed by the service" + why);
+  co_return err;
+}
+
 Task<Result<int>> run_plugin_session(exec::PluginSession s) {
   auto executor = co_await asio::this_coro::executor;
   GlobalOptions global;
@@ -61,6 +120,9 @@ Task<Result<int>> run_plugin_session(exec::PluginSession s) {
   settings.plugin_messages = true;
   fmt::print("\nStarting session with SessionId: {}\n", s.session_id);
   std::fflush(stdout);
+  if (is_port_forwarding_document(s.document_name)) {
+    co_return co_await run_plugin_port_session(*ctx->client, target, s.target, settings);
+  }
   co_return co_await connect::run_terminal_session(*ctx->client, target, s.target, settings);
 }
 

@@ -58,6 +58,9 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   std::optional<Error> fatal;
   std::function<void(std::string_view)> output;
   std::function<void(std::string_view)> notice;
+  std::function<void(const session::HandshakeRequest&)> handshake_seen;
+  std::function<void()> ready;
+  std::function<void(std::uint32_t)> flag;
 
   Task<Result<void>> connect(const std::string& token) {
     ECSH_CO_TRY(auto client,
@@ -74,6 +77,10 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     for (auto& f : a.send) outbox.push_back(std::move(f));
     if (!outbox.empty()) writer_wake.cancel();
     for (auto& d : a.deliver) {
+      if (flag && d.payload_type == static_cast<std::uint32_t>(session::PayloadType::flag)) {
+        if (auto value = session::parse_flag(d.data)) flag(value.value());
+        continue;
+      }
       if (output && (d.payload_type == 1 || d.payload_type == 11 || d.payload_type == 12)) {
         if (!delivered_output) {
           delivered_output = true;
@@ -91,6 +98,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     switch (e.kind) {
       case EventKind::handshake_request:
         log::debug("session: handshake request from the agent");
+        if (e.handshake_request && handshake_seen) handshake_seen(*e.handshake_request);
         if (e.handshake_request) {
           asio::co_spawn(executor, handshake(*e.handshake_request, shared_from_this()),
                          asio::detached);
@@ -105,6 +113,9 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
         end.channel_closed = true;
         end.output = e.text;
         finish();
+        break;
+      case EventKind::ready:
+        if (ready) ready();
         break;
       case EventKind::writable:
         backpressure = false;
@@ -238,6 +249,13 @@ void SessionTransport::on_output(std::function<void(std::string_view)> sink) {
 }
 void SessionTransport::on_notice(std::function<void(std::string_view)> sink) {
   impl_->notice = std::move(sink);
+}
+void SessionTransport::on_handshake(std::function<void(const session::HandshakeRequest&)> sink) {
+  impl_->handshake_seen = std::move(sink);
+}
+void SessionTransport::on_ready(std::function<void()> sink) { impl_->ready = std::move(sink); }
+void SessionTransport::on_flag(std::function<void(std::uint32_t)> sink) {
+  impl_->flag = std::move(sink);
 }
 
 Task<Result<void>> SessionTransport::send(session::PayloadType type, std::string bytes) {

@@ -57,6 +57,13 @@ class SessionTransport {
   void on_output(std::function<void(std::string_view)> sink);
   // Printed once when a handshake completes with a customer message.
   void on_notice(std::function<void(std::string_view)> sink);
+  // The agent's HandshakeRequest, seen before it is answered (a Port session's AgentVersion
+  // and Properties decide how to forward).
+  void on_handshake(std::function<void(const session::HandshakeRequest&)> sink);
+  // Session data may flow (the handshake is complete, or the agent's first output came).
+  void on_ready(std::function<void()> sink);
+  // Flags from the agent (PayloadType 10), e.g. ConnectToPortError.
+  void on_flag(std::function<void(std::uint32_t)> sink);
 
   // Sends session input; waits while the outgoing window is full.
   Task<Result<void>> send(session::PayloadType type, std::string bytes);

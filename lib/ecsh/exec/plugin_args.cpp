@@ -79,6 +79,9 @@ Result<PluginInvocation> parse_plugin_args(const std::vector<std::string>& args,
       }
       s.target = std::string(it->value().get_string());
     }
+    if (auto doc = params.find("DocumentName"); doc != params.end() && doc->value().is_string()) {
+      s.document_name = std::string(doc->value().get_string());
+    }
   }
   if (args.size() > 5) s.endpoint_url = args[5];
   return inv;

@@ -27,8 +27,9 @@ struct PluginSession {
   std::string token_value;
   std::string region;
   std::string profile;
-  std::string target;        // from the StartSession parameters, e.g. "ecs:cluster_task_runtime"
-  std::string endpoint_url;  // argv[6]: for ecs execute-command, the ECS endpoint
+  std::string target;         // from the StartSession parameters, e.g. "ecs:cluster_task_runtime"
+  std::string document_name;  // from the StartSession parameters; empty for execute-command
+  std::string endpoint_url;   // argv[6]: for ecs execute-command, the ECS endpoint
   bool token_from_environment = false;
 };
 

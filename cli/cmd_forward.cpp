@@ -1,0 +1,202 @@
+// `ecsh forward`: local ports (or unix sockets) to a port of the container, or to a host the
+// task reaches, through SSM Port sessions (lib/ecsh/forward).
+
+#include "cli/aws_context.hpp"
+#include "cli/command.hpp"
+#include "cli/target_options.hpp"
+#include "ecsh/common/log.hpp"
+#include "ecsh/common/wakeup.hpp"
+#include "ecsh/connect/exec_session.hpp"
+#include "ecsh/ecs/ecs_view.hpp"
+#include "ecsh/forward/port_forward.hpp"
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <cstdio>
+
+namespace ecsh::cli {
+
+connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
+
+namespace {
+
+namespace json = boost::json;
+
+struct ForwardOptions {
+  ecs::TargetSpec target;
+  std::vector<std::string> listen;
+};
+
+// StartSession with a port-forwarding document on the container's SSM target.
+Task<Result<connect::SessionTarget>> start_port_session(aws::AwsClient& client,
+                                                        const std::string& ssm_target,
+                                                        const forward::PortDocument& document) {
+  json::object parameters;
+  for (const auto& [name, values] : document.parameters) {
+    json::array list;
+    for (const auto& v : values) list.emplace_back(v);
+    parameters[name] = std::move(list);
+  }
+  json::object req{{"Target", ssm_target},
+                   {"DocumentName", document.name},
+                   {"Parameters", std::move(parameters)}};
+  ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ssm(), "StartSession", req));
+  connect::SessionTarget s;
+  if (resp.is_object()) {
+    auto str = [&resp](std::string_view key) {
+      auto* v = resp.as_object().if_contains(key);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    s.session_id = str("SessionId");
+    s.stream_url = str("StreamUrl");
+    s.token_value = str("TokenValue");
+  }
+  if (s.session_id.empty() || s.stream_url.empty() || s.token_value.empty()) {
+    Error e = Error::protocol("StartSession returned no session");
+    co_return e;
+  }
+  log::add_secret(s.token_value);
+  co_return s;
+}
+
+std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) + "…" : id; }
+
+// Why the service closed the session: the task stopped, or something else.
+Task<Error> session_over(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                         std::string output) {
+  std::vector<std::string> arns{target.task.arn};
+  auto tasks = co_await ecs::describe_tasks(client, target.cluster_arn, arns);
+  if (tasks && !tasks.value().empty()) {
+    const auto& t = tasks.value().front();
+    if (t.last_status == "STOPPED" || t.desired_status == "STOPPED" ||
+        t.last_status == "DEACTIVATING" || t.last_status == "STOPPING") {
+      std::string why = t.stopped_reason.empty() ? "" : " (" + t.stopped_reason + ")";
+      Error e =
+          Error::connection("task " + target.task.id + " stopped" + why + "; the forward is over",
+                            "Pick a running task: ecsh ls tasks");
+      co_return e;
+    }
+  }
+  std::string what = output.empty() ? "" : ": " + output;
+  Error e = Error::connection("the session was closed by the service" + what,
+                              "Run the command again; `ecsh doctor` says why it cannot work.");
+  co_return e;
+}
+
+}  // namespace
+
+void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody& run) {
+  static ForwardOptions options;
+  auto* cmd = app.add_subcommand(
+      "forward", "Forward local ports to a port of a container, or to a host the task reaches");
+  add_target_options(*cmd, options.target);
+  cmd->add_option("-L,--local", options.listen,
+                  "[BIND:]LOCAL:PORT (a port of the container), [BIND:]LOCAL:HOST:PORT (a host "
+                  "the task reaches), or /path.sock:PORT; LOCAL 0 picks a free port; repeatable")
+      ->required();
+  cmd->footer(
+      "Each listener prints one line (\"forwarding 127.0.0.1:15432 -> db.internal:5432 via task "
+      "…\") once its session is ready. Ctrl-C ends every session; exit 255 when the task stops.");
+  cmd->callback([&run, &global] {
+    run = [&global]() -> Task<Result<int>> {
+      auto executor = co_await asio::this_coro::executor;
+      std::vector<forward::ListenSpec> specs;
+      for (const auto& text : options.listen) {
+        ECSH_CO_TRY(auto spec, forward::parse_listen_spec(text));
+        specs.push_back(std::move(spec));
+      }
+      // Bound before anything else, so that a busy port fails at once.
+      ECSH_CO_TRY(auto listeners, forward::bind_listeners(executor, specs));
+      for (const auto& l : listeners) {
+        if (forward::binds_beyond_loopback(l->spec())) {
+          fmt::print(stderr,
+                     "ecsh: warning: {} accepts connections from other machines, and each one "
+                     "reaches {} from inside the task\n",
+                     l->address(), forward::destination_of(l->spec()));
+        }
+      }
+      ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
+      auto picker = terminal_picker();
+      ECSH_CO_TRY(auto target, co_await ecs::resolve_target(*ctx->client, options.target, picker));
+      const std::string ssm_target = connect::ecs_ssm_target(target);
+      const std::string via = "task " + short_id(target.task.id) + "/" + target.container.name;
+
+      std::vector<std::shared_ptr<forward::PortForward>> forwards;
+      for (const auto& group : forward::group_by_destination(specs)) {
+        const auto& first = specs[group.front()];
+        auto document = forward::port_document(first);
+        std::vector<std::shared_ptr<forward::Listener>> mine;
+        for (auto i : group) mine.push_back(listeners[i]);
+        ECSH_CO_TRY(auto session, co_await start_port_session(*ctx->client, ssm_target, document));
+        forward::ForwardSettings settings;
+        settings.exec = exec_settings(*ctx, false);
+        settings.ssm_target = ssm_target;
+        settings.destination = forward::destination_of(first);
+        settings.via = via;
+        settings.say = [](const std::string& line) {
+          fmt::print(stderr, "{}\n", line);
+          std::fflush(stderr);
+        };
+        settings.announce = [](const std::string& line) {
+          fmt::print("{}\n", line);
+          std::fflush(stdout);
+        };
+        ECSH_CO_TRY(auto pf, co_await forward::PortForward::open(*ctx->client, session,
+                                                                 std::move(mine), settings));
+        forwards.push_back(std::move(pf));
+      }
+
+      bool interrupted = false;
+      asio::signal_set signals(executor, SIGINT, SIGTERM, SIGHUP);
+      signals.async_wait([&](boost::system::error_code ec, int) {
+        if (ec) return;
+        interrupted = true;
+        for (auto& f : forwards) f->stop();
+      });
+      std::optional<Error> first_error;
+      std::optional<forward::ForwardEnd> closed_end;
+      // Each session runs on its own; the first to end for a reason other than Ctrl-C ends the
+      // others (they share the task).
+      std::size_t remaining = forwards.size();
+      Wakeup all_done(executor);
+      for (auto& f : forwards) {
+        asio::co_spawn(
+            executor,
+            [&, f]() -> Task<void> {
+              auto end = co_await f->run();
+              if (!end && !first_error) first_error = end.error();
+              if (end && end.value().channel_closed && !end.value().stopped && !closed_end) {
+                closed_end = end.value();
+              }
+              if (!interrupted) {
+                for (auto& other : forwards) {
+                  if (other != f) other->stop();
+                }
+              }
+              if (--remaining == 0) all_done.notify();
+            },
+            asio::detached);
+      }
+      co_await all_done.wait();
+      signals.cancel();
+      // Every session ends for the service too.
+      for (auto& f : forwards) {
+        std::string id = f->session_id();
+        co_await connect::terminate_session(*ctx->client, id);
+      }
+      if (interrupted && !first_error) {
+        fmt::print(stderr, "ecsh: forward ended.\n");
+        co_return 0;
+      }
+      if (first_error) co_return *first_error;
+      std::string output = closed_end ? closed_end->output : std::string();
+      co_return co_await session_over(*ctx->client, target, output);
+    };
+  });
+}
+
+}  // namespace ecsh::cli

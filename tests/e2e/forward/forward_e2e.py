@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""`ecsh forward` against the sandbox (process runtime): HTTP through -L to a container port and
+to a remote host through the task; a unix-socket listener; a refused port reported while the
+session goes on serving; 100 concurrent connections moving 1 MiB each way; a 256 MiB download
+and upload through one connection across three dropped links; Ctrl-C (exit 0) and a stopped task
+(exit 255) with their messages; and the real AWS CLI's `ssm start-session` with ecsh as its
+session-manager-plugin, to a container port and to a remote host."""
+import argparse
+import concurrent.futures
+import hashlib
+import http.server
+import os
+import random
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from harness import Checks, wait  # noqa: E402
+from sandbox_proc import Sandbox, AWS_CLI, aws, aws_env, wait_for_exec_ready  # noqa: E402
+
+check = Checks()
+SSM_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+               "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+TGT = ["-c", "e2e", "-s", "fwd", "-n", "app"]
+WEB_BODY = "hello from the task's web container\n"
+REMOTE_BODY = b"hello from db.internal, outside the task\n"
+
+
+def scenario():
+    role = {"name": "fwd-task-role", "policies": [{"name": "exec", "document": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": SSM_ACTIONS, "Resource": "*"}]}}]}
+    server = os.path.join(HERE, "forward_server.py")
+    task_def = {"family": "fwd", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+                "cpu": "256", "memory": "512",
+                "taskRoleArn": "arn:aws:iam::000000000000:role/fwd-task-role",
+                "containerDefinitions": [
+                    {"name": "app", "image": "app:1", "essential": True,
+                     "command": ["python3", "-u", server, "9000"]},
+                    {"name": "web", "image": "web:1", "essential": True,
+                     "command": ["sandbox-httpd", "--port", "8080", "--body", WEB_BODY]}]}
+    return {"roles": [role], "clusters": [{"name": "e2e", "capacity": {"fargate": True}}],
+            "task_definitions": [task_def],
+            "services": [{"cluster": "e2e", "name": "fwd", "task_definition": "fwd",
+                          "desired_count": 1, "launch_type": "FARGATE",
+                          "platform_version": "1.4.0", "enable_execute_command": True}]}
+
+
+class RemoteHost:
+    """An HTTP server on the host's loopback: db.internal for the sandbox's VPC."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(REMOTE_BODY)))
+                self.end_headers()
+                self.wfile.write(REMOTE_BODY)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Forward:
+    """A running `ecsh forward` (its own process group, so that SIGINT reaches only it)."""
+
+    def __init__(self, ecsh, sandbox, args, env=None, debug=False, work=None):
+        self.err_path = os.path.join(work, f"forward-{time.monotonic_ns()}.stderr")
+        self.err = open(self.err_path, "w+")
+        cmd = [ecsh, "--endpoint-url", sandbox.url] + (["--debug"] if debug else []) + \
+            ["forward"] + list(args)
+        self.proc = subprocess.Popen(cmd, env=env or ecsh_env(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=self.err,
+                                     start_new_session=True)
+        self.lines = []
+        self.pending = b""
+
+    def read_lines(self, count, timeout=30):
+        """Reads stdout (unbuffered: select() only sees what the pipe holds) until `count`
+        lines have come, or `timeout` seconds."""
+        end = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while len(self.lines) < count and time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self.pending += chunk
+            while b"\n" in self.pending:
+                line, self.pending = self.pending.split(b"\n", 1)
+                self.lines.append(line.decode())
+        return self.lines
+
+    def address(self, destination):
+        for line in self.lines:
+            m = re.match(r"forwarding (\S+) -> (\S+) via ", line)
+            if m and m.group(2) == destination:
+                host, port = m.group(1).rsplit(":", 1)
+                return host, int(port)
+        return None
+
+    def stderr(self):
+        self.err.flush()
+        with open(self.err_path, errors="replace") as f:
+            return f.read()
+
+    def interrupt(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+
+    def wait(self, timeout=30):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+def ecsh_env():
+    env = aws_env()
+    env["NO_PROXY"] = "127.0.0.1"
+    return env
+
+
+def http_get(addr, path="/", timeout=20):
+    with socket.create_connection(addr, timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+        return read_all(s)
+
+
+def read_all(s):
+    data = b""
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def body_of(response):
+    return response.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in response else b""
+
+
+def echo_1mib(addr, seed):
+    payload = random.Random(seed).randbytes(1 << 20)
+    with socket.create_connection(addr, timeout=120) as s:
+        s.sendall(b"ECHO\n")
+        got = bytearray()
+        sent = 0
+        s.setblocking(True)
+        # Write and read in turns so that neither side's buffers fill.
+        while len(got) < len(payload):
+            if sent < len(payload):
+                sent += s.send(payload[sent:sent + (64 << 10)])
+            s.settimeout(0.01 if sent < len(payload) else 120)
+            try:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    break
+                got += chunk
+            except socket.timeout:
+                pass
+    return hashlib.sha256(got).hexdigest() == hashlib.sha256(payload).hexdigest()
+
+
+def download(addr, size, seed):
+    rng = random.Random(seed)
+    expected = hashlib.sha256()
+    left = size
+    while left > 0:
+        k = min(left, 1 << 20)
+        expected.update(rng.randbytes(k))
+        left -= k
+    got = hashlib.sha256()
+    n = 0
+    with socket.create_connection(addr, timeout=300) as s:
+        s.sendall(f"DOWN {size} {seed}\n".encode())
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            got.update(chunk)
+            n += len(chunk)
+    return n == size and got.hexdigest() == expected.hexdigest(), n
+
+
+def upload(addr, size, seed):
+    rng = random.Random(seed)
+    expected = hashlib.sha256()
+    with socket.create_connection(addr, timeout=300) as s:
+        s.sendall(f"UP {size}\n".encode())
+        left = size
+        while left > 0:
+            block = rng.randbytes(min(left, 1 << 20))
+            expected.update(block)
+            s.sendall(block)
+            left -= len(block)
+        answer = read_all(s).decode().strip()
+    return answer == expected.hexdigest(), answer
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ecsh", required=True)
+    ap.add_argument("--sandbox", required=True)
+    opts = ap.parse_args()
+    ecsh = os.path.abspath(opts.ecsh)
+    work = tempfile.mkdtemp(prefix="ecsh-forward-e2e-")
+    remote = RemoteHost()
+    sb = Sandbox(opts.sandbox, scenario=scenario(),
+                 args=["--agent-pacing", "none", "--vpc-host", "db.internal=127.0.0.1"]).start()
+    forwards = []
+    try:
+        task = wait_for_exec_ready(sb, "e2e")
+        task_id = task["taskArn"].rsplit("/", 1)[1]
+        sock_path = os.path.join(work, "web.sock")
+
+        fw = Forward(ecsh, sb, [*TGT, "-L", "0:8080", "-L", "0.0.0.0:0:8080", "-L", "0:9000",
+                                "-L", f"0:db.internal:{remote.port}", "-L", "0:9001",
+                                "-L", f"{sock_path}:8080"], debug=True, work=work)
+        forwards.append(fw)
+        lines = fw.read_lines(6)
+        check(len(lines) == 6 and all(re.match(r"forwarding \S+ -> \S+ via task "
+                                               + task_id[:12] + "…/app$", ln) for ln in lines),
+              "one line per listener: forwarding ADDRESS -> DESTINATION via task …/app",
+              (lines, fw.stderr()[-800:]))
+        check("0.0.0.0:" in fw.stderr() and "accepts connections from other machines"
+              in fw.stderr(), "a listener beyond loopback is warned about", fw.stderr()[-500:])
+        web = fw.address("localhost:8080")
+        check(web is not None and web[0] == "127.0.0.1", "listeners bind loopback by default",
+              lines)
+        r = http_get(web)
+        check(body_of(r).decode(errors="replace") == WEB_BODY,
+              "HTTP through -L to a container port", r[:300])
+        outside = [ln for ln in lines if ln.startswith("forwarding 0.0.0.0:")]
+        port_outside = int(outside[0].split()[1].rsplit(":", 1)[1]) if outside else 0
+        r = http_get(("127.0.0.1", port_outside))
+        check(body_of(r).decode(errors="replace") == WEB_BODY,
+              "two listeners to one destination share its session (both serve)", r[:300])
+        r = http_get(fw.address(f"db.internal:{remote.port}"))
+        check(body_of(r) == REMOTE_BODY, "HTTP through -L to a remote host, dialed from the task",
+              r[:300])
+        with socket.socket(socket.AF_UNIX) as us:
+            us.settimeout(20)
+            us.connect(sock_path)
+            us.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            r = read_all(us)
+        check(body_of(r).decode(errors="replace") == WEB_BODY, "a unix-socket listener forwards",
+              r[:300])
+
+        # A port nobody listens on in the task: only that connection is closed.
+        with socket.create_connection(fw.address("localhost:9001"), timeout=20) as s:
+            s.sendall(b"hello?\n")
+            got = read_all(s)
+        check(got == b"", "a refused destination closes the local connection", got[:100])
+        try:
+            wait(lambda: "connection refused by localhost:9001 inside the task" in fw.stderr(),
+                 "the refused-connection message", timeout=10)
+        except AssertionError:
+            pass
+        check("connection refused by localhost:9001 inside the task" in fw.stderr(),
+              "the refused connection is reported", fw.stderr()[-600:])
+        r = http_get(web)
+        check(body_of(r).decode(errors="replace") == WEB_BODY and fw.proc.poll() is None,
+              "the forward goes on serving after a refused connection", r[:200])
+
+        # 100 connections at once, 1 MiB each way, checked by SHA-256.
+        app = fw.address("localhost:9000")
+        start = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=100) as pool:
+            results = list(pool.map(lambda i: echo_1mib(app, i), range(100)))
+        check(all(results), f"100 concurrent connections each echo 1 MiB intact "
+              f"({time.monotonic() - start:.1f} s)", results.count(False))
+
+        # 256 MiB down and up through one connection while the link drops three times.
+        sb.admin("/_sandbox/faults", {"data_channel": {"drop_link_every_frames": 20000,
+                                                        "max_link_drops": 3}})
+        start = time.monotonic()
+        ok_down, n = download(app, 256 << 20, 7)
+        down_s = time.monotonic() - start
+        start = time.monotonic()
+        ok_up, answer = upload(app, 256 << 20, 8)
+        up_s = time.monotonic() - start
+        sb.admin("/_sandbox/faults", {"data_channel": {}})
+        drops = fw.stderr().count("session: link lost")
+        check(ok_down, f"256 MiB download intact ({down_s:.1f} s)", n)
+        check(ok_up, f"256 MiB upload intact ({up_s:.1f} s)", answer)
+        check(drops >= 3, f"... across dropped links ({drops} resumed)", fw.stderr()[-500:])
+
+        # Ctrl-C: the session ends cleanly, exit 0, the listeners are gone.
+        fw.interrupt()
+        rc = fw.wait(20)
+        check(rc == 0 and "forward ended" in fw.stderr(), "Ctrl-C ends the forward with exit 0",
+              (rc, fw.stderr()[-300:]))
+        try:
+            socket.create_connection(web, timeout=2).close()
+            closed = False
+        except OSError:
+            closed = True
+        check(closed and not os.path.exists(sock_path),
+              "after Ctrl-C nothing listens (and the unix socket file is removed)", web)
+        rc, sessions, _ = aws(sb, "ssm", "describe-sessions", "--state", "Active")
+        active = [s for s in (sessions or {}).get("Sessions", []) if s.get("DocumentName", "")
+                  .startswith("AWS-StartPortForwarding")]
+        check(rc == 0 and not active, "the sessions are terminated for the service", active)
+
+        # ecsh as the AWS CLI's session-manager-plugin.
+        bindir = os.path.join(work, "bin")
+        os.makedirs(bindir)
+        os.symlink(ecsh, os.path.join(bindir, "session-manager-plugin"))
+        env = ecsh_env()
+        env["PATH"] = bindir + ":" + env.get("PATH", "/usr/bin:/bin")
+        runtime_id = next(c["runtimeId"] for c in task["containers"] if c["name"] == "app")
+        ssm_target = f"ecs:e2e_{task_id}_{runtime_id}"
+        for document, params, expected in (
+                ("AWS-StartPortForwardingSession", "portNumber=8080", WEB_BODY.encode()),
+                ("AWS-StartPortForwardingSessionToRemoteHost",
+                 f"host=db.internal,portNumber={remote.port}", REMOTE_BODY)):
+            local = free_port()
+            out_path = os.path.join(work, document + ".out")
+            with open(out_path, "w+") as out:
+                proc = subprocess.Popen(
+                    [AWS_CLI, "--endpoint-url", sb.url, "ssm", "start-session", "--target",
+                     ssm_target, "--document-name", document, "--parameters",
+                     params + f",localPortNumber={local}"],
+                    env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+                try:
+                    def text():
+                        out.flush()
+                        with open(out_path, errors="replace") as f:
+                            return f.read()
+                    wait(lambda: "Waiting for connections..." in text() or proc.poll() is not None,
+                         "the plugin's listener", timeout=60)
+                    r = http_get(("127.0.0.1", local))
+                    check(f"Port {local} opened for sessionId" in text() and body_of(r) == expected,
+                          f"aws ssm start-session {document} with ecsh as the plugin forwards HTTP",
+                          (text()[-500:], r[:200]))
+                    os.killpg(proc.pid, signal.SIGINT)
+                    proc.wait(timeout=30)
+                    check("Exiting session with sessionId" in text(),
+                          f"... and Ctrl-C ends it as the plugin does ({document})", text()[-300:])
+                finally:
+                    if proc.poll() is None:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait(timeout=10)
+
+        # The task stops: exit 255 and the message says so.
+        fw2 = Forward(ecsh, sb, [*TGT, "-L", "0:8080"], work=work)
+        forwards.append(fw2)
+        fw2.read_lines(1)
+        check(body_of(http_get(fw2.address("localhost:8080"))).decode() == WEB_BODY,
+              "a second forward serves", fw2.stderr()[-300:])
+        rc, _, err = aws(sb, "ecs", "stop-task", "--cluster", "e2e", "--task", task["taskArn"])
+        rc2 = fw2.wait(60)
+        check(rc2 == 255 and f"task {task_id} stopped" in fw2.stderr(),
+              "a stopped task ends the forward with exit 255 and says why",
+              (rc, rc2, fw2.stderr()[-500:]))
+    finally:
+        for f in forwards:
+            f.kill()
+        sb.cleanup()
+        remote.stop()
+    return check.exit_code()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
