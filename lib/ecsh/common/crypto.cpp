@@ -6,13 +6,38 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace ecsh::crypto {
+
+namespace {
+
+// OpenSSL 3 looks the algorithm up in its provider on every EVP_Digest (locks and name
+// comparisons): a cost per data-channel message. The implementation is fetched once and one
+// context per thread is reused.
+struct Sha256Context {
+  Sha256Context() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx(EVP_MD_CTX_new()) {}
+  ~Sha256Context() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+  Sha256Context(const Sha256Context&) = delete;
+  Sha256Context& operator=(const Sha256Context&) = delete;
+  EVP_MD* md;
+  EVP_MD_CTX* ctx;
+};
+
+}  // namespace
 
 Sha256 sha256(std::string_view data) {
   Sha256 out{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  thread_local Sha256Context c;
+  if (!c.md || !c.ctx || EVP_DigestInit_ex2(c.ctx, c.md, nullptr) != 1 ||
+      EVP_DigestUpdate(c.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(c.ctx, out.data(), &len) != 1) {
+    EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  }
   return out;
 }
 
@@ -125,12 +150,28 @@ std::string random_bytes(std::size_t n) {
 }
 
 std::string uuid4() {
-  auto b = random_bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
-  auto h = hex(b);
-  return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) +
-         '-' + h.substr(20);
+  // One per data-channel message: random bytes are drawn 4 KiB at a time per thread (RAND_bytes
+  // costs a lookup and locks per call), and the text is formatted in place.
+  thread_local std::string pool;
+  thread_local std::size_t used = 0;
+  if (used + 16 > pool.size()) {
+    pool = random_bytes(4096);
+    used = 0;
+  }
+  unsigned char b[16];
+  std::memcpy(b, pool.data() + used, 16);
+  used += 16;
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t pos = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++pos;  // the dashes
+    out[pos++] = digits[b[i] >> 4];
+    out[pos++] = digits[b[i] & 0x0f];
+  }
+  return out;
 }
 
 bool equal_constant_time(std::string_view a, std::string_view b) {

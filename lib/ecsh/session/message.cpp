@@ -48,7 +48,9 @@ std::optional<std::string> uuid_to_wire(std::string_view uuid) {
       uuid[23] != '-') {
     return std::nullopt;
   }
-  std::string bytes;
+  // Bytes 8..15 of the UUID first, then bytes 0..7 (docs/protocol.md §3.3).
+  std::string wire(16, '\0');
+  std::size_t n = 0;
   for (std::size_t i = 0; i < uuid.size();) {
     if (uuid[i] == '-') {
       ++i;
@@ -56,17 +58,25 @@ std::optional<std::string> uuid_to_wire(std::string_view uuid) {
     }
     int hi = hex_digit(uuid[i]), lo = hex_digit(uuid[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
-    bytes += static_cast<char>(hi * 16 + lo);
+    wire[(n + 8) % 16] = static_cast<char>(hi * 16 + lo);
+    ++n;
     i += 2;
   }
-  return bytes.substr(8, 8) + bytes.substr(0, 8);
+  return wire;
 }
 
 std::string uuid_from_wire(std::string_view wire) {
-  std::string bytes = std::string(wire.substr(8, 8)) + std::string(wire.substr(0, 8));
-  auto h = crypto::hex(bytes);
-  return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) +
-         '-' + h.substr(20);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++pos;  // the dashes
+    const std::size_t j = (i + 8) % 16;
+    auto b = static_cast<unsigned char>(j < wire.size() ? wire[j] : 0);
+    out[pos++] = digits[b >> 4];
+    out[pos++] = digits[b & 0x0f];
+  }
+  return out;
 }
 
 std::string encode(const ClientMessage& m) {
