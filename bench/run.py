@@ -3,7 +3,7 @@
 sandbox. Medians of repeated runs; ratios are peer / ecsh (higher is better for ecsh) for
 times, ecsh / target for throughput.
 
-    python3 bench/run.py --build build [--runs 10] [--quick] [--only latency]
+    python3 bench/run.py --build build [--runs 10] [--quick] [--only latency|forward]
 """
 import argparse
 import hashlib
@@ -24,6 +24,8 @@ import dockerd  # noqa: E402
 import sshd  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e", "method2"))
 from method2_e2e import scenario as method2_scenario  # noqa: E402
+sys.path.insert(0, HERE)
+from forward_bench import forward_rows  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -418,7 +420,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller transfers")
-    ap.add_argument("--only", choices=["latency"], help="run one group of rows only")
+    ap.add_argument("--only", choices=["latency", "forward"],
+                    help="run one group of rows only")
     opts = ap.parse_args()
     runs = 3 if opts.quick else opts.runs
     ecsh = os.path.abspath(os.path.join(opts.build, "bin", "ecsh"))
@@ -432,6 +435,10 @@ def main():
     env["NO_PROXY"] = "127.0.0.1"
     env["PATH"] = bindir + ":" + env.get("PATH", "/usr/bin:/bin")
     try:
+        if opts.only in (None, "forward"):
+            rows += forward_rows(ecsh, sandbox_bin, env, runs, opts.quick, work)
+        if opts.only == "forward":
+            raise StopIteration
         rows += latency_rows(ecsh, sandbox_bin, env, runs, opts.quick)
         if opts.only == "latency":
             raise StopIteration
