@@ -29,6 +29,7 @@ namespace json = boost::json;
 struct ForwardOptions {
   ecs::TargetSpec target;
   std::vector<std::string> listen;
+  int keepalive = 60;
 };
 
 // StartSession with a port-forwarding document on the container's SSM target.
@@ -98,6 +99,11 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
                   "[BIND:]LOCAL:PORT (a port of the container), [BIND:]LOCAL:HOST:PORT (a host "
                   "the task reaches), or /path.sock:PORT; LOCAL 0 picks a free port; repeatable")
       ->required();
+  cmd->add_option("--keepalive", options.keepalive,
+                  "Seconds between keep-alives while a connection is open and idle, so that the "
+                  "session outlives Session Manager's idle timeout (0: none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->footer(
       "Each listener prints one line (\"forwarding 127.0.0.1:15432 -> db.internal:5432 via task "
       "…\") once its session is ready. Ctrl-C ends every session; exit 255 when the task stops.");
@@ -137,6 +143,7 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
         settings.ssm_target = ssm_target;
         settings.destination = forward::destination_of(first);
         settings.via = via;
+        settings.keepalive = std::chrono::seconds(options.keepalive);
         settings.say = [](const std::string& line) {
           fmt::print(stderr, "{}\n", line);
           std::fflush(stderr);

@@ -55,6 +55,12 @@ int main(int argc, char** argv) {
   app.add_option("--agent-io", agent_io,
                  "pty (as ECS Exec), or pipes to benchmark a client without a pty in the way")
       ->check(CLI::IsMember({"pty", "pipes"}));
+  int idle_timeout_s = 20 * 60;
+  app.add_option("--session-idle-timeout", idle_timeout_s,
+                 "Seconds without input after which a session ends (Session Manager's idle "
+                 "session timeout)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   std::vector<std::string> vpc_hosts;
   app.add_option("--vpc-host", vpc_hosts,
                  "NAME=ADDRESS: a host of the tasks' VPC, which port forwarding to a remote host "
@@ -133,6 +139,7 @@ int main(int argc, char** argv) {
   sb::ssm::DataChannelServer::Options channel_options;
   channel_options.realistic_pacing = pacing == "realistic";
   channel_options.pipes = agent_io == "pipes";
+  channel_options.idle_timeout = std::chrono::seconds(idle_timeout_s);
   std::map<std::string, std::string> vpc_host_table;
   for (const auto& entry : vpc_hosts) {
     auto eq = entry.find('=');

@@ -25,7 +25,7 @@ _ecsh_options() {
     enable) echo "-h --help $target --dry-run --timeout" ;;
     exec) echo "-h --help $target --via --ssh --ssh-user -i --identity --ssh-option --address
                 --container-id --no-escapes" ;;
-    forward) echo "-h --help $target -L --local" ;;
+    forward) echo "-h --help $target -L --local --keepalive" ;;
     docker) echo "-h --help" ;;
     "docker ps") echo "-h --help -a --all -f --filter --format" ;;
     "docker exec") echo "-h --help -i --interactive -t --tty -u --user -w --workdir -e --env" ;;
@@ -41,7 +41,7 @@ _ecsh_takes_value() {
   case "$1:$2" in
     doctor:-[cstn] | enable:-[cstn] | exec:-[cstn] | ls:-[cstn] | forward:-[cstnL]) return 0 ;;
     forward:--cluster | forward:--service | forward:--task | forward:--container) return 0 ;;
-    forward:--local) return 0 ;;
+    forward:--local | forward:--keepalive) return 0 ;;
     doctor:--cluster | doctor:--service | doctor:--task | doctor:--container) return 0 ;;
     enable:--cluster | enable:--service | enable:--task | enable:--container) return 0 ;;
     exec:--cluster | exec:--service | exec:--task | exec:--container) return 0 ;;

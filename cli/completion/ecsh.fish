@@ -135,6 +135,7 @@ complete -c ecsh -n '__ecsh_is enable' -l timeout -x -d 'Seconds to wait for the
 complete -c ecsh -n '__ecsh_is ls' -a 'clusters services tasks containers'
 
 complete -c ecsh -n '__ecsh_is forward' -s L -l local -x -d '[BIND:]LOCAL:PORT, [BIND:]LOCAL:HOST:PORT or /path.sock:PORT'
+complete -c ecsh -n '__ecsh_is forward' -l keepalive -x -d 'Seconds between keep-alives while a connection is idle'
 complete -c ecsh -n '__ecsh_is exec' -l via -x -a 'auto ecs ec2' -d 'How to get in'
 complete -c ecsh -n '__ecsh_is exec' -l ssh -d 'Method 2: reach the instance with ssh, not SSM'
 complete -c ecsh -n '__ecsh_is exec' -l ssh-user -x -d 'Method 2: ssh login name'

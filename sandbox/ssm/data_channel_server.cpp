@@ -70,7 +70,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
         writer_wake(server->executor),
         writable(server->executor),
         input_wake(server->executor),
-        orphan(server->executor) {
+        orphan(server->executor),
+        idle(server->executor) {
     for (auto* t : {&writer_wake, &writable, &input_wake}) {
       t->expires_at(asio::steady_timer::time_point::max());
     }
@@ -93,7 +94,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
   std::shared_ptr<WsStream> ws;
   std::uint64_t link = 0;
   connect::ChannelTimer timer;
-  asio::steady_timer writer_wake, writable, input_wake, orphan;
+  asio::steady_timer writer_wake, writable, input_wake, orphan, idle;
+  std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
   std::deque<std::string> outbox;
   std::deque<std::string> input;
   std::shared_ptr<runtime::ExecProcess> process;
@@ -125,6 +127,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   }
 
   void deliver(const session::Delivery& d) {
+    last_input = std::chrono::steady_clock::now();
     if (port) {
       if (d.payload_type == static_cast<std::uint32_t>(PayloadType::output)) {
         port->on_input(d.data);
@@ -217,6 +220,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
       started = true;
       asio::co_spawn(server->executor, writer(self), asio::detached);
       asio::co_spawn(server->executor, timers(self), asio::detached);
+      asio::co_spawn(server->executor, idle_watch(self), asio::detached);
       begin();
     } else {
       apply(channel.resume(now()));
@@ -491,7 +495,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     done = true;
     if (port) port->stop();
     timer.cancel();
-    for (auto* t : {&writer_wake, &writable, &input_wake, &orphan}) t->cancel();
+    for (auto* t : {&writer_wake, &writable, &input_wake, &orphan, &idle}) t->cancel();
     for (auto* d : {&pty, &pipe_in}) {
       if (*d) {
         boost::system::error_code ec;
@@ -587,6 +591,22 @@ struct Agent : std::enable_shared_from_this<Agent> {
         std::string late = std::move(*held_for_reorder);
         held_for_reorder.reset();
         co_await stream->async_write(asio::buffer(late), use_awaitable_nothrow);
+      }
+    }
+  }
+
+  // The service's idle session timeout: nothing from the client for that long ends the session.
+  // The wording of the reason is inferred.
+  Task<void> idle_watch(std::shared_ptr<Agent> /*keep_alive*/) {
+    const auto timeout = server->options.idle_timeout;
+    last_input = std::chrono::steady_clock::now();
+    while (!done && !ending) {
+      idle.expires_at(last_input + timeout);
+      co_await idle.async_wait(use_awaitable_nothrow);
+      if (done || ending) break;
+      if (std::chrono::steady_clock::now() >= last_input + timeout) {
+        end_with("Your session timed out due to inactivity and has been terminated.");
+        break;
       }
     }
   }

@@ -13,6 +13,7 @@
 #include "sandbox/ssm/port_agent.hpp"
 #include "sandbox/ssm/sessions.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -55,6 +56,10 @@ class DataChannelServer {
     // How Port sessions reach their destination (sandbox/ssm/port_agent.hpp); null: Port
     // sessions end at once with an error.
     DialFn dial;
+    // The service ends a session whose client sent nothing (no input, no keystroke, no port
+    // data; acknowledgements do not count) for this long: Session Manager's idle session
+    // timeout, 20 minutes unless the account's preferences say otherwise.
+    std::chrono::seconds idle_timeout{20 * 60};
   };
   DataChannelServer(asio::any_io_executor executor, SessionRegistry& sessions, ExecFn exec,
                     const kms::KmsModule* kms, logs::LogsModule* logs, Options options);

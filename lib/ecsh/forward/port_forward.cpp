@@ -454,6 +454,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
   // An smux NOP while connections are open and nothing else went up: the service counts the
   // session as active (the agent's smux keepalive is off for this client version).
   Task<void> keepalive(std::shared_ptr<Impl> /*keep_alive*/) {
+    if (settings.keepalive.count() <= 0) co_return;
     while (!ended) {
       keepalive_tick.expires_after(settings.keepalive);
       co_await keepalive_tick.async_wait(use_awaitable_nothrow);

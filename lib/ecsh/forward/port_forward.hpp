@@ -51,7 +51,8 @@ struct ForwardSettings {
   // localUnixSocket).
   std::function<Result<std::vector<std::shared_ptr<Listener>>>(const PortProperties&)>
       listeners_from_properties;
-  std::chrono::seconds keepalive{60};  // an smux NOP this often while a connection is open
+  // An smux NOP this often while a connection is open and nothing else went up (0: none).
+  std::chrono::seconds keepalive{60};
   std::chrono::seconds handshake_timeout{30};
 };
 

@@ -385,12 +385,48 @@ def main():
         check(rc2 == 255 and f"task {task_id} stopped" in fw2.stderr(),
               "a stopped task ends the forward with exit 255 and says why",
               (rc, rc2, fw2.stderr()[-500:]))
+        idle_timeout(ecsh, opts.sandbox, work, forwards)
     finally:
         for f in forwards:
             f.kill()
         sb.cleanup()
         remote.stop()
     return check.exit_code()
+
+
+def idle_timeout(ecsh, sandbox_bin, work, forwards):
+    """Session Manager ends sessions without input (20 min by default; 3 s here): an open but
+    quiet connection keeps its session through keep-alives, and without them it is ended."""
+    sb = Sandbox(sandbox_bin, scenario(),
+                 args=["--agent-pacing", "none", "--session-idle-timeout", "3"]).start()
+    try:
+        wait_for_exec_ready(sb, "e2e")
+        for keepalive, survives in (("1", True), ("0", False)):
+            fw = Forward(ecsh, sb, [*TGT, "-L", "0:9000", "--keepalive", keepalive], work=work)
+            forwards.append(fw)
+            fw.read_lines(1)
+            with socket.create_connection(fw.address("localhost:9000"), timeout=20) as s:
+                s.sendall(b"ECHO\n")
+                time.sleep(6)
+                try:
+                    s.sendall(b"still there?")
+                    s.settimeout(5)
+                    got = s.recv(100)
+                except OSError as e:
+                    got = repr(e).encode()
+            if survives:
+                check(got == b"still there?" and fw.proc.poll() is None,
+                      "keep-alives carry a quiet connection past the service's idle timeout",
+                      (got, fw.stderr()[-300:]))
+            else:
+                rc = fw.wait(20)
+                check(rc == 255 and "timed out due to inactivity" in fw.stderr(),
+                      "without keep-alives the idle session is ended (exit 255, says why)",
+                      (got, rc, fw.stderr()[-300:]))
+            fw.interrupt()
+            fw.wait(10)
+    finally:
+        sb.cleanup()
 
 
 if __name__ == "__main__":
