@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
       sb::ssm::make_task_dialer(io.get_executor(), *task_runtime, std::move(vpc_host_table));
   sb::ssm::DataChannelServer data_channel(
       io.get_executor(), sessions,
-      [&process_runtime, task_runtime, &docker_runtime, &container_path](
+      [&process_runtime, task_runtime, &docker_runtime](
           const sb::ssm::SessionRecord& s, const std::vector<std::string>& argv,
           const sb::runtime::ExecOptions& o) {
         sb::runtime::ExecOptions with_path = o;
@@ -165,7 +165,8 @@ int main(int argc, char** argv) {
           if (const char* home = std::getenv("HOME")) with_path.env.emplace_back("HOME", home);
           return process_runtime.exec_host(argv, with_path);
         }
-        with_path.env.emplace_back("PATH", container_path);
+        // The container's own environment (PATH included) is the session's, as the agent in
+        // the container has it.
         return task_runtime->exec(s.task_id, s.container, argv, with_path);
       },
       kms.get(), logs.get(), channel_options);

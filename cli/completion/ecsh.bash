@@ -26,6 +26,7 @@ _ecsh_options() {
     exec) echo "-h --help $target --via --ssh --ssh-user -i --identity --ssh-option --address
                 --container-id --no-escapes" ;;
     forward) echo "-h --help $target -L --local --keepalive" ;;
+    cp) echo "-h --help $target -r --recursive --no-clobber -q --quiet --via" ;;
     docker) echo "-h --help" ;;
     "docker ps") echo "-h --help -a --all -f --filter --format" ;;
     "docker exec") echo "-h --help -i --interactive -t --tty -u --user -w --workdir -e --env" ;;
@@ -42,6 +43,7 @@ _ecsh_takes_value() {
     doctor:-[cstn] | enable:-[cstn] | exec:-[cstn] | ls:-[cstn] | forward:-[cstnL]) return 0 ;;
     forward:--cluster | forward:--service | forward:--task | forward:--container) return 0 ;;
     forward:--local | forward:--keepalive) return 0 ;;
+    cp:-[cstn] | cp:--cluster | cp:--service | cp:--task | cp:--container | cp:--via) return 0 ;;
     doctor:--cluster | doctor:--service | doctor:--task | doctor:--container) return 0 ;;
     enable:--cluster | enable:--service | enable:--task | enable:--container) return 0 ;;
     exec:--cluster | exec:--service | exec:--task | exec:--container) return 0 ;;
@@ -172,7 +174,7 @@ _ecsh() {
     return 0
   fi
   case $path in
-    "") COMPREPLY=($(compgen -W "whoami demo doctor enable exec forward ls docker completion" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "whoami demo doctor enable exec forward cp ls docker completion" -- "$cur")) ;;
     docker) COMPREPLY=($(compgen -W "ps exec" -- "$cur")) ;;
     ls) ((npos == 0)) && COMPREPLY=($(compgen -W "clusters services tasks containers" -- "$cur")) ;;
     completion) ((npos == 0)) && COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")) ;;

@@ -114,13 +114,14 @@ complete -c ecsh -n '__ecsh_is ""' -a enable -d 'Fix what blocks ECS Exec, then 
 complete -c ecsh -n '__ecsh_is ""' -a exec -d 'Open a shell in a container, or run a command there'
 complete -c ecsh -n '__ecsh_is ""' -a ls -d 'List clusters, services, tasks or containers'
 complete -c ecsh -n '__ecsh_is ""' -a forward -d 'Forward local ports to a container port or a host the task reaches'
+complete -c ecsh -n '__ecsh_is ""' -a cp -d 'Copy files and directories between this machine and a container'
 complete -c ecsh -n '__ecsh_is ""' -a docker -d 'The Docker Engine on this machine (ps, exec)'
 complete -c ecsh -n '__ecsh_is ""' -a completion -d 'Print the completion script for bash, zsh or fish'
 
 complete -c ecsh -n 'not __ecsh_is ""' -s h -l help -d 'Print help and exit'
 
 # Target selection: names from the API.
-set -l __ecsh_targets '__ecsh_is doctor enable exec forward ls'
+set -l __ecsh_targets '__ecsh_is doctor enable exec forward cp ls'
 complete -c ecsh -n $__ecsh_targets -s c -l cluster -x -a '(__ecsh_live clusters)' -d 'Cluster name or ARN'
 complete -c ecsh -n $__ecsh_targets -s s -l service -x -a '(__ecsh_live services)' -d 'Service name'
 complete -c ecsh -n $__ecsh_targets -s t -l task -x -a '(__ecsh_live tasks)' -d 'Task ID or ARN'
@@ -136,6 +137,10 @@ complete -c ecsh -n '__ecsh_is ls' -a 'clusters services tasks containers'
 
 complete -c ecsh -n '__ecsh_is forward' -s L -l local -x -d '[BIND:]LOCAL:PORT, [BIND:]LOCAL:HOST:PORT or /path.sock:PORT'
 complete -c ecsh -n '__ecsh_is forward' -l keepalive -x -d 'Seconds between keep-alives while a connection is idle'
+complete -c ecsh -n '__ecsh_is cp' -s r -l recursive -d 'Copy directories (needs tar in the image)'
+complete -c ecsh -n '__ecsh_is cp' -l no-clobber -d 'Never replace an existing destination'
+complete -c ecsh -n '__ecsh_is cp' -s q -l quiet -d 'No progress line and no summary'
+complete -c ecsh -n '__ecsh_is cp' -l via -x -a 'ecs ec2' -d 'How to get in'
 complete -c ecsh -n '__ecsh_is exec' -l via -x -a 'auto ecs ec2' -d 'How to get in'
 complete -c ecsh -n '__ecsh_is exec' -l ssh -d 'Method 2: reach the instance with ssh, not SSM'
 complete -c ecsh -n '__ecsh_is exec' -l ssh-user -x -d 'Method 2: ssh login name'

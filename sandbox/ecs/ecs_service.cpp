@@ -526,8 +526,18 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
       cs.env.emplace_back("ECS_CONTAINER_METADATA_URI_V4", "http://169.254.170.2/v4/" + t.id);
       if (auto* env = get_arr(c, "environment")) {
         for (const auto& e : *env) {
-          if (e.is_object())
-            cs.env.emplace_back(get(e.as_object(), "name"), get(e.as_object(), "value"));
+          if (!e.is_object()) continue;
+          // The task definition's variables replace the image's (PATH included: an image
+          // with a short PATH is how a minimal image is modelled).
+          std::string name = get(e.as_object(), "name");
+          std::string value = get(e.as_object(), "value");
+          auto same = std::find_if(cs.env.begin(), cs.env.end(),
+                                   [&name](const auto& kv) { return kv.first == name; });
+          if (same != cs.env.end()) {
+            same->second = value;
+          } else {
+            cs.env.emplace_back(name, value);
+          }
         }
       }
       if (auto* secrets = get_arr(c, "secrets")) {

@@ -1,0 +1,99 @@
+// `ecsh cp`: files and directories between this machine and a container (lib/ecsh/copy), over
+// ECS Exec or, with --via ec2, through the container instance.
+
+#include "cli/aws_context.hpp"
+#include "cli/command.hpp"
+#include "cli/target_options.hpp"
+#include "ecsh/connect/exec_session.hpp"
+#include "ecsh/connect/instance_exec.hpp"
+#include "ecsh/copy/copier.hpp"
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+namespace ecsh::cli {
+
+connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
+
+namespace {
+
+struct CpOptions {
+  ecs::TargetSpec target;
+  std::vector<std::string> operands;
+  bool recursive = false;
+  bool no_clobber = false;
+  bool quiet = false;
+  std::string via = "ecs";
+  connect::InstanceAccess instance;
+};
+
+}  // namespace
+
+void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run) {
+  static CpOptions options;
+  auto* cmd = app.add_subcommand(
+      "cp", "Copy files and directories between this machine and a container, verified");
+  add_target_options(*cmd, options.target);
+  cmd->add_flag("-r,--recursive", options.recursive, "Copy directories (needs tar in the image)");
+  cmd->add_flag("--no-clobber", options.no_clobber, "Never replace an existing destination");
+  cmd->add_flag("-q,--quiet", options.quiet, "No progress line and no summary");
+  cmd->add_option("--via", options.via,
+                  "ecs (ECS Exec), or ec2 (through the container instance and docker exec)")
+      ->check(CLI::IsMember({"ecs", "ec2"}))
+      ->capture_default_str();
+  cmd->add_option("paths", options.operands,
+                  "SRC... DST; the container's side is :PATH or TASK[/CONTAINER]:PATH, - is "
+                  "stdin or stdout")
+      ->required();
+  cmd->footer(
+      "Each file's SHA-256 is checked end to end; the destination appears only when complete "
+      "and verified. Modes and mtimes are kept.");
+  cmd->callback([&run, &global] {
+    run = [&global]() -> Task<Result<int>> {
+      auto executor = co_await asio::this_coro::executor;
+      ECSH_CO_TRY(auto plan, copy::plan_copy(options.operands));
+      ecs::TargetSpec spec = options.target;
+      if (!plan.task.empty()) {
+        if (!spec.task.empty() && spec.task != plan.task) {
+          Error e = Error::usage("-t " + spec.task + " and " + plan.task + ": name the task once");
+          co_return e;
+        }
+        spec.task = plan.task;
+      }
+      if (!plan.container.empty()) spec.container = plan.container;
+      ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
+      auto picker = terminal_picker();
+      ECSH_CO_TRY(auto target, co_await ecs::resolve_target(*ctx->client, spec, picker));
+      copy::RemoteRunner runner = [&](std::vector<std::string> words, int in, int out,
+                                      int err) -> Task<Result<int>> {
+        auto settings = exec_settings(*ctx, false);
+        settings.stdin_fd = in >= 0 ? in : STDIN_FILENO;
+        settings.stdout_fd = out;
+        settings.stderr_fd = err;
+        if (options.via == "ec2") {
+          co_return co_await connect::run_via_instance(*ctx->client, target, options.instance,
+                                                       words, in >= 0, settings, picker);
+        }
+        co_return co_await connect::run_one_shot(*ctx->client, target, words, in >= 0, settings);
+      };
+      copy::CopyOptions copy_options;
+      copy_options.recursive = options.recursive;
+      copy_options.no_clobber = options.no_clobber;
+      copy_options.quiet = options.quiet;
+      copy_options.progress = !options.quiet && ::isatty(STDERR_FILENO);
+      ECSH_CO_TRY(auto summary, co_await copy::run_copy(plan, copy_options, runner));
+      if (!options.quiet) {
+        double rate =
+            summary.seconds > 0 ? static_cast<double>(summary.bytes) / summary.seconds : 0;
+        fmt::print(stderr, "ecsh: copied {} file{}, {} in {:.1f} s ({}/s; {})\n", summary.files,
+                   summary.files == 1 ? "" : "s", copy::human_bytes(summary.bytes), summary.seconds,
+                   copy::human_bytes(static_cast<std::uint64_t>(rate)), summary.method);
+      }
+      co_return 0;
+    };
+  });
+}
+
+}  // namespace ecsh::cli

@@ -1,0 +1,810 @@
+#include "ecsh/copy/copier.hpp"
+
+#include "ecsh/common/crypto.hpp"
+#include "ecsh/common/log.hpp"
+
+#include <openssl/evp.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+
+extern char** environ;
+
+namespace ecsh::copy {
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- small local helpers ----
+
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      if (fd >= 0) ::close(fd);
+      fd = o.fd;
+      o.fd = -1;
+    }
+    return *this;
+  }
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+Fd memory_file() { return Fd(::memfd_create("ecsh-cp", MFD_CLOEXEC)); }
+
+std::string read_all(int fd) {
+  std::string out;
+  ::lseek(fd, 0, SEEK_SET);
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+// SHA-256 (hex) of what `fd` holds from the start; nullopt on a read error.
+std::optional<std::string> sha256_of_fd(int fd) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
+  std::string buf(1 << 20, '\0');
+  off_t offset = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
+    offset += n;
+  }
+  unsigned char out[32];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), out, &len);
+  return crypto::hex(std::string_view(reinterpret_cast<const char*>(out), len));
+}
+
+std::optional<std::string> sha256_of_file(const fs::path& path) {
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) return std::nullopt;
+  return sha256_of_fd(f.fd);
+}
+
+// The first 64-hex word of sha256sum's output.
+std::string first_hash(std::string_view text) {
+  auto lines = parse_sha256_lines(text);
+  if (!lines.empty()) return lines.front().first;
+  // "<hash>  -" of a stdin digest has a name of one character: parse it by hand.
+  if (text.size() >= 64) {
+    std::string h(text.substr(0, 64));
+    if (std::all_of(h.begin(), h.end(),
+                    [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
+      return h;
+  }
+  return {};
+}
+
+// Runs a program here (this machine's tar); its stderr is returned with the status.
+std::pair<int, std::string> run_local(const std::vector<std::string>& argv) {
+  Fd err = memory_file();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  if (err.fd >= 0) posix_spawn_file_actions_adddup2(&actions, err.fd, 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return {127, std::string(argv[0]) + ": " + std::strerror(rc)};
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return {code, err.fd >= 0 ? read_all(err.fd) : std::string()};
+}
+
+Error local_error(const std::string& path, int err) {
+  if (err == ENOSPC) return Error::usage(path + ": no space left on this machine (nothing kept)");
+  if (err == EACCES || err == EPERM) return Error::usage(path + ": permission denied");
+  if (err == ENOENT) return Error::usage(path + ": no such file or directory");
+  if (err == EISDIR) return Error::usage(path + ": is a directory", "Copy a directory with -r.");
+  return Error::usage(path + ": " + std::strerror(err));
+}
+
+std::string octal_mode(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%o", mode & 07777);
+  return buf;
+}
+
+// The multiset of hashes of every regular file under `root` (symlinks are not followed).
+std::optional<std::vector<std::string>> tree_hashes(const fs::path& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  auto add = [&](const fs::path& p) -> bool {
+    auto h = sha256_of_file(p);
+    if (!h) return false;
+    out.push_back(*h);
+    return true;
+  };
+  auto st = fs::symlink_status(root, ec);
+  if (ec) return std::nullopt;
+  if (fs::is_regular_file(st)) {
+    if (!add(root)) return std::nullopt;
+  } else if (fs::is_directory(st)) {
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_regular_file(ec) && !it->is_symlink(ec) && !add(it->path())) return std::nullopt;
+    }
+    if (ec) return std::nullopt;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> sorted_hashes(std::string_view sha_lines) {
+  std::vector<std::string> out;
+  for (auto& [h, name] : parse_sha256_lines(sha_lines)) out.push_back(h);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::uint64_t tree_bytes(const fs::path& root) {
+  std::error_code ec;
+  if (fs::is_regular_file(fs::symlink_status(root, ec))) return fs::file_size(root, ec);
+  std::uint64_t total = 0;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+std::uint64_t tree_files(const fs::path& root) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(root, ec))) return 1;
+  std::uint64_t n = 0;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_directory(ec)) ++n;
+  }
+  return n;
+}
+
+// How far a transfer is: the size of a file being written, or the read offset of a descriptor.
+std::uint64_t file_size_of(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+std::uint64_t read_offset_of(int fd) {
+  off_t pos = ::lseek(fd, 0, SEEK_CUR);
+  return pos < 0 ? 0 : static_cast<std::uint64_t>(pos);
+}
+
+class Progress {
+ public:
+  Progress(asio::any_io_executor ex, const CopyOptions& o) : timer_(ex), options_(o) {}
+
+  // Redraws every 200 ms until stop(): `name`, done()/total, rate and ETA.
+  void start(std::string name, std::uint64_t total, std::function<std::uint64_t()> done) {
+    if (!options_.progress) return;
+    name_ = std::move(name);
+    total_ = total;
+    done_ = std::move(done);
+    started_ = std::chrono::steady_clock::now();
+    running_ = true;
+    tick();
+  }
+  void stop() {
+    if (!running_) return;
+    running_ = false;
+    timer_.cancel();
+    draw(true);
+  }
+
+ private:
+  void tick() {
+    timer_.expires_after(std::chrono::milliseconds(200));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || !running_) return;
+      draw(false);
+      tick();
+    });
+  }
+  void draw(bool last) {
+    std::uint64_t done = done_ ? done_() : 0;
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+    std::string line = "\r\x1b[K" + name_ + "  " + human_bytes(done);
+    if (total_) line += " / " + human_bytes(total_);
+    line += "  " + human_bytes(static_cast<std::uint64_t>(rate)) + "/s";
+    if (total_ && rate > 0 && done < total_ && !last) {
+      line += "  ETA " + std::to_string(static_cast<int>((total_ - done) / rate) + 1) + " s";
+    }
+    if (last) line += "\r\x1b[K";
+    (void)!::write(options_.stderr_fd, line.data(), line.size());
+  }
+
+  asio::steady_timer timer_;
+  const CopyOptions& options_;
+  std::string name_;
+  std::uint64_t total_ = 0;
+  std::function<std::uint64_t()> done_;
+  std::chrono::steady_clock::time_point started_;
+  bool running_ = false;
+};
+
+std::vector<std::string> script_words(const std::string& script,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> w{"/bin/sh", "-c", script, "sh"};
+  w.insert(w.end(), args.begin(), args.end());
+  return w;
+}
+
+std::string parent_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+// ---- the copy ----
+
+struct Copier {
+  const CopyPlan& plan;
+  const CopyOptions& options;
+  RemoteRunner run;
+  asio::any_io_executor executor;
+  Progress progress;
+  std::string nonce = crypto::hex(crypto::random_bytes(6));
+  CopySummary summary;
+  std::vector<std::string> cleanup_local;  // removed when the copy fails
+  // The scripts, named (a temporary std::string must not be passed into a co_await
+  // expression: docs/CODING.md).
+  const std::string probe_s = probe_script();
+  const std::string read_s = read_file_script();
+  const std::string write_s = write_temp_script();
+  const std::string commit_s = commit_script();
+  const std::string tar_read_s = tar_read_script();
+  const std::string tar_write_s = tar_write_script();
+
+  Copier(const CopyPlan& p, const CopyOptions& o, RemoteRunner r, asio::any_io_executor ex)
+      : plan(p), options(o), run(std::move(r)), executor(ex), progress(ex, o) {}
+
+  // A script in the container; stdout and stderr captured.
+  struct Ran {
+    int status = 0;
+    std::string out, err;
+  };
+  Task<Result<Ran>> remote(const std::string& script, const std::vector<std::string>& args,
+                           int stdin_fd = -1, int stdout_fd = -1) {
+    Fd out = memory_file();
+    Fd err = memory_file();
+    if (out.fd < 0 || err.fd < 0) {
+      Error e = Error::internal(std::string("memfd_create: ") + std::strerror(errno));
+      co_return e;
+    }
+    auto words = script_words(script, args);
+    ECSH_CO_TRY(auto status, co_await run(std::move(words), stdin_fd,
+                                          stdout_fd >= 0 ? stdout_fd : out.fd, err.fd));
+    Ran r;
+    r.status = status;
+    if (stdout_fd < 0) r.out = read_all(out.fd);
+    r.err = read_all(err.fd);
+    co_return r;
+  }
+
+  Task<Result<ProbeResult>> probe(const std::vector<std::string>& paths) {
+    std::vector<std::string> args;
+    for (const auto& p : paths) args.push_back(printf_format(p));
+    ECSH_CO_TRY(auto r, co_await remote(probe_s, args));
+    if (r.status != 0) {
+      Error e = Error::connection("the container's shell could not look at the paths (status " +
+                                      std::to_string(r.status) + ")",
+                                  "Check that the container has /bin/sh.", false);
+      co_return e;
+    }
+    co_return parse_probe(r.out, paths.size());
+  }
+
+  // ---- download ----
+  Task<Result<void>> download() {
+    std::vector<std::string> paths;
+    for (const auto& s : plan.sources) paths.push_back(s.path);
+    ECSH_CO_TRY(auto probed, co_await probe(paths));
+    bool any_dir = false;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      const auto& e = probed.entries[i];
+      if (e.type == 'n' || e.type == 'l') co_return *remote_error(2, paths[i], "");
+      if (e.type == 'p') co_return *remote_error(13, paths[i], "");
+      if (e.type == 'o') {
+        Error err = Error::usage(paths[i] + ": not a regular file or directory in the container");
+        co_return err;
+      }
+      if (e.type == 'd' && !options.recursive) {
+        Error err = Error::usage(paths[i] + ": is a directory in the container",
+                                 "Copy a directory with -r.");
+        co_return err;
+      }
+      any_dir = any_dir || e.type == 'd';
+    }
+    const std::string& dst = plan.destination.path;
+    if (dst == "-") {
+      if (any_dir) {
+        Error err = Error::usage("- (stdout) takes one file, not a directory");
+        co_return err;
+      }
+      co_return co_await download_to_stdout(paths[0], probed);
+    }
+    std::error_code ec;
+    const bool dst_is_dir = fs::is_directory(dst, ec);
+    if (paths.size() > 1 && !dst_is_dir) {
+      Error err = Error::usage(dst + ": not a directory here (several sources need one)");
+      co_return err;
+    }
+    if (!dst_is_dir && (dst.back() == '/' || !fs::is_directory(parent_of(dst), ec))) {
+      co_return local_error(dst.back() == '/' ? dst : parent_of(dst), ENOENT);
+    }
+    std::vector<std::string> targets;
+    for (const auto& p : paths) {
+      std::string name = base_name(p);
+      targets.push_back(dst_is_dir ? join(dst, name) : dst);
+    }
+    for (const auto& t : targets) {
+      if (options.no_clobber && fs::exists(fs::symlink_status(t, ec))) {
+        Error err = Error::usage(t + ": already exists (--no-clobber)");
+        co_return err;
+      }
+    }
+    if (any_dir || (paths.size() > 1 && probed.caps.tar)) {
+      if (!probed.caps.tar) co_return *remote_error(40, paths[0], "");
+      std::string local_dir = dst_is_dir ? dst : parent_of(dst);
+      co_return co_await download_tar(paths, probed, local_dir, targets);
+    }
+    summary.method = "plain";
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      ECSH_CO_TRY(co_await download_file(paths[i], probed.entries[i], probed.caps, targets[i]));
+    }
+    co_return ok();
+  }
+
+  // One file into a temporary name next to `target`; verified; then renamed.
+  Task<Result<void>> download_file(const std::string& path, const RemoteEntry& entry,
+                                   const Capabilities& caps, const std::string& target) {
+    std::string tmp = local_temp_name(target, nonce);
+    Fd f(::open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
+    if (f.fd < 0) co_return local_error(target, errno);
+    cleanup_local.push_back(tmp);
+    std::vector<std::string> args{printf_format(path)};
+    int fd = f.fd;
+    progress.start(base_name(path), entry.size, [fd] { return file_size_of(fd); });
+    auto ran = co_await remote(read_s, args, -1, f.fd);
+    progress.stop();
+    ECSH_CO_TRY(auto r, std::move(ran));
+    if (auto e = remote_error(r.status, path, r.err)) co_return *e;
+    auto local = sha256_of_fd(f.fd);
+    if (!local) co_return local_error(tmp, errno);
+    std::string remote_hash = first_hash(r.err);
+    std::string how = "sha256sum in the container";
+    if (remote_hash.empty() || !caps.sha256sum) {
+      // No sha256sum there: read it back and compare.
+      how = "read back";
+      Fd again = memory_file();
+      ECSH_CO_TRY(auto r2, co_await remote(read_s, args, -1, again.fd));
+      if (auto e = remote_error(r2.status, path, r2.err)) co_return *e;
+      remote_hash = sha256_of_fd(again.fd).value_or("");
+    }
+    log::debug("cp: {} (plain, verified by {}): sha256 {}", path, how, *local);
+    if (remote_hash != *local) {
+      Error e = Error::connection(path +
+                                      ": the copy does not match the file in the container "
+                                      "(SHA-256 differs; it may have changed while copying)",
+                                  "Nothing was kept. Copy it again.", false);
+      co_return e;
+    }
+    ::fchmod(f.fd, static_cast<mode_t>(entry.mode & 07777));
+    if (entry.mtime > 0) {
+      struct timespec times[2];
+      times[0].tv_sec = times[1].tv_sec = entry.mtime;
+      times[0].tv_nsec = times[1].tv_nsec = 0;
+      ::futimens(f.fd, times);
+    }
+    if (options.no_clobber) {
+      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
+        co_return local_error(target, errno == EEXIST ? EEXIST : errno);
+      }
+    } else if (::rename(tmp.c_str(), target.c_str()) != 0) {
+      co_return local_error(target, errno);
+    }
+    std::erase(cleanup_local, tmp);
+    summary.files += 1;
+    summary.bytes += file_size_of(f.fd);
+    summary.method = "plain, verified by " + how;
+    co_return ok();
+  }
+
+  Task<Result<void>> download_to_stdout(const std::string& path, const ProbeResult& probed) {
+    Fd f = memory_file();
+    std::vector<std::string> args{printf_format(path)};
+    auto ran = co_await remote(read_s, args, -1, f.fd);
+    ECSH_CO_TRY(auto r, std::move(ran));
+    if (auto e = remote_error(r.status, path, r.err)) co_return *e;
+    auto local = sha256_of_fd(f.fd);
+    std::string remote_hash = first_hash(r.err);
+    if (probed.caps.sha256sum && local && remote_hash != *local) {
+      Error e = Error::connection(path + ": the copy does not match the file in the container",
+                                  "Copy it again.", false);
+      co_return e;
+    }
+    std::string data = read_all(f.fd);
+    std::size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::write(options.stdout_fd, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) co_return local_error("stdout", errno);
+      off += static_cast<std::size_t>(n);
+    }
+    summary.files = 1;
+    summary.bytes = data.size();
+    summary.method = "plain";
+    co_return ok();
+  }
+
+  // Several sources or directories: one tar stream, unpacked here into a temporary directory,
+  // verified, then each top entry renamed into place.
+  Task<Result<void>> download_tar(const std::vector<std::string>& paths, const ProbeResult& probed,
+                                  const std::string& local_dir,
+                                  const std::vector<std::string>& targets) {
+    std::string stage = join(local_dir, ".ecsh-tmp-" + nonce);
+    std::string archive = stage + ".tar";
+    if (::mkdir(stage.c_str(), 0700) != 0) co_return local_error(local_dir, errno);
+    cleanup_local.push_back(stage);
+    Fd a(::open(archive.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
+    if (a.fd < 0) co_return local_error(local_dir, errno);
+    cleanup_local.push_back(archive);
+    std::vector<std::string> args;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      std::string p = paths[i];
+      while (p.size() > 1 && p.back() == '/') p.pop_back();
+      args.push_back(printf_format(parent_of(p)));
+      args.push_back(printf_format(base_name(p)));
+      total += probed.entries[i].type == 'f' ? probed.entries[i].size : 0;
+    }
+    int fd = a.fd;
+    progress.start(
+        paths.size() == 1 ? base_name(paths[0]) : std::to_string(paths.size()) + " sources", total,
+        [fd] { return file_size_of(fd); });
+    auto ran = co_await remote(tar_read_s, args, -1, a.fd);
+    progress.stop();
+    ECSH_CO_TRY(auto r, std::move(ran));
+    if (auto e = remote_error(r.status, paths[0], r.err)) co_return *e;
+    auto [code, err] =
+        run_local({"tar", "-x", "-i", "--no-same-owner", "-f", archive, "-C", stage});
+    if (code != 0) {
+      Error e = Error::connection("unpacking the copy here failed: " + err.substr(0, 300),
+                                  "Nothing was kept.", false);
+      co_return e;
+    }
+    auto remote_hashes = sorted_hashes(r.err);
+    std::string how = "sha256sum in the container";
+    if (remote_hashes.empty() && !probed.caps.sha256sum) how = "tar only (no sha256sum there)";
+    auto local_hashes = tree_hashes(stage);
+    if (!local_hashes) co_return local_error(stage, errno);
+    if (probed.caps.sha256sum && *local_hashes != remote_hashes) {
+      Error e = Error::connection(
+          "the copy does not match the files in the container (SHA-256 "
+          "differs; they may have changed while copying)",
+          "Nothing was kept. Copy again.", false);
+      co_return e;
+    }
+    std::error_code ec;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      fs::path from = fs::path(stage) / base_name(paths[i]);
+      if (fs::exists(fs::symlink_status(targets[i], ec))) {
+        if (options.no_clobber) {
+          Error e = Error::usage(targets[i] + ": already exists (--no-clobber)");
+          co_return e;
+        }
+        if (fs::is_directory(fs::symlink_status(targets[i], ec)) && fs::is_directory(from, ec)) {
+          Error e = Error::usage(targets[i] + ": a directory of that name exists here",
+                                 "Remove it, or copy into another directory.");
+          co_return e;
+        }
+      }
+      summary.bytes += tree_bytes(from);
+      summary.files += tree_files(from);
+      if (::rename(from.c_str(), targets[i].c_str()) != 0) co_return local_error(targets[i], errno);
+    }
+    fs::remove_all(stage, ec);
+    ::unlink(archive.c_str());
+    std::erase(cleanup_local, stage);
+    std::erase(cleanup_local, archive);
+    summary.method = "tar, verified by " + how;
+    log::debug("cp: {} source(s) by tar, verified by {}", paths.size(), how);
+    co_return ok();
+  }
+
+  // ---- upload ----
+  Task<Result<void>> upload() {
+    const std::string dst = plan.destination.path;
+    std::vector<std::string> local = {};
+    for (const auto& s : plan.sources) local.push_back(s.path);
+    std::error_code ec;
+    bool any_dir = false;
+    for (const auto& p : local) {
+      if (p == "-") continue;
+      auto st = fs::status(p, ec);
+      if (ec || !fs::exists(st)) co_return local_error(p, ENOENT);
+      if (fs::is_directory(st)) {
+        if (!options.recursive) co_return local_error(p, EISDIR);
+        any_dir = true;
+      } else if (!fs::is_regular_file(st)) {
+        Error e = Error::usage(p + ": not a regular file or directory");
+        co_return e;
+      }
+      if (::access(p.c_str(), R_OK) != 0) co_return local_error(p, errno);
+    }
+    std::vector<std::string> probe_paths{dst};
+    for (const auto& p : local) {
+      if (p != "-") probe_paths.push_back(join(dst, base_name(p)));
+    }
+    ECSH_CO_TRY(auto probed, co_await probe(probe_paths));
+    const auto& d = probed.entries[0];
+    const bool dst_is_dir = d.type == 'd';
+    if (local.size() > 1 && !dst_is_dir) {
+      co_return *remote_error(d.type == 'n' ? 2 : 20, dst, "");
+    }
+    if (!dst_is_dir && dst.back() == '/') co_return *remote_error(2, dst, "");
+    if (local[0] == "-" && dst_is_dir) {
+      Error e = Error::usage(dst + ": is a directory in the container",
+                             "Name the file to write: ecsh cp - :" + join(dst, "NAME"));
+      co_return e;
+    }
+    if (any_dir && !probed.caps.tar) co_return *remote_error(40, dst, "");
+    std::vector<std::string> finals;
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      finals.push_back(dst_is_dir ? join(dst, base_name(local[i])) : dst);
+      const auto& e = dst_is_dir ? probed.entries[i + 1] : d;
+      if (options.no_clobber && e.type != 'n') co_return *remote_error(17, finals.back(), "");
+      if (e.type == 'd' && (local[i] == "-" || !fs::is_directory(local[i], ec))) {
+        co_return *remote_error(21, finals.back(), "");
+      }
+      if (e.type == 'd') {
+        Error err =
+            Error::usage(finals.back() + ": a directory of that name exists in the container",
+                         "Remove it, or copy into another directory.");
+        co_return err;
+      }
+    }
+    if (any_dir || (local.size() > 1 && probed.caps.tar)) {
+      if (!probed.caps.tar) co_return *remote_error(40, dst, "");
+      std::string remote_dir = dst_is_dir ? dst : parent_of(dst);
+      co_return co_await upload_tar(local, finals, remote_dir, probed);
+    }
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      ECSH_CO_TRY(co_await upload_file(local[i], finals[i], probed.caps));
+    }
+    co_return ok();
+  }
+
+  Task<Result<void>> upload_file(const std::string& path, const std::string& final_path,
+                                 const Capabilities& caps) {
+    Fd spooled;
+    int fd = -1;
+    Fd own;
+    std::string mode, mtime;
+    if (path == "-") {
+      // Stdin is read once, into memory, so that it can be hashed and sent.
+      spooled = memory_file();
+      std::string buf(1 << 20, '\0');
+      for (;;) {
+        ssize_t n = ::read(options.stdin_fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (::write(spooled.fd, buf.data(), static_cast<std::size_t>(n)) != n) {
+          co_return local_error("stdin", errno);
+        }
+      }
+      ::lseek(spooled.fd, 0, SEEK_SET);
+      fd = spooled.fd;
+    } else {
+      own = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (own.fd < 0) co_return local_error(path, errno);
+      fd = own.fd;
+      struct stat st {};
+      if (::fstat(fd, &st) == 0) {
+        mode = octal_mode(st.st_mode);
+        mtime = std::to_string(st.st_mtim.tv_sec);
+      }
+    }
+    auto local_hash = sha256_of_fd(fd);
+    if (!local_hash) co_return local_error(path, errno);
+    std::uint64_t size = file_size_of(fd);
+    std::string tmp = local_temp_name(final_path, nonce);
+    std::vector<std::string> args{printf_format(final_path), mode, mtime, nonce};
+    progress.start(path == "-" ? "stdin" : base_name(path), size,
+                   [fd] { return read_offset_of(fd); });
+    auto ran = co_await remote(write_s, args, fd);
+    progress.stop();
+    ECSH_CO_TRY(auto r, std::move(ran));
+    if (auto e = remote_error(r.status, final_path, r.err)) co_return *e;
+    std::string remote_hash = first_hash(r.out);
+    std::string how = "sha256sum in the container";
+    if (remote_hash.empty() || !caps.sha256sum) {
+      how = "read back";
+      Fd back = memory_file();
+      std::vector<std::string> read_args{printf_format(tmp)};
+      ECSH_CO_TRY(auto r2, co_await remote(read_s, read_args, -1, back.fd));
+      if (r2.status == 0) remote_hash = sha256_of_fd(back.fd).value_or("");
+    }
+    log::debug("cp: {} (plain, verified by {}): sha256 {}", path, how, *local_hash);
+    const bool match = remote_hash == *local_hash;
+    std::vector<std::string> commit_args{printf_format(tmp), printf_format(final_path),
+                                         !match               ? "discard"
+                                         : options.no_clobber ? "no-clobber"
+                                                              : "clobber",
+                                         ""};
+    ECSH_CO_TRY(auto c, co_await remote(commit_s, commit_args));
+    if (!match) {
+      Error e = Error::connection(final_path +
+                                      ": the copy in the container does not match (SHA-256 "
+                                      "differs)",
+                                  "Nothing was kept. Copy it again.", false);
+      co_return e;
+    }
+    if (auto e = remote_error(c.status, final_path, c.err)) co_return *e;
+    summary.files += 1;
+    summary.bytes += size;
+    summary.method = "plain, verified by " + how;
+    co_return ok();
+  }
+
+  Task<Result<void>> upload_tar(const std::vector<std::string>& local,
+                                const std::vector<std::string>& finals,
+                                const std::string& remote_dir, const ProbeResult& probed) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ecsh-cp-XXXXXX";
+    int afd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (afd < 0) co_return local_error(tmpl, errno);
+    Fd archive(afd);
+    ::unlink(tmpl.c_str());  // the descriptor keeps it; nothing is left behind
+    // tar writes the archive through this process's descriptor.
+    std::string proc_path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(afd);
+    std::vector<std::string> argv{"tar", "-c", "-f", proc_path};
+    std::uint64_t total = 0;
+    std::vector<std::string> hashes;
+    for (const auto& p : local) {
+      std::string clean = p;
+      while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+      argv.insert(argv.end(), {"-C", parent_of(clean), "./" + base_name(clean)});
+      total += tree_bytes(clean);
+      summary.files += tree_files(clean);
+      auto h = tree_hashes(clean);
+      if (!h) co_return local_error(clean, errno);
+      hashes.insert(hashes.end(), h->begin(), h->end());
+    }
+    std::sort(hashes.begin(), hashes.end());
+    auto [code, err] = run_local(argv);
+    if (code != 0) {
+      Error e = Error::usage("packing the sources here failed: " + err.substr(0, 300));
+      co_return e;
+    }
+    ::lseek(archive.fd, 0, SEEK_SET);
+    int fd = archive.fd;
+    std::uint64_t archive_size = file_size_of(fd);
+    progress.start(
+        local.size() == 1 ? base_name(local[0]) : std::to_string(local.size()) + " sources",
+        archive_size, [fd] { return read_offset_of(fd); });
+    // The script extracts into "<ARG1>.ecsh-tmp-<nonce>": give it the directory's own name
+    // stem so that the stage lands inside remote_dir.
+    std::vector<std::string> args{printf_format(join(remote_dir, "")), nonce};
+    auto ran = co_await remote(tar_write_s, args, fd);
+    progress.stop();
+    ECSH_CO_TRY(auto r, std::move(ran));
+    if (auto e = remote_error(r.status, remote_dir, r.err)) co_return *e;
+    auto remote_hashes = sorted_hashes(r.out);
+    std::string how = "sha256sum in the container";
+    const std::string stage_dir = join(remote_dir, "") + ".ecsh-tmp-" + nonce;
+    bool match = !probed.caps.sha256sum || remote_hashes == hashes;
+    if (!probed.caps.sha256sum) how = "tar only (no sha256sum there)";
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      std::string clean = local[i];
+      while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+      const bool last = i + 1 == local.size();
+      std::vector<std::string> commit_args{printf_format(join(stage_dir, base_name(clean))),
+                                           printf_format(finals[i]),
+                                           !match               ? "discard"
+                                           : options.no_clobber ? "no-clobber"
+                                                                : "clobber",
+                                           last ? printf_format(stage_dir) : std::string()};
+      ECSH_CO_TRY(auto c, co_await remote(commit_s, commit_args));
+      if (match) {
+        if (auto e = remote_error(c.status, finals[i], c.err)) co_return *e;
+      }
+    }
+    if (!match) {
+      Error e = Error::connection("the copy in the container does not match (SHA-256 differs)",
+                                  "Nothing was kept. Copy again.", false);
+      co_return e;
+    }
+    summary.bytes += total;
+    summary.method = "tar, verified by " + how;
+    co_return ok();
+  }
+
+  void clean_up() {
+    std::error_code ec;
+    for (const auto& p : cleanup_local) fs::remove_all(p, ec);
+    cleanup_local.clear();
+  }
+};
+
+}  // namespace
+
+std::string human_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+Task<Result<CopySummary>> run_copy(const CopyPlan& plan, const CopyOptions& options,
+                                   RemoteRunner run) {
+  auto executor = co_await asio::this_coro::executor;
+  Copier c(plan, options, std::move(run), executor);
+  auto start = std::chrono::steady_clock::now();
+  Result<void> result = ok();
+  if (plan.direction == Direction::download) {
+    auto r = co_await c.download();
+    result = std::move(r);
+  } else {
+    auto r = co_await c.upload();
+    result = std::move(r);
+  }
+  if (!result) {
+    c.clean_up();
+    co_return result.error();
+  }
+  c.summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  co_return c.summary;
+}
+
+}  // namespace ecsh::copy
