@@ -37,6 +37,7 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
 void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_run_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_ls_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_docker_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_completion_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
