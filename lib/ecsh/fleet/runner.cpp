@@ -119,7 +119,9 @@ Task<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
   if (!scope.services.empty() && service_names.empty()) {
     Error e =
         Error::usage("no service named " + str::join(scope.services, ", ") + " in any cluster",
-                     "List them with: ecsh ls services");
+                     scope.all_clusters ? "With --all-clusters, -s takes exact names; list them "
+                                          "with: ecsh ls services"
+                                        : "List them with: ecsh ls services");
     co_return e;
   }
   found.services.assign(service_names.begin(), service_names.end());
