@@ -3,7 +3,7 @@
 sandbox. Medians of repeated runs; ratios are peer / ecsh (higher is better for ecsh) for
 times, ecsh / target for throughput.
 
-    python3 bench/run.py --build build [--runs 10] [--quick] [--only latency|forward]
+    python3 bench/run.py --build build [--runs 10] [--quick] [--only latency|forward|run]
 """
 import argparse
 import hashlib
@@ -31,7 +31,7 @@ SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
 
 
-def scenario(containers=1):
+def scenario(containers=1, tasks=1):
     defs = [{"name": "app" if i == 0 else f"side{i}", "image": "app:latest", "essential": i == 0,
              "command": ["sleep", "100000"]} for i in range(containers)]
     return {
@@ -45,7 +45,7 @@ def scenario(containers=1):
                               "taskRoleArn": "arn:aws:iam::000000000000:role/bench-role",
                               "containerDefinitions": defs}],
         "services": [{"cluster": "bench", "name": "app", "task_definition": "app",
-                      "desired_count": 1, "launch_type": "FARGATE", "platform_version": "1.4.0",
+                      "desired_count": tasks, "launch_type": "FARGATE", "platform_version": "1.4.0",
                       "enable_execute_command": True}],
     }
 
@@ -342,6 +342,61 @@ def latency_rows(ecsh, sandbox_bin, env, runs, quick):
     return rows
 
 
+def exec_ready_tasks(sb, count, timeout=300):
+    """ARNs of `count` RUNNING tasks of cluster bench whose exec agents are RUNNING (bounded)."""
+    end = time.monotonic() + timeout
+    ready = []
+    while time.monotonic() < end:
+        arns, token = [], None
+        while True:
+            args = ["ecs", "list-tasks", "--cluster", "bench"] + (["--starting-token", token] if token else [])
+            rc, out, _ = aws(sb, *args)
+            arns += out["taskArns"] if rc == 0 else []
+            token = out.get("NextToken") if rc == 0 else None
+            if not token:
+                break
+        ready = []
+        for i in range(0, len(arns), 100):
+            rc, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "bench", "--tasks", *arns[i:i + 100])
+            for t in d.get("tasks", []) if rc == 0 else []:
+                agents = [a for c in t["containers"] for a in c.get("managedAgents", [])]
+                if t["lastStatus"] == "RUNNING" and agents and all(
+                        a["lastStatus"] == "RUNNING" for a in agents):
+                    ready.append(t["taskArn"])
+        if len(ready) >= count:
+            return ready
+        time.sleep(1)
+    raise SystemExit(f"only {len(ready)} of {count} tasks became exec-ready")
+
+
+def run_rows(ecsh, sandbox_bin, env, runs):
+    """`ecsh run -- true` on a 200-task service with the agent's realistic pacing, against a
+    shell loop of `aws ecs execute-command` (ecsh as its plugin) on 20 of the same tasks."""
+    rows = []
+    fleet, peer_tasks = 200, 20
+    sb = Sandbox(sandbox_bin, scenario(1, tasks=fleet)).start()
+    try:
+        arns = exec_ready_tasks(sb, fleet)
+        cmd = [ecsh, "--endpoint-url", sb.url, "run", "-c", "bench", "-s", "app", "--", "true"]
+        t_run = median_of(min(runs, 5), lambda: timed(cmd, env))
+        loop = "".join(
+            f"{AWS_CLI} --endpoint-url {sb.url} ecs execute-command --cluster bench --task {a} "
+            "--container app --interactive --command true >/dev/null || exit 1\n"
+            for a in arns[:peer_tasks])
+        t_loop = median_of(min(runs, 3), lambda: timed(["sh", "-c", loop], env))
+        per_ecsh, per_peer = t_run / fleet, t_loop / peer_tasks
+        rows.append((f"run -- true on {fleet} tasks, realistic pacing (wall)", f"{t_run:.2f} s",
+                     f"shell loop of aws ecs execute-command + ecsh as plugin, {peer_tasks} tasks",
+                     f"{t_loop:.2f} s", f"{per_peer/per_ecsh:.0f}x per task"))
+        rows.append(("  per task", f"{per_ecsh*1000:.1f} ms", "per task (peer)",
+                     f"{per_peer*1000:.0f} ms", ""))
+        rows.append((f"run -- true on {fleet} tasks (target)", f"{t_run:.2f} s", "target", "5 s",
+                     f"{5/t_run:.2f}x"))
+    finally:
+        sb.cleanup()
+    return rows
+
+
 def method2_rows(ecsh, sandbox_bin, env, runs):
     rows = []
     engine = dockerd.Dockerd().start()
@@ -420,7 +475,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller transfers")
-    ap.add_argument("--only", choices=["latency", "forward"],
+    ap.add_argument("--only", choices=["latency", "forward", "run"],
                     help="run one group of rows only")
     opts = ap.parse_args()
     runs = 3 if opts.quick else opts.runs
@@ -437,10 +492,11 @@ def main():
     try:
         if opts.only in (None, "forward"):
             rows += forward_rows(ecsh, sandbox_bin, env, runs, opts.quick, work)
-        if opts.only == "forward":
-            raise StopIteration
-        rows += latency_rows(ecsh, sandbox_bin, env, runs, opts.quick)
-        if opts.only == "latency":
+        if opts.only in (None, "latency"):
+            rows += latency_rows(ecsh, sandbox_bin, env, runs, opts.quick)
+        if opts.only in (None, "run"):
+            rows += run_rows(ecsh, sandbox_bin, env, runs)
+        if opts.only is not None:
             raise StopIteration
         sb = Sandbox(sandbox_bin, scenario(10), args=["--agent-pacing", "none"]).start()
         task = wait_for_exec_ready(sb, "bench")

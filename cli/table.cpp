@@ -19,6 +19,8 @@ void print_table(const std::vector<std::string>& head,
       out += r[i];
       if (i + 1 < r.size() && i < w.size()) out += std::string(w[i] - r[i].size() + gap, ' ');
     }
+    // An empty last cell would otherwise leave the padding of the one before.
+    while (!out.empty() && out.back() == ' ') out.pop_back();
     fmt::print("{}\n", out);
   };
   line(head);

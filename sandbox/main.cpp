@@ -154,9 +154,9 @@ int main(int argc, char** argv) {
       sb::ssm::make_task_dialer(io.get_executor(), *task_runtime, std::move(vpc_host_table));
   sb::ssm::DataChannelServer data_channel(
       io.get_executor(), sessions,
-      [&process_runtime, task_runtime, &docker_runtime](
-          const sb::ssm::SessionRecord& s, const std::vector<std::string>& argv,
-          const sb::runtime::ExecOptions& o) {
+      [&process_runtime, task_runtime, &docker_runtime](const sb::ssm::SessionRecord& s,
+                                                        const std::vector<std::string>& argv,
+                                                        const sb::runtime::ExecOptions& o) {
         sb::runtime::ExecOptions with_path = o;
         if (s.host) {
           // The instance's shell: the host, with the engine's CLI and socket when there is one.

@@ -27,6 +27,8 @@ _ecsh_options() {
                 --container-id --no-escapes" ;;
     forward) echo "-h --help $target -L --local --keepalive" ;;
     cp) echo "-h --help $target -r --recursive --no-clobber -q --quiet --via" ;;
+    run) echo "-h --help -c --cluster -s --service -n --container --family --all-clusters
+               --max-parallel --timeout --group" ;;
     docker) echo "-h --help" ;;
     "docker ps") echo "-h --help -a --all -f --filter --format" ;;
     "docker exec") echo "-h --help -i --interactive -t --tty -u --user -w --workdir -e --env" ;;
@@ -49,6 +51,8 @@ _ecsh_takes_value() {
     exec:--cluster | exec:--service | exec:--task | exec:--container) return 0 ;;
     ls:--cluster | ls:--service | ls:--task | ls:--container) return 0 ;;
     enable:--timeout) return 0 ;;
+    run:-[csn] | run:--cluster | run:--service | run:--container) return 0 ;;
+    run:--family | run:--max-parallel | run:--timeout) return 0 ;;
     exec:--via | exec:--ssh-user | exec:-i | exec:--identity | exec:--ssh-option) return 0 ;;
     exec:--address | exec:--container-id) return 0 ;;
     "docker ps:-f" | "docker ps:--filter" | "docker ps:--format") return 0 ;;
@@ -174,11 +178,11 @@ _ecsh() {
     return 0
   fi
   case $path in
-    "") COMPREPLY=($(compgen -W "whoami demo doctor enable exec forward cp ls docker completion" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "whoami demo doctor enable exec forward cp run ls docker completion" -- "$cur")) ;;
     docker) COMPREPLY=($(compgen -W "ps exec" -- "$cur")) ;;
     ls) ((npos == 0)) && COMPREPLY=($(compgen -W "clusters services tasks containers" -- "$cur")) ;;
     completion) ((npos == 0)) && COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")) ;;
-    exec) COMPREPLY=($(compgen -W "-- $(_ecsh_options exec)" -- "$cur")) ;;
+    exec | run) COMPREPLY=($(compgen -W "-- $(_ecsh_options "$path")" -- "$cur")) ;;
     *) COMPREPLY=($(compgen -W "$(_ecsh_options "$path")" -- "$cur")) ;;
   esac
   return 0

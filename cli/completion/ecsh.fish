@@ -112,6 +112,7 @@ complete -c ecsh -n '__ecsh_is ""' -a demo -d 'Replay the ECS Exec runbook again
 complete -c ecsh -n '__ecsh_is ""' -a doctor -d 'Check every prerequisite of ECS Exec, and say how to fix it'
 complete -c ecsh -n '__ecsh_is ""' -a enable -d 'Fix what blocks ECS Exec, then verify'
 complete -c ecsh -n '__ecsh_is ""' -a exec -d 'Open a shell in a container, or run a command there'
+complete -c ecsh -n '__ecsh_is ""' -a run -d 'Run a command on every running task of a service or cluster at once'
 complete -c ecsh -n '__ecsh_is ""' -a ls -d 'List clusters, services, tasks or containers'
 complete -c ecsh -n '__ecsh_is ""' -a forward -d 'Forward local ports to a container port or a host the task reaches'
 complete -c ecsh -n '__ecsh_is ""' -a cp -d 'Copy files and directories between this machine and a container'
@@ -126,6 +127,15 @@ complete -c ecsh -n $__ecsh_targets -s c -l cluster -x -a '(__ecsh_live clusters
 complete -c ecsh -n $__ecsh_targets -s s -l service -x -a '(__ecsh_live services)' -d 'Service name'
 complete -c ecsh -n $__ecsh_targets -s t -l task -x -a '(__ecsh_live tasks)' -d 'Task ID or ARN'
 complete -c ecsh -n $__ecsh_targets -s n -l container -x -a '(__ecsh_live containers)' -d 'Container name'
+
+complete -c ecsh -n '__ecsh_is run' -s c -l cluster -x -a '(__ecsh_live clusters)' -d 'Cluster name or ARN'
+complete -c ecsh -n '__ecsh_is run' -s s -l service -x -a '(__ecsh_live services)' -d 'Service name (repeatable)'
+complete -c ecsh -n '__ecsh_is run' -s n -l container -x -a '(__ecsh_live containers)' -d 'Container name'
+complete -c ecsh -n '__ecsh_is run' -l family -x -d 'Only tasks of this task definition family'
+complete -c ecsh -n '__ecsh_is run' -l all-clusters -d 'Every cluster of the region'
+complete -c ecsh -n '__ecsh_is run' -l max-parallel -x -d 'Sessions at once'
+complete -c ecsh -n '__ecsh_is run' -l timeout -x -d 'Seconds each task may take (0: no limit)'
+complete -c ecsh -n '__ecsh_is run' -l group -d "Print each task's output all together when it finishes"
 
 complete -c ecsh -n '__ecsh_is demo' -s i -l interactive -d 'End with an interactive shell in the container'
 complete -c ecsh -n '__ecsh_is demo' -l no-pacing -d 'Let the sandbox agent send as fast as it can'

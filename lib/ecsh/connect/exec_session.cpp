@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 #include <cerrno>
+#include <optional>
 
 namespace ecsh::connect {
 namespace json = boost::json;
@@ -153,26 +154,52 @@ std::string last_line(std::string_view text) {
 
 }  // namespace
 
-Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
-                                    const std::vector<std::string>& words, bool forward_stdin,
-                                    const ExecSettings& settings) {
+namespace {
+
+Error cancelled_error() {
+  return Error::connection("the command was cancelled before it finished", {}, false);
+}
+
+// One one-shot session: output to `io`'s callbacks, stdin forwarded from settings.stdin_fd when
+// `forward_stdin`.
+Task<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& starter,
+                           const std::vector<std::string>& words, bool forward_stdin,
+                           const ExecSettings& settings, OneShotIo& io) {
   auto executor = co_await asio::this_coro::executor;
   std::string nonce = crypto::hex(crypto::random_bytes(16));
   auto remote = exec::wrap_one_shot(
       words, forward_stdin ? exec::StdinMode::forward : exec::StdinMode::none, nonce);
   ECSH_CO_TRY(auto session, co_await starter.start(remote.command));
+  if (io.cancel && io.cancel->cancelled) {
+    co_await terminate_session(client, session.session_id);
+    co_return cancelled_error();
+  }
   auto options = transport_options(client, session, starter.ssm_target, settings);
   ECSH_CO_TRY(auto transport,
               co_await SessionTransport::open(executor, session, std::move(options)));
+  if (io.cancel && io.cancel->cancelled) {
+    co_await terminate_session(client, session.session_id);
+    co_return cancelled_error();
+  }
+  // Cleared on every way out, before the transport goes.
+  struct CloseHook {
+    std::shared_ptr<SessionCancel> cancel;
+    ~CloseHook() {
+      if (cancel) cancel->close = nullptr;
+    }
+  } close_hook{io.cancel};
+  if (io.cancel) io.cancel->close = [t = transport.get()] { t->close(); };
 
   exec::OutputDemux demux(nonce);
   bool stdin_started = false;
   auto* t = transport.get();
-  term::InputReader reader(executor, settings.stdin_fd);
+  // Only when forwarding: `ecsh run` opens hundreds of sessions and reads no input.
+  std::optional<term::InputReader> reader;
+  if (forward_stdin) reader.emplace(executor, settings.stdin_fd);
   auto pump_stdin = [&]() -> Task<void> {
     exec::StdinEncoder encoder(demux.decoder());
     for (;;) {
-      std::string chunk = co_await reader.read();
+      std::string chunk = co_await reader->read();
       if (chunk.empty()) break;
       auto sent = co_await t->send(session::PayloadType::output, encoder.encode(chunk));
       if (!sent) co_return;
@@ -181,8 +208,9 @@ Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter
   };
   transport->on_output([&](std::string_view bytes) {
     auto chunk = demux.feed(bytes);
-    if (!chunk.stdout_bytes.empty()) term::write_all(settings.stdout_fd, chunk.stdout_bytes);
-    if (!chunk.stderr_bytes.empty()) term::write_all(settings.stderr_fd, chunk.stderr_bytes);
+    if (demux.started()) io.started = true;
+    if (!chunk.stdout_bytes.empty()) io.on_stdout(chunk.stdout_bytes);
+    if (!chunk.stderr_bytes.empty()) io.on_stderr(chunk.stderr_bytes);
     if (forward_stdin && demux.started() && !stdin_started) {
       stdin_started = true;
       asio::co_spawn(executor, pump_stdin(), asio::detached);
@@ -190,7 +218,7 @@ Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter
     if (demux.finished()) t->close();
   });
   auto end = co_await transport->run();
-  reader.cancel();
+  if (reader) reader->cancel();
   co_await terminate_session(client, session.session_id);
   if (demux.exit_status()) co_return *demux.exit_status();
   if (!end) co_return end.error();
@@ -202,6 +230,23 @@ Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter
       "the session ended before the command finished" + (why.empty() ? std::string() : ": " + why),
       starter.ended_hint, false);
   co_return e;
+}
+
+}  // namespace
+
+Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
+                                    const std::vector<std::string>& words, bool forward_stdin,
+                                    const ExecSettings& settings) {
+  OneShotIo io;
+  io.on_stdout = [fd = settings.stdout_fd](std::string_view b) { term::write_all(fd, b); };
+  io.on_stderr = [fd = settings.stderr_fd](std::string_view b) { term::write_all(fd, b); };
+  co_return co_await one_shot(client, starter, words, forward_stdin, settings, io);
+}
+
+Task<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStarter& starter,
+                                  const std::vector<std::string>& words,
+                                  const ExecSettings& settings, OneShotIo& io) {
+  co_return co_await one_shot(client, starter, words, false, settings, io);
 }
 
 Task<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,

@@ -10,6 +10,7 @@
 #include "ecsh/ecs/target.hpp"
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,29 @@ Task<void> terminate_session(aws::AwsClient& client, const std::string& session_
 Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
                                     const std::vector<std::string>& words, bool forward_stdin,
                                     const ExecSettings& settings);
+
+// Ends a one-shot session from outside (a deadline): the session is closed if it is open, and
+// not opened if it is not yet.
+struct SessionCancel {
+  bool cancelled = false;
+  std::function<void()> close;  // set while a session is open
+  void cancel() {
+    cancelled = true;
+    if (close) close();
+  }
+};
+
+// A one-shot command whose output goes to callbacks instead of file descriptors (`ecsh run`,
+// which prefixes each task's lines). No stdin is forwarded.
+struct OneShotIo {
+  std::function<void(std::string_view)> on_stdout;
+  std::function<void(std::string_view)> on_stderr;
+  bool started = false;  // out: the command started (running it again would run it twice)
+  std::shared_ptr<SessionCancel> cancel;  // may be null
+};
+Task<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStarter& starter,
+                                  const std::vector<std::string>& words,
+                                  const ExecSettings& settings, OneShotIo& io);
 
 // An interactive shell (bash if present, else sh); returns 0 when the session ended normally.
 Task<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,

@@ -116,8 +116,8 @@ def help_options(ecsh, *sub):
 
 def offline(sh, ecsh):
     got, _, err = sh.bash(["ecsh", ""])
-    check(set(got) == {"whoami", "demo", "doctor", "enable", "exec", "forward", "cp", "ls",
-                        "docker", "completion"},
+    check(set(got) == {"whoami", "demo", "doctor", "enable", "exec", "forward", "cp", "run",
+                        "ls", "docker", "completion"},
           "`ecsh <Tab>` offers the subcommands (not the hidden __complete)", f"{got} {err}")
     got, _, _ = sh.bash(["ecsh", "ex"])
     check(got == ["exec"], "`ecsh ex<Tab>` completes exec", str(got))
