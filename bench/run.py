@@ -3,7 +3,7 @@
 sandbox. Medians of repeated runs; ratios are peer / ecsh (higher is better for ecsh) for
 times, ecsh / target for throughput.
 
-    python3 bench/run.py --build build [--runs 10] [--quick] [--only latency|forward|run]
+    python3 bench/run.py --build build [--runs 10] [--quick] [--only latency|forward|run|cp]
 """
 import argparse
 import hashlib
@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e", "method2"))
 from method2_e2e import scenario as method2_scenario  # noqa: E402
 sys.path.insert(0, HERE)
 from forward_bench import forward_rows  # noqa: E402
+from cp_bench import cp_rows  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -475,7 +476,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller transfers")
-    ap.add_argument("--only", choices=["latency", "forward", "run"],
+    ap.add_argument("--only", choices=["latency", "forward", "run", "cp"],
                     help="run one group of rows only")
     opts = ap.parse_args()
     runs = 3 if opts.quick else opts.runs
@@ -492,6 +493,8 @@ def main():
     try:
         if opts.only in (None, "forward"):
             rows += forward_rows(ecsh, sandbox_bin, env, runs, opts.quick, work)
+        if opts.only in (None, "cp"):
+            rows += cp_rows(ecsh, sandbox_bin, env, runs, opts.quick)
         if opts.only in (None, "latency"):
             rows += latency_rows(ecsh, sandbox_bin, env, runs, opts.quick)
         if opts.only in (None, "run"):

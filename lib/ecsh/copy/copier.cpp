@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
 extern char** environ;
 
@@ -84,6 +86,74 @@ std::optional<std::string> sha256_of_fd(int fd) {
   EVP_DigestFinal_ex(ctx.get(), out, &len);
   return crypto::hex(std::string_view(reinterpret_cast<const char*>(out), len));
 }
+
+// A pipe whose other end a thread drains into `out`, hashing what passes.
+class HashingWriter {
+ public:
+  explicit HashingWriter(int out) : out_(out) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return;
+    read_ = p[0];
+    write_ = p[1];
+    ::fcntl(write_, F_SETPIPE_SZ, 1 << 20);
+    thread_ = std::thread([this] { drain(); });
+  }
+  ~HashingWriter() { (void)finish(); }
+  HashingWriter(const HashingWriter&) = delete;
+  HashingWriter& operator=(const HashingWriter&) = delete;
+
+  bool ok() const { return write_ >= 0; }
+  int input() const { return write_; }
+  int error() const { return error_; }
+  // Closes the pipe, waits for the thread; the SHA-256 of everything written, or nullopt.
+  std::optional<std::string> finish() {
+    if (write_ >= 0) {
+      ::close(write_);
+      write_ = -1;
+    }
+    if (thread_.joinable()) thread_.join();
+    if (read_ >= 0) {
+      ::close(read_);
+      read_ = -1;
+    }
+    if (error_ || !hash_) return std::nullopt;
+    return hash_;
+  }
+
+ private:
+  void drain() {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) error_ = EIO;
+    std::string buf(1 << 20, '\0');
+    for (;;) {
+      ssize_t n = ::read(read_, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      if (error_) continue;  // keep draining so that the writer never blocks
+      EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(out_, buf.data() + off, static_cast<std::size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          error_ = errno ? errno : EIO;
+          break;
+        }
+        off += w;
+      }
+    }
+    if (error_) return;
+    unsigned char out[32];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx.get(), out, &len);
+    hash_ = crypto::hex(std::string_view(reinterpret_cast<const char*>(out), len));
+  }
+
+  int out_;
+  int read_ = -1, write_ = -1;
+  std::thread thread_;
+  std::atomic<int> error_{0};
+  std::optional<std::string> hash_;
+};
 
 std::optional<std::string> sha256_of_file(const fs::path& path) {
   Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -408,12 +478,16 @@ struct Copier {
     std::vector<std::string> args{printf_format(path)};
     int fd = f.fd;
     progress.start(base_name(path), entry.size, [fd] { return file_size_of(fd); });
-    auto ran = co_await remote(read_s, args, -1, f.fd);
+    // The bytes go through a pipe to a thread that hashes them as it writes the file, on the
+    // other core, instead of reading the file again afterwards.
+    HashingWriter writer(f.fd);
+    if (!writer.ok()) co_return local_error(tmp, errno);
+    auto ran = co_await remote(read_s, args, -1, writer.input());
+    auto local = writer.finish();
     progress.stop();
     ECSH_CO_TRY(auto r, std::move(ran));
     if (auto e = remote_error(r.status, path, r.err)) co_return *e;
-    auto local = sha256_of_fd(f.fd);
-    if (!local) co_return local_error(tmp, errno);
+    if (!local) co_return local_error(tmp, writer.error() ? writer.error() : EIO);
     std::string remote_hash = first_hash(r.err);
     std::string how = "sha256sum in the container";
     if (remote_hash.empty() || !caps.sha256sum) {
@@ -613,13 +687,12 @@ struct Copier {
       co_return co_await upload_tar(local, finals, remote_dir, probed);
     }
     for (std::size_t i = 0; i < local.size(); ++i) {
-      ECSH_CO_TRY(co_await upload_file(local[i], finals[i], probed.caps));
+      ECSH_CO_TRY(co_await upload_file(local[i], finals[i]));
     }
     co_return ok();
   }
 
-  Task<Result<void>> upload_file(const std::string& path, const std::string& final_path,
-                                 const Capabilities& caps) {
+  Task<Result<void>> upload_file(const std::string& path, const std::string& final_path) {
     Fd spooled;
     int fd = -1;
     Fd own;
@@ -652,38 +725,37 @@ struct Copier {
     if (!local_hash) co_return local_error(path, errno);
     std::uint64_t size = file_size_of(fd);
     std::string tmp = local_temp_name(final_path, nonce);
-    std::vector<std::string> args{printf_format(final_path), mode, mtime, nonce};
+    std::vector<std::string> args{printf_format(final_path),
+                                  mode,
+                                  mtime,
+                                  nonce,
+                                  *local_hash,
+                                  options.no_clobber ? "no-clobber" : "clobber"};
     progress.start(path == "-" ? "stdin" : base_name(path), size,
                    [fd] { return read_offset_of(fd); });
     auto ran = co_await remote(write_s, args, fd);
     progress.stop();
     ECSH_CO_TRY(auto r, std::move(ran));
     if (auto e = remote_error(r.status, final_path, r.err)) co_return *e;
-    std::string remote_hash = first_hash(r.out);
     std::string how = "sha256sum in the container";
-    if (remote_hash.empty() || !caps.sha256sum) {
+    // With sha256sum there the script compared and renamed; else read back, then commit.
+    if (r.out.find("committed") == std::string::npos) {
       how = "read back";
       Fd back = memory_file();
       std::vector<std::string> read_args{printf_format(tmp)};
       ECSH_CO_TRY(auto r2, co_await remote(read_s, read_args, -1, back.fd));
-      if (r2.status == 0) remote_hash = sha256_of_fd(back.fd).value_or("");
+      std::string remote_hash = r2.status == 0 ? sha256_of_fd(back.fd).value_or("") : "";
+      const bool match = remote_hash == *local_hash;
+      std::vector<std::string> commit_args{printf_format(tmp), printf_format(final_path),
+                                           !match               ? "discard"
+                                           : options.no_clobber ? "no-clobber"
+                                                                : "clobber",
+                                           ""};
+      ECSH_CO_TRY(auto c, co_await remote(commit_s, commit_args));
+      if (!match) co_return *remote_error(41, final_path, "");
+      if (auto e = remote_error(c.status, final_path, c.err)) co_return *e;
     }
     log::debug("cp: {} (plain, verified by {}): sha256 {}", path, how, *local_hash);
-    const bool match = remote_hash == *local_hash;
-    std::vector<std::string> commit_args{printf_format(tmp), printf_format(final_path),
-                                         !match               ? "discard"
-                                         : options.no_clobber ? "no-clobber"
-                                                              : "clobber",
-                                         ""};
-    ECSH_CO_TRY(auto c, co_await remote(commit_s, commit_args));
-    if (!match) {
-      Error e = Error::connection(final_path +
-                                      ": the copy in the container does not match (SHA-256 "
-                                      "differs)",
-                                  "Nothing was kept. Copy it again.", false);
-      co_return e;
-    }
-    if (auto e = remote_error(c.status, final_path, c.err)) co_return *e;
     summary.files += 1;
     summary.bytes += size;
     summary.method = "plain, verified by " + how;

@@ -211,7 +211,14 @@ std::string read_file_script() {
 [ -e "$p" ] || exit 2
 [ -d "$p" ] && exit 21
 [ -r "$p" ] || exit 13
-if command -v sha256sum >/dev/null 2>&1; then sha256sum < "$p" >&2 || exit 1; fi
+if command -v sha256sum >/dev/null 2>&1; then
+  # Hashed while it is sent, not before.
+  sha256sum < "$p" >&2 &
+  h=$!
+  cat < "$p" || exit 1
+  wait $h || exit 1
+  exit 0
+fi
 exec cat < "$p"
 )SH";
 }
@@ -229,7 +236,13 @@ if ! err=$( { cat > "$t"; } 2>&1 ); then
 fi
 [ -n "$2" ] && chmod "$2" "$t" 2>/dev/null
 [ -n "$3" ] && touch -d "@$3" "$t" 2>/dev/null
-if command -v sha256sum >/dev/null 2>&1; then sha256sum < "$t"; fi
+command -v sha256sum >/dev/null 2>&1 || exit 0
+x=$(sha256sum < "$t"); x=${x%% *}; echo "$x"
+if [ "$x" != "$5" ]; then rm -f -- "$t"; exit 41; fi
+if [ "$6" = no-clobber ] && { [ -e "$p" ] || [ -L "$p" ]; }; then rm -f -- "$t"; exit 17; fi
+if [ -d "$p" ]; then rm -f -- "$t"; exit 21; fi
+mv -f -- "$t" "$p" || { rm -f -- "$t"; exit 1; }
+echo committed
 exit 0
 )SH";
 }
@@ -306,6 +319,9 @@ std::optional<Error> remote_error(int status, std::string_view path, std::string
     case RemoteStatus::no_tar:
       return Error::usage("copying a directory needs tar in the container, and it has none",
                           "Copy its files one by one instead.");
+    case RemoteStatus::mismatch:
+      return Error::connection(p + ": the copy in the container does not match (SHA-256 differs)",
+                               "Nothing was kept. Copy it again.", false);
     case RemoteStatus::failed:
     default:
       break;

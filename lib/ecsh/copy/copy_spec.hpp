@@ -74,8 +74,11 @@ Result<ProbeResult> parse_probe(std::string_view stdout_text, std::size_t paths)
 
 // Download one file (ARG1): its SHA-256 on stderr when sha256sum exists, the bytes on stdout.
 std::string read_file_script();
-// Upload: stdin into a temporary name next to ARG1 (the destination); prints the temporary
-// name's SHA-256 (when sha256sum exists) and sets mode ARG2 and mtime ARG3 (may be empty).
+// Upload: stdin into a temporary name (ARG1 + ".ecsh-tmp-" + ARG4) next to ARG1, the
+// destination, with mode ARG2 and mtime ARG3 (either may be empty). With sha256sum there it
+// prints the copy's SHA-256, and when that is ARG5 it renames it into place (ARG6: clobber or
+// no-clobber) and prints "committed"; a different hash removes it (status 41). Without
+// sha256sum the temporary is left for the client to read back and commit.
 std::string write_temp_script();
 // Commit: rename ARG1 (the temporary) to ARG2, unless ARG3 is "no-clobber" and ARG2 exists;
 // "discard" as ARG3 removes the temporary instead.
@@ -100,6 +103,7 @@ enum class RemoteStatus : int {
   is_a_directory = 21,
   no_space = 28,
   no_tar = 40,
+  mismatch = 41,
   failed = 1,
 };
 // An error for a failed remote step, naming the path, or nothing for status 0.
