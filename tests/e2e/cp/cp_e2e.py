@@ -137,6 +137,12 @@ def main():
     # test live under the test's own directory.
     R = os.path.join(work, "remote")
     os.makedirs(R)
+    # A 1 MiB file system for "no space left" (a tmpfs, mounted before the tasks start so that
+    # their mount namespaces have it; needs root, as CI has).
+    full = os.path.join(R, "full")
+    os.makedirs(full)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", full],
+                             capture_output=True).returncode == 0
     sb = Sandbox(opts.sandbox, scenario(minimal_bin), args=["--agent-pacing", "none"]).start()
     tmux = None
     try:
@@ -236,6 +242,15 @@ def main():
         rc, _, err = cp("full", big, ":/no/such/dir/x")
         check(rc == 252 and "does not exist" in err, "a missing remote directory", (rc, err))
 
+        if mounted:
+            rc, _, err = cp("full", big, ":" + full + "/big.bin")
+            left = os.listdir(full)
+            check(rc == 252 and "no space left" in err and not left,
+                  "no space left in the container: its message, 252, and nothing kept",
+                  (rc, err[-300:], left))
+        else:
+            print("skip no-space check: mounting a tmpfs needs root")
+
         # --- a minimal image: no tar, base64, sha256sum, stat ---
         small = os.path.join(work, "small.bin")
         with open(small, "wb") as f:
@@ -307,6 +322,8 @@ def main():
         if tmux:
             tmux.kill()
         sb.cleanup()
+        if mounted:
+            subprocess.run(["umount", full], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
     return check.exit_code()
 
