@@ -101,6 +101,25 @@ Task<Result<int>> run_plugin_port_session(aws::AwsClient& client, connect::Sessi
   co_return err;
 }
 
+// AWS-StartSSHSession (ssh's ProxyCommand): stdin and stdout are the connection to the port.
+// Nothing else may be printed on stdout, which is ssh's protocol stream.
+Task<Result<int>> run_plugin_stdio_session(aws::AwsClient& client, connect::SessionTarget target,
+                                           std::string ssm_target, connect::ExecSettings exec) {
+  forward::ForwardSettings settings;
+  settings.exec = exec;
+  settings.ssm_target = ssm_target;
+  auto end = co_await forward::run_stdio_port_session(client, target, settings, STDIN_FILENO,
+                                                      STDOUT_FILENO);
+  std::string id = target.session_id;
+  co_await connect::terminate_session(client, id);
+  ECSH_CO_TRY(auto e, std::move(end));
+  if (!e.output.empty()) {
+    Error err = Error::connection("the session was closed by the service: " + e.output);
+    co_return err;
+  }
+  co_return 0;
+}
+
 Task<Result<int>> run_plugin_session(exec::PluginSession s) {
   auto executor = co_await asio::this_coro::executor;
   GlobalOptions global;
@@ -118,8 +137,14 @@ Task<Result<int>> run_plugin_session(exec::PluginSession s) {
   log::add_secret(s.token_value);
   auto settings = exec_settings(*ctx, false);
   settings.plugin_messages = true;
-  fmt::print("\nStarting session with SessionId: {}\n", s.session_id);
-  std::fflush(stdout);
+  if (s.document_name != "AWS-StartSSHSession") {
+    // Not for SSH: stdout is ssh's protocol stream (the plugin prints nothing there either).
+    fmt::print("\nStarting session with SessionId: {}\n", s.session_id);
+    std::fflush(stdout);
+  }
+  if (s.document_name == "AWS-StartSSHSession") {
+    co_return co_await run_plugin_stdio_session(*ctx->client, target, s.target, settings);
+  }
   if (is_port_forwarding_document(s.document_name)) {
     co_return co_await run_plugin_port_session(*ctx->client, target, s.target, settings);
   }

@@ -4,6 +4,8 @@
 #include "ecsh/common/wakeup.hpp"
 #include "ecsh/session/payloads.hpp"
 #include "ecsh/session/smux.hpp"
+#include "ecsh/term/input_reader.hpp"
+#include "ecsh/term/tty.hpp"
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -624,6 +626,78 @@ PortMode PortForward::mode() const { return impl_->mode; }
 const std::string& PortForward::session_id() const { return impl_->target.session_id; }
 void PortForward::drop_link_for_testing() {
   if (impl_->transport) impl_->transport->drop_link_for_testing();
+}
+
+Task<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
+                                                connect::SessionTarget session,
+                                                ForwardSettings settings, int in_fd, int out_fd) {
+  auto executor = co_await asio::this_coro::executor;
+  auto options = connect::transport_options(client, session, settings.ssm_target, settings.exec);
+  ECSH_CO_TRY(auto transport,
+              co_await connect::SessionTransport::open(executor, session, std::move(options)));
+  auto* t = transport.get();
+  std::string agent_version;
+  bool ready = false;
+  Wakeup ready_wake(executor);
+  t->on_handshake([&](const session::HandshakeRequest& r) { agent_version = r.agent_version; });
+  t->on_ready([&] {
+    ready = true;
+    ready_wake.notify();
+  });
+  bool output_failed = false;
+  t->on_output([&](std::string_view bytes) {
+    if (!term::write_all(out_fd, bytes) && !output_failed) {
+      output_failed = true;  // the reader (ssh) went away: end the session
+      t->close();
+    }
+  });
+  term::InputReader reader(executor, in_fd);
+  bool input_ended = false;
+  bool session_over = false;
+  bool pump_done = false;
+  Wakeup pump_finished(executor);
+  // Refers to this frame's locals: the frame waits for it to finish before it returns.
+  auto pump_body = [&]() -> Task<void> {
+    while (!ready && !session_over) co_await ready_wake.wait();
+    if (session_over) co_return;
+    for (;;) {
+      std::string chunk = co_await reader.read();
+      if (chunk.empty()) break;
+      auto sent = co_await t->send(session::PayloadType::output, std::move(chunk));
+      if (!sent) co_return;
+    }
+    input_ended = true;
+    if (!session_over && version_newer(agent_version, "2.3.722.0")) {
+      std::string flag = session::flag_payload(session::Flag::terminate_session);
+      auto sent = co_await t->send(session::PayloadType::flag, std::move(flag));
+      (void)sent;
+      asio::steady_timer wait(executor);
+      wait.expires_after(std::chrono::milliseconds(50));
+      co_await wait.async_wait(use_awaitable_nothrow);
+    }
+    t->close();
+  };
+  auto pump = [&]() -> Task<void> {
+    co_await pump_body();
+    pump_done = true;
+    pump_finished.notify();
+  };
+  asio::co_spawn(executor, pump(), asio::detached);
+  auto end = co_await t->run();
+  session_over = true;
+  reader.cancel();
+  ready_wake.notify();
+  while (!pump_done) co_await pump_finished.wait();
+  ForwardEnd out;
+  out.stopped = input_ended || output_failed;
+  if (!end) {
+    if (out.stopped) co_return out;
+    co_return end.error();
+  }
+  out.channel_closed = end.value().channel_closed;
+  out.output = end.value().output;
+  out.reconnects = end.value().reconnects;
+  co_return out;
 }
 
 }  // namespace ecsh::forward

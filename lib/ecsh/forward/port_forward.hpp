@@ -89,4 +89,11 @@ class PortForward {
   std::shared_ptr<Impl> impl_;
 };
 
+// A Port session without a type (AWS-StartSSHSession, the SSH ProxyCommand case): `in_fd` and
+// `out_fd` are the one connection, in basic mode. The end of input ends the session (Flag
+// TerminateSession); so does the agent closing it (sshd hung up).
+Task<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
+                                                connect::SessionTarget session,
+                                                ForwardSettings settings, int in_fd, int out_fd);
+
 }  // namespace ecsh::forward

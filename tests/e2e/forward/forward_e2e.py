@@ -374,6 +374,18 @@ def main():
                         os.killpg(proc.pid, signal.SIGKILL)
                         proc.wait(timeout=10)
 
+        # AWS-StartSSHSession (ssh's ProxyCommand): stdin and stdout are the connection.
+        p = subprocess.run(
+            ["sh", "-c", "{ printf 'ECHO\\nthrough stdin and stdout\\n'; sleep 2; } | \"$@\"",
+             "sh", AWS_CLI, "--endpoint-url", sb.url, "ssm", "start-session", "--target",
+             ssm_target, "--document-name", "AWS-StartSSHSession", "--parameters",
+             "portNumber=9000"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+            timeout=60)
+        check(p.returncode == 0 and p.stdout == b"through stdin and stdout\n",
+              "AWS-StartSSHSession with ecsh as the plugin: stdin/stdout are the connection, "
+              "nothing else on stdout, and the end of stdin ends it",
+              (p.returncode, p.stdout[:200], p.stderr[-300:]))
+
         # The task stops: exit 255 and the message says so.
         fw2 = Forward(ecsh, sb, [*TGT, "-L", "0:8080"], work=work)
         forwards.append(fw2)
