@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   cli::add_exec_command(app, global, run);
   cli::add_forward_command(app, global, run);
   cli::add_ls_command(app, global, run);
+  cli::add_logs_command(app, global, run);
+  cli::add_why_command(app, global, run);
   cli::add_docker_command(app, global, run);
   cli::add_completion_command(app, global, run);
 

@@ -1140,12 +1140,16 @@ bool Ecs::reconcile(Service& s, TimePoint now_tp) {
   if (s.deployments.empty()) return false;
   bool changed = false;
   Deployment& primary = s.deployments.front();
-  auto tasks_of = [this, &s](const std::string& deployment, bool running_only) {
+  // A task counts as running for the rollout once it has stayed up a moment: one that crashes
+  // at once neither replaces an old task nor completes the deployment (ECS waits for a steady
+  // state too).
+  const auto stable = std::chrono::milliseconds(1500);
+  auto tasks_of = [this, &s, now_tp, stable](const std::string& deployment, bool running_only) {
     std::vector<Task*> out;
     for (auto& [id, t] : tasks_) {
       if (t.group != "service:" + s.name || t.cluster != s.cluster) continue;
       if (t.deployment_id != deployment || t.desired_status == "STOPPED") continue;
-      if (running_only && t.last_status != "RUNNING") continue;
+      if (running_only && (t.last_status != "RUNNING" || now_tp - t.started < stable)) continue;
       out.push_back(&t);
     }
     return out;
