@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "cli/table.hpp"
 #include "cli/target_options.hpp"
+#include "ecsh/logs/why.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@ namespace json = boost::json;
 struct LsOptions {
   std::string what = "tasks";
   ecs::TargetSpec target;
+  bool stopped = false;
 };
 
 // Whether ECS Exec into a task can work right now, and if not the first reason.
@@ -169,14 +171,49 @@ Task<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
         (o.target.task.starts_with("arn:") || o.target.task.size() == 32)) {
       arns.push_back(o.target.task);
     } else {
-      ECSH_CO_TRY(arns, co_await ecs::list_task_arns(client, cluster, o.target.service, "RUNNING"));
+      if (o.stopped) {
+        ECSH_CO_TRY(arns,
+                    co_await ecs::list_task_arns(client, cluster, o.target.service, "STOPPED"));
+      } else {
+        ECSH_CO_TRY(arns,
+                    co_await ecs::list_task_arns(client, cluster, o.target.service, "RUNNING"));
+      }
     }
     if (arns.empty()) continue;
     ECSH_CO_TRY(auto tasks, co_await ecs::describe_tasks(client, cluster, arns));
     for (const auto& t : tasks) {
       if (!o.target.task.empty() && !t.id.starts_with(ecs::arn_name(o.target.task))) continue;
       std::string svc = t.service_name();
-      if (o.what == "tasks") {
+      if (o.what == "tasks" && o.stopped) {
+        if (t.last_status != "STOPPED" && t.desired_status != "STOPPED") continue;
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        rows.push_back({t.id.substr(0, 8), svc.empty() ? "-" : svc,
+                        t.stopped_at ? logs::ago(*t.stopped_at, now) : t.last_status,
+                        t.stop_code.empty() ? "-" : t.stop_code, logs::exit_codes(t),
+                        t.stopped_reason.empty() ? "-" : t.stopped_reason});
+        json::array exits;
+        for (const auto& c : t.containers) {
+          json::object co{{"container", c.name}, {"reason", c.reason}};
+          if (c.exit_code) {
+            co["exit_code"] = *c.exit_code;
+          } else {
+            co["exit_code"] = nullptr;
+          }
+          exits.push_back(std::move(co));
+        }
+        json::object row{{"cluster", ecs::arn_name(cluster)},
+                         {"task", t.id},
+                         {"arn", t.arn},
+                         {"service", svc},
+                         {"status", t.last_status},
+                         {"stop_code", t.stop_code},
+                         {"stopped_reason", t.stopped_reason},
+                         {"containers", std::move(exits)}};
+        if (t.stopped_at) row["stopped_at"] = *t.stopped_at;
+        out.push_back(std::move(row));
+      } else if (o.what == "tasks") {
         std::string exec = task_exec_state(t);
         rows.push_back({ecs::arn_name(cluster), t.id, svc.empty() ? "-" : svc, t.last_status,
                         t.launch_type, exec});
@@ -205,6 +242,11 @@ Task<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
   }
   if (as_json) {
     fmt::print("{}\n", json::serialize(out));
+  } else if (o.what == "tasks" && o.stopped) {
+    // The reason is cut to fit 80 columns (JSON has it whole).
+    std::vector<std::string> head{"TASK", "SERVICE", "STOPPED", "CODE", "EXITS", "REASON"};
+    logs::fit_last_column(head, rows, 80);
+    print_table(head, rows);
   } else if (o.what == "tasks") {
     print_table({"CLUSTER", "TASK", "SERVICE", "STATUS", "LAUNCH", "EXEC"}, rows);
   } else {
@@ -222,6 +264,9 @@ void add_ls_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
   cmd->add_option("what", options.what, "clusters, services, tasks (default) or containers")
       ->check(CLI::IsMember({"clusters", "services", "tasks", "containers"}));
   add_target_options(*cmd, options.target);
+  cmd->add_flag("--stopped", options.stopped,
+                "Recently stopped tasks (ECS keeps them about an hour), with stop code, exit "
+                "codes and reason");
   cmd->callback([&run, &global] { run = [&global]() { return ls(global, options); }; });
 }
 

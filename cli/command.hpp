@@ -41,6 +41,8 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
 void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_run_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_ls_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_logs_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
+void add_why_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_docker_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 void add_completion_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);
 

@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
   cli::add_cp_command(app, global, run);
   cli::add_run_command(app, global, run);
   cli::add_ls_command(app, global, run);
+  cli::add_logs_command(app, global, run);
+  cli::add_why_command(app, global, run);
   cli::add_docker_command(app, global, run);
   cli::add_completion_command(app, global, run);
 

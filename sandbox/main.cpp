@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
 
   auto kms = sb::kms::make_kms_module();
   auto logs = sb::logs::make_logs_module();
+  auto* logs_view = logs.get();
   sb::ssm::DataChannelServer::Options channel_options;
   channel_options.realistic_pacing = pacing == "realistic";
   channel_options.pipes = agent_io == "pipes";
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
   ecs_options.container_path = container_path;
   ecs_options.log_dir = state_dir + "/logs";
   ecs_options.explain_exec_failures = explain_exec_failures;
+  ecs_options.logs = logs_view;
   std::filesystem::create_directories(ecs_options.log_dir);
   auto ecs = sb::ecs::make_ecs_module(*task_runtime, sessions, ecs_options);
   auto* ecs_view = ecs.get();

@@ -21,7 +21,10 @@ _ecsh_options() {
               --ca-bundle --debug --no-color -y --yes" ;;
     whoami) echo "-h --help" ;;
     demo) echo "-h --help -i --interactive --no-pacing" ;;
-    doctor | ls) echo "-h --help $target" ;;
+    doctor) echo "-h --help $target" ;;
+    ls) echo "-h --help $target --stopped" ;;
+    logs) echo "-h --help $target -f --follow --since --until --grep --stopped" ;;
+    why) echo "-h --help $target --lines" ;;
     enable) echo "-h --help $target --dry-run --timeout" ;;
     exec) echo "-h --help $target --via --ssh --ssh-user -i --identity --ssh-option --address
                 --container-id --no-escapes" ;;
@@ -43,6 +46,10 @@ _ecsh_takes_value() {
   esac
   case "$1:$2" in
     doctor:-[cstn] | enable:-[cstn] | exec:-[cstn] | ls:-[cstn] | forward:-[cstnL]) return 0 ;;
+    logs:-[cstn] | why:-[cstn]) return 0 ;;
+    logs:--cluster | logs:--service | logs:--task | logs:--container) return 0 ;;
+    why:--cluster | why:--service | why:--task | why:--container) return 0 ;;
+    logs:--since | logs:--until | logs:--grep | why:--lines) return 0 ;;
     forward:--cluster | forward:--service | forward:--task | forward:--container) return 0 ;;
     forward:--local | forward:--keepalive) return 0 ;;
     cp:-[cstn] | cp:--cluster | cp:--service | cp:--task | cp:--container | cp:--via) return 0 ;;
@@ -178,7 +185,7 @@ _ecsh() {
     return 0
   fi
   case $path in
-    "") COMPREPLY=($(compgen -W "whoami demo doctor enable exec forward cp run ls docker completion" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "whoami demo doctor enable exec forward cp run ls logs why docker completion" -- "$cur")) ;;
     docker) COMPREPLY=($(compgen -W "ps exec" -- "$cur")) ;;
     ls) ((npos == 0)) && COMPREPLY=($(compgen -W "clusters services tasks containers" -- "$cur")) ;;
     completion) ((npos == 0)) && COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")) ;;

@@ -114,6 +114,8 @@ complete -c ecsh -n '__ecsh_is ""' -a enable -d 'Fix what blocks ECS Exec, then 
 complete -c ecsh -n '__ecsh_is ""' -a exec -d 'Open a shell in a container, or run a command there'
 complete -c ecsh -n '__ecsh_is ""' -a run -d 'Run a command on every running task of a service or cluster at once'
 complete -c ecsh -n '__ecsh_is ""' -a ls -d 'List clusters, services, tasks or containers'
+complete -c ecsh -n '__ecsh_is ""' -a logs -d "Show the containers' CloudWatch logs, merged in time order"
+complete -c ecsh -n '__ecsh_is ""' -a why -d 'Why a task stopped or a service cannot keep its tasks'
 complete -c ecsh -n '__ecsh_is ""' -a forward -d 'Forward local ports to a container port or a host the task reaches'
 complete -c ecsh -n '__ecsh_is ""' -a cp -d 'Copy files and directories between this machine and a container'
 complete -c ecsh -n '__ecsh_is ""' -a docker -d 'The Docker Engine on this machine (ps, exec)'
@@ -122,7 +124,7 @@ complete -c ecsh -n '__ecsh_is ""' -a completion -d 'Print the completion script
 complete -c ecsh -n 'not __ecsh_is ""' -s h -l help -d 'Print help and exit'
 
 # Target selection: names from the API.
-set -l __ecsh_targets '__ecsh_is doctor enable exec forward cp ls'
+set -l __ecsh_targets '__ecsh_is doctor enable exec forward cp ls logs why'
 complete -c ecsh -n $__ecsh_targets -s c -l cluster -x -a '(__ecsh_live clusters)' -d 'Cluster name or ARN'
 complete -c ecsh -n $__ecsh_targets -s s -l service -x -a '(__ecsh_live services)' -d 'Service name'
 complete -c ecsh -n $__ecsh_targets -s t -l task -x -a '(__ecsh_live tasks)' -d 'Task ID or ARN'
@@ -144,6 +146,14 @@ complete -c ecsh -n '__ecsh_is enable' -l dry-run -d 'Show the plan and stop'
 complete -c ecsh -n '__ecsh_is enable' -l timeout -x -d 'Seconds to wait for the rollout'
 
 complete -c ecsh -n '__ecsh_is ls' -a 'clusters services tasks containers'
+complete -c ecsh -n '__ecsh_is ls' -l stopped -d 'Recently stopped tasks with stop code, exit codes and reason'
+
+complete -c ecsh -n '__ecsh_is logs' -s f -l follow -d 'Keep printing new lines'
+complete -c ecsh -n '__ecsh_is logs' -l since -x -d 'From this time: 10m, 2h, 1d or ISO 8601'
+complete -c ecsh -n '__ecsh_is logs' -l until -x -d 'Up to this time: 10m, 2h, 1d or ISO 8601'
+complete -c ecsh -n '__ecsh_is logs' -l grep -x -d 'Only lines with this text'
+complete -c ecsh -n '__ecsh_is logs' -l stopped -d "Include the service's recently stopped tasks"
+complete -c ecsh -n '__ecsh_is why' -l lines -x -d 'How many of the last log lines to show'
 
 complete -c ecsh -n '__ecsh_is forward' -s L -l local -x -d '[BIND:]LOCAL:PORT, [BIND:]LOCAL:HOST:PORT or /path.sock:PORT'
 complete -c ecsh -n '__ecsh_is forward' -l keepalive -x -d 'Seconds between keep-alives while a connection is idle'

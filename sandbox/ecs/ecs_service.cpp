@@ -5,8 +5,15 @@
 
 #include <boost/json.hpp>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -127,11 +134,37 @@ struct Agent {
   TimePoint started;
 };
 
+// Where the awslogs driver sends a container's output: read from its log file as it grows.
+struct LogForward {
+  std::string group, stream, path;
+  std::uint64_t offset = 0;
+  std::string partial;  // a line not yet ended
+};
+
+// A container's healthCheck as Docker runs it.
+struct HealthCheck {
+  std::vector<std::string> argv;
+  std::chrono::seconds interval{30}, timeout{5}, start_period{0};
+  int retries = 3;
+  int failures = 0;  // consecutive
+  TimePoint next;
+  std::optional<TimePoint> running_since;  // a check in flight
+  std::shared_ptr<runtime::ExecProcess> process;
+};
+
 struct Container {
   std::string name, runtime_id, image, last_status = "PENDING";
   std::optional<int> exit_code;
+  std::string reason;  // why it stopped, as ECS words it (OutOfMemoryError: …)
+  std::string health_status = "UNKNOWN";
   bool essential = true;
   std::optional<Agent> agent;  // absent when exec is off for the task
+  // Runtime state (not persisted: tasks do not survive a restart).
+  int pid = 0;
+  std::int64_t memory_limit_mib = 0;  // the container definition's `memory` (hard limit)
+  bool oom_killed = false;
+  std::optional<LogForward> log;
+  std::optional<HealthCheck> health;
 };
 
 struct Task {
@@ -165,6 +198,9 @@ struct Service {
   json::array tags;
   int max_percent = 200, min_healthy = 100;
   bool circuit_breaker = true;
+  bool rollback = false;
+  // The last deployment that completed, which the circuit breaker rolls back to.
+  std::string completed_deployment, completed_task_definition;
   std::string created_by;  // the caller's ARN (AWS returns the role or user that created it)
   TimePoint created;
 };
@@ -188,6 +224,16 @@ class Ecs final : public EcsModule {
   void tick(TimePoint now) override {
     bool changed = false;
     for (auto& [id, t] : tasks_) changed |= advance(t, now);
+    for (auto& [id, t] : tasks_) {
+      if (t.runtime_started) {
+        pump_logs(t, false);
+        changed |= run_health_checks(t, now);
+      }
+    }
+    if (now - last_memory_check_ >= std::chrono::milliseconds(200)) {
+      last_memory_check_ = now;
+      watch_memory();
+    }
     for (auto& [key, s] : services_) changed |= reconcile(s, now);
     // Forget tasks stopped more than an hour ago.
     for (auto it = tasks_.begin(); it != tasks_.end();) {
@@ -345,6 +391,17 @@ class Ecs final : public EcsModule {
   std::optional<std::pair<std::string, std::string>> environment_keys(
       const Task& t, const std::string& container) const;
   void request_stop(Task& t, const std::string& reason, const std::string& code);
+  // awslogs: the group must exist (or be created) and the stream is made before the task runs;
+  // returns the stopped reason when it cannot.
+  std::string prepare_log_streams(Task& t, const json::object& def);
+  // Appends what containers wrote since the last call to their streams; `flush` ends a partial
+  // last line too (the container exited).
+  void pump_logs(Task& t, bool flush);
+  void pump_container_log(Container& c, bool flush);
+  // Kills the process tree of a container over its memory hard limit (process runtime).
+  void watch_memory();
+  bool run_health_checks(Task& t, TimePoint now);
+  void health_check_done(const std::string& task_id, const std::string& container, int code);
   bool reconcile(Service& s, TimePoint now);
   // A new PRIMARY deployment of the service's current task definition and settings.
   Deployment new_deployment(const Service& s) const {
@@ -379,6 +436,7 @@ class Ecs final : public EcsModule {
   // Values of container secrets by valueFrom (scenario "secret_values"): SSM parameters or
   // Secrets Manager secrets, which the sandbox does not serve.
   std::map<std::string, std::string> secret_values_;
+  TimePoint last_memory_check_{};
 };
 
 // ---- launching and lifecycles -----------------------------------------------------------------
@@ -496,6 +554,30 @@ ApiResult<Task*> Ecs::launch(const std::string& cluster, const json::object& def
       k.name = get(c, "name");
       k.image = get(c, "image");
       k.essential = get_bool(c, "essential", true);
+      k.memory_limit_mib = get_int(c, "memory", 0);
+      if (auto* hc = get_obj(c, "healthCheck")) {
+        HealthCheck h;
+        if (auto* cmd = get_arr(*hc, "command"); cmd && !cmd->empty()) {
+          std::vector<std::string> words;
+          for (const auto& w : *cmd) {
+            if (w.is_string()) words.emplace_back(w.as_string());
+          }
+          if (!words.empty() && words.front() == "CMD-SHELL") {
+            std::string script;
+            for (std::size_t i = 1; i < words.size(); ++i) script += (i > 1 ? " " : "") + words[i];
+            h.argv = {"/bin/sh", "-c", script};
+          } else if (!words.empty() && words.front() == "CMD") {
+            h.argv.assign(words.begin() + 1, words.end());
+          } else {
+            h.argv = words;  // Docker's default form: a command (AWS accepts only CMD/CMD-SHELL)
+          }
+        }
+        h.interval = std::chrono::seconds(get_int(*hc, "interval", 30));
+        h.timeout = std::chrono::seconds(get_int(*hc, "timeout", 5));
+        h.retries = static_cast<int>(get_int(*hc, "retries", 3));
+        h.start_period = std::chrono::seconds(get_int(*hc, "startPeriod", 0));
+        if (!h.argv.empty()) k.health = std::move(h);
+      }
       t.containers.push_back(std::move(k));
     }
   }
@@ -568,6 +650,17 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
       spec.containers.push_back(std::move(cs));
     }
   }
+  if (missing_secret.empty() && def) {
+    if (std::string why = prepare_log_streams(t, *def); !why.empty()) {
+      t.last_status = "STOPPED";
+      t.desired_status = "STOPPED";
+      t.stopped = now_tp;
+      t.stop_code = "TaskFailedToStart";
+      t.stopped_reason = why;
+      for (auto& c : t.containers) c.last_status = "STOPPED";
+      return;
+    }
+  }
   if (!missing_secret.empty()) {
     // As ECS does when the execution role cannot fetch a secret: the task never starts.
     t.last_status = "STOPPED";
@@ -588,8 +681,15 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
     auto& task = it->second;
     for (auto& c : task.containers) {
       if (c.name != exit.container) continue;
+      pump_container_log(c, true);
       c.last_status = "STOPPED";
       c.exit_code = exit.exit_code;
+      if (c.oom_killed) {
+        c.exit_code = 137;
+        c.reason = "OutOfMemoryError: Container killed due to memory usage";
+      }
+      c.pid = 0;
+      if (c.health && c.health->process) c.health->process->kill(SIGKILL);
       if (c.agent) c.agent->status = "STOPPED";
       // The agent in the container is gone, and with it every session into the container.
       sessions_.terminate_for_container(id, c.name);
@@ -623,9 +723,228 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
   t.runtime_started = true;
   for (auto& c : t.containers) {
     for (const auto& sc : started.value().containers) {
-      if (sc.name == c.name) c.runtime_id = sc.runtime_id;
+      if (sc.name != c.name) continue;
+      c.runtime_id = sc.runtime_id;
+      c.pid = sc.pid;
     }
     c.last_status = "RUNNING";
+    // Without awslogs-stream-prefix the awslogs driver names the stream after the container ID.
+    if (c.log && c.log->stream.empty()) {
+      c.log->stream = c.runtime_id;
+      if (options_.logs) options_.logs->create_stream(c.log->group, c.log->stream);
+    }
+    if (c.health) c.health->next = now_tp + c.health->interval;
+  }
+}
+
+std::string Ecs::prepare_log_streams(Task& t, const json::object& def) {
+  auto* defs = get_arr(def, "containerDefinitions");
+  if (!defs || !options_.logs || options_.log_dir.empty()) return {};
+  for (const auto& cv : *defs) {
+    if (!cv.is_object()) continue;
+    const auto& cd = cv.as_object();
+    auto* lc = get_obj(cd, "logConfiguration");
+    if (!lc || get(*lc, "logDriver") != "awslogs") continue;
+    const json::object empty;
+    const auto* opts = get_obj(*lc, "options");
+    if (!opts) opts = &empty;
+    std::string group = get(*opts, "awslogs-group");
+    std::string prefix = get(*opts, "awslogs-stream-prefix");
+    const std::string name = get(cd, "name");
+    if (!options_.logs->group_exists(group)) {
+      if (get(*opts, "awslogs-create-group") == "true" && !group.empty()) {
+        options_.logs->create_group(group);
+      } else if (t.launch_type == "FARGATE") {
+        return "ResourceInitializationError: failed to validate logger args: create stream has "
+               "been retried 1 times: failed to create Cloudwatch log stream: "
+               "ResourceNotFoundException: The specified log group does not exist. : exit status "
+               "1";
+      } else {
+        return "CannotStartContainerError: Error response from daemon: failed to initialize "
+               "logging driver: failed to create Cloudwatch log stream: "
+               "ResourceNotFoundException: The specified log group does not exist.";
+      }
+    }
+    for (auto& c : t.containers) {
+      if (c.name != name) continue;
+      LogForward f;
+      f.group = group;
+      f.stream = prefix.empty() ? std::string() : prefix + "/" + name + "/" + t.id;
+      f.path = options_.log_dir + "/" + t.id + "-" + name + ".log";
+      if (!f.stream.empty()) options_.logs->create_stream(group, f.stream);
+      c.log = std::move(f);
+    }
+  }
+  return {};
+}
+
+void Ecs::pump_logs(Task& t, bool flush) {
+  for (auto& c : t.containers) pump_container_log(c, flush);
+}
+
+void Ecs::pump_container_log(Container& c, bool flush) {
+  if (!c.log || !options_.logs || c.log->stream.empty()) return;
+  auto& f = *c.log;
+  int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(f.offset));
+    if (n <= 0) break;
+    f.offset += static_cast<std::uint64_t>(n);
+    f.partial.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  // The awslogs driver sends a line per event, stamped when it read it, without the newline;
+  // a line longer than 256 KiB is split as Docker's log buffer does (16 KiB there).
+  const auto stamp =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now().time_since_epoch()).count();
+  std::size_t start = 0;
+  for (;;) {
+    auto nl = f.partial.find('\n', start);
+    if (nl == std::string::npos) break;
+    options_.logs->append_quietly(f.group, f.stream,
+                                  std::string_view(f.partial).substr(start, nl - start), stamp);
+    start = nl + 1;
+  }
+  f.partial.erase(0, start);
+  if ((flush && !f.partial.empty()) || f.partial.size() > 256 * 1024) {
+    options_.logs->append_quietly(f.group, f.stream, f.partial, stamp);
+    f.partial.clear();
+  }
+}
+
+namespace {
+
+// Resident memory of the process tree under `root`, in bytes, and its PIDs (from /proc).
+std::pair<std::uint64_t, std::vector<int>> tree_rss(int root,
+                                                    const std::multimap<int, int>& children_of) {
+  static const long page = ::sysconf(_SC_PAGESIZE);
+  std::uint64_t total = 0;
+  std::vector<int> pids{root}, stack{root};
+  while (!stack.empty()) {
+    int pid = stack.back();
+    stack.pop_back();
+    if (FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/statm").c_str(), "r")) {
+      unsigned long size = 0, resident = 0;
+      if (std::fscanf(f, "%lu %lu", &size, &resident) == 2)
+        total += static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(page);
+      std::fclose(f);
+    }
+    auto [b, e] = children_of.equal_range(pid);
+    for (auto it = b; it != e; ++it) {
+      pids.push_back(it->second);
+      stack.push_back(it->second);
+    }
+  }
+  return {total, pids};
+}
+
+std::multimap<int, int> process_children() {
+  std::multimap<int, int> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (auto* ent = ::readdir(d)) {
+    int pid = std::atoi(ent->d_name);
+    if (pid <= 0) continue;
+    FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+    if (!f) continue;
+    char buf[512];
+    std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses; the last ')' ends it.
+    const char* close = std::strrchr(buf, ')');
+    int ppid = 0;
+    char state = 0;
+    if (close && std::sscanf(close + 1, " %c %d", &state, &ppid) == 2) out.emplace(ppid, pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+void Ecs::watch_memory() {
+  bool any = false;
+  for (const auto& [id, t] : tasks_) {
+    for (const auto& c : t.containers) {
+      any |= t.runtime_started && c.pid > 0 && c.memory_limit_mib > 0 && !c.exit_code;
+    }
+  }
+  if (!any) return;
+  const auto children = process_children();
+  for (auto& [id, t] : tasks_) {
+    if (!t.runtime_started) continue;
+    for (auto& c : t.containers) {
+      if (c.pid <= 0 || c.memory_limit_mib <= 0 || c.exit_code || c.oom_killed) continue;
+      auto [rss, pids] = tree_rss(c.pid, children);
+      if (rss <= static_cast<std::uint64_t>(c.memory_limit_mib) * 1024 * 1024) continue;
+      // The cgroup's OOM killer: SIGKILL, the container exits with 137.
+      c.oom_killed = true;
+      for (int pid : pids) ::kill(pid, SIGKILL);
+    }
+  }
+}
+
+bool Ecs::run_health_checks(Task& t, TimePoint now_tp) {
+  if (t.last_status != "RUNNING" || t.desired_status == "STOPPED") return false;
+  bool changed = false;
+  for (auto& c : t.containers) {
+    if (!c.health || c.last_status != "RUNNING") continue;
+    auto& h = *c.health;
+    if (h.running_since) {
+      if (now_tp - *h.running_since > h.timeout && h.process) h.process->kill(SIGKILL);
+      continue;
+    }
+    if (now_tp < h.next) continue;
+    runtime::ExecOptions o;
+    o.tty = false;
+    o.env.emplace_back("PATH", options_.container_path);
+    auto started = runtime_.exec(t.id, c.name, h.argv, o);
+    h.next = now_tp + h.interval;
+    if (!started) {
+      health_check_done(t.id, c.name, 127);
+      changed = true;
+      continue;
+    }
+    h.running_since = now_tp;
+    h.process = started.value();
+    std::string task_id = t.id, container = c.name;
+    h.process->async_wait([this, task_id, container](int code) {
+      health_check_done(task_id, container, code);
+      if (env_.state_changed) env_.state_changed();
+    });
+  }
+  return changed;
+}
+
+void Ecs::health_check_done(const std::string& task_id, const std::string& container, int code) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  auto& t = it->second;
+  for (auto& c : t.containers) {
+    if (c.name != container || !c.health) continue;
+    auto& h = *c.health;
+    h.running_since.reset();
+    h.process.reset();
+    if (code == 0) {
+      h.failures = 0;
+      c.health_status = "HEALTHY";
+    } else if (now() - t.started >= h.start_period || c.health_status == "HEALTHY") {
+      // Failures within the start period do not count (until a first success).
+      if (++h.failures >= h.retries) c.health_status = "UNHEALTHY";
+    }
+    if (c.health_status == "UNHEALTHY" && c.essential && t.desired_status != "STOPPED" &&
+        t.group.starts_with("service:")) {
+      // The service scheduler replaces a task whose essential container is unhealthy.
+      auto s = services_.find(t.cluster + "/" + t.group.substr(8));
+      request_stop(t, "Task failed container health checks", "ServiceSchedulerInitiated");
+      if (s != services_.end()) {
+        event(s->second, "(task " + t.id + ") failed container health checks.");
+        event(s->second, "has stopped 1 running tasks: (task " + t.id + ").");
+      }
+    }
   }
 }
 
@@ -831,12 +1150,16 @@ bool Ecs::reconcile(Service& s, TimePoint now_tp) {
   if (s.deployments.empty()) return false;
   bool changed = false;
   Deployment& primary = s.deployments.front();
-  auto tasks_of = [this, &s](const std::string& deployment, bool running_only) {
+  // A task counts as running for the rollout once it has stayed up a moment: one that crashes
+  // at once neither replaces an old task nor completes the deployment (ECS waits for a steady
+  // state too).
+  const auto stable = std::chrono::milliseconds(1500);
+  auto tasks_of = [this, &s, now_tp, stable](const std::string& deployment, bool running_only) {
     std::vector<Task*> out;
     for (auto& [id, t] : tasks_) {
       if (t.group != "service:" + s.name || t.cluster != s.cluster) continue;
       if (t.deployment_id != deployment || t.desired_status == "STOPPED") continue;
-      if (running_only && t.last_status != "RUNNING") continue;
+      if (running_only && (t.last_status != "RUNNING" || now_tp - t.started < stable)) continue;
       out.push_back(&t);
     }
     return out;
@@ -852,7 +1175,8 @@ bool Ecs::reconcile(Service& s, TimePoint now_tp) {
   int failed = 0;
   for (auto& [id, t] : tasks_) {
     if (t.deployment_id == primary.id && t.last_status == "STOPPED" &&
-        t.stop_code != "UserInitiated" && t.stop_code != "ServiceSchedulerInitiated") {
+        ((t.stop_code != "UserInitiated" && t.stop_code != "ServiceSchedulerInitiated") ||
+         t.stopped_reason == "Task failed container health checks")) {
       ++failed;
     }
   }
@@ -865,6 +1189,19 @@ bool Ecs::reconcile(Service& s, TimePoint now_tp) {
     primary.rollout_reason = "ECS deployment circuit breaker: tasks failed to start.";
     event(s, "(deployment " + primary.id + ") deployment failed: tasks failed to start.");
     changed = true;
+    if (s.rollback && !s.completed_deployment.empty() &&
+        task_definition(s.completed_task_definition)) {
+      // Back to the last deployment that completed, as a new deployment of its task definition.
+      const std::string back_to = s.completed_deployment;
+      s.task_definition = s.completed_task_definition;
+      for (auto& d : s.deployments) d.status = "ACTIVE";
+      Deployment d = new_deployment(s);
+      d.rollout_reason =
+          "ECS deployment circuit breaker: rolling back to deploymentId " + back_to + ".";
+      s.deployments.insert(s.deployments.begin(), d);
+      event(s, "rolling back to deployment " + back_to + ".");
+      return true;
+    }
   }
   if (primary.rollout_state == "FAILED") return changed;
 
@@ -930,6 +1267,8 @@ bool Ecs::reconcile(Service& s, TimePoint now_tp) {
       running_new == desired) {
     primary.rollout_state = "COMPLETED";
     primary.rollout_reason = "ECS deployment " + primary.id + " completed.";
+    s.completed_deployment = primary.id;
+    s.completed_task_definition = primary.task_definition;
     primary.updated = now_tp;
     event(s, "(deployment " + primary.id + ") deployment completed.");
     event(s, "has reached a steady state.");
@@ -952,7 +1291,18 @@ json::object Ecs::task_json(const Task& t) const {
   o["createdAt"] = epoch_seconds(t.created);
   o["availabilityZone"] = t.region + "a";
   o["connectivity"] = "CONNECTED";
-  o["healthStatus"] = "UNKNOWN";
+  {
+    // UNHEALTHY when an essential container is; HEALTHY when every essential container with a
+    // health check is; else UNKNOWN (non-essential containers do not count).
+    bool unhealthy = false, all_healthy = true, any_check = false;
+    for (const auto& c : t.containers) {
+      if (!c.essential || !c.health) continue;
+      any_check = true;
+      unhealthy |= c.health_status == "UNHEALTHY";
+      all_healthy &= c.health_status == "HEALTHY";
+    }
+    o["healthStatus"] = unhealthy ? "UNHEALTHY" : any_check && all_healthy ? "HEALTHY" : "UNKNOWN";
+  }
   o["version"] = 1;
   if (!t.group.empty()) o["group"] = t.group;
   if (!t.started_by.empty()) o["startedBy"] = t.started_by;
@@ -1014,8 +1364,10 @@ json::object Ecs::task_json(const Task& t) const {
         {"lastStatus", c.last_status},
         {"networkBindings", json::array{}},
         {"networkInterfaces", json::array{}},
-        {"healthStatus", "UNKNOWN"},
+        {"healthStatus", c.health_status},
         {"cpu", "0"}};
+    if (!c.reason.empty()) co["reason"] = c.reason;
+    if (c.memory_limit_mib > 0) co["memory"] = std::to_string(c.memory_limit_mib);
     if (t.launch_type == "FARGATE") {
       co["networkInterfaces"] = json::array{
           json::object{{"attachmentId", attachment_id}, {"privateIpv4Address", private_ip}}};
@@ -1082,35 +1434,36 @@ json::object Ecs::service_json(const Service& s) const {
     }
     deployments.push_back(std::move(o));
   }
-  json::object o{{"serviceArn", s.arn},
-                 {"serviceName", s.name},
-                 {"clusterArn", arn(s.region, "cluster/" + s.cluster)},
-                 {"status", s.status},
-                 {"desiredCount", s.desired},
-                 {"runningCount", running},
-                 {"pendingCount", pending},
-                 {"launchType", s.launch_type},
-                 {"taskDefinition", s.task_definition},
-                 {"deploymentConfiguration",
-                  json::object{{"deploymentCircuitBreaker",
-                                json::object{{"enable", s.circuit_breaker}, {"rollback", false}}},
-                               {"maximumPercent", s.max_percent},
-                               {"minimumHealthyPercent", s.min_healthy}}},
-                 {"deployments", std::move(deployments)},
-                 {"events", s.events},
-                 {"createdAt", epoch_seconds(s.created)},
-                 {"schedulingStrategy", "REPLICA"},
-                 {"enableECSManagedTags", false},
-                 {"propagateTags", "NONE"},
-                 {"enableExecuteCommand", s.enable_execute_command},
-                 {"tags", s.tags},
-                 {"loadBalancers", json::array{}},
-                 {"serviceRegistries", json::array{}},
-                 {"placementConstraints", json::array{}},
-                 {"placementStrategy", json::array{}},
-                 {"deploymentController", json::object{{"type", "ECS"}}},
-                 {"roleArn", "arn:aws:iam::" + std::string(kAccount) +
-                                 ":role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"}};
+  json::object o{
+      {"serviceArn", s.arn},
+      {"serviceName", s.name},
+      {"clusterArn", arn(s.region, "cluster/" + s.cluster)},
+      {"status", s.status},
+      {"desiredCount", s.desired},
+      {"runningCount", running},
+      {"pendingCount", pending},
+      {"launchType", s.launch_type},
+      {"taskDefinition", s.task_definition},
+      {"deploymentConfiguration",
+       json::object{{"deploymentCircuitBreaker",
+                     json::object{{"enable", s.circuit_breaker}, {"rollback", s.rollback}}},
+                    {"maximumPercent", s.max_percent},
+                    {"minimumHealthyPercent", s.min_healthy}}},
+      {"deployments", std::move(deployments)},
+      {"events", s.events},
+      {"createdAt", epoch_seconds(s.created)},
+      {"schedulingStrategy", "REPLICA"},
+      {"enableECSManagedTags", false},
+      {"propagateTags", "NONE"},
+      {"enableExecuteCommand", s.enable_execute_command},
+      {"tags", s.tags},
+      {"loadBalancers", json::array{}},
+      {"serviceRegistries", json::array{}},
+      {"placementConstraints", json::array{}},
+      {"placementStrategy", json::array{}},
+      {"deploymentController", json::object{{"type", "ECS"}}},
+      {"roleArn", "arn:aws:iam::" + std::string(kAccount) +
+                      ":role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"}};
   if (!s.created_by.empty()) o["createdBy"] = s.created_by;
   if (s.launch_type == "FARGATE") {
     o["platformVersion"] = s.platform_version;
@@ -1354,6 +1707,10 @@ void Ecs::register_routes(Router& router) {
         if (auto* dc = get_obj(req, "deploymentConfiguration")) {
           s.max_percent = static_cast<int>(get_int(*dc, "maximumPercent", 200));
           s.min_healthy = static_cast<int>(get_int(*dc, "minimumHealthyPercent", 100));
+          if (auto* cb = get_obj(*dc, "deploymentCircuitBreaker")) {
+            s.circuit_breaker = get_bool(*cb, "enable", true);
+            s.rollback = get_bool(*cb, "rollback");
+          }
         }
         if (auto* tags = get_arr(req, "tags")) s.tags = *tags;
         Deployment d = new_deployment(s);
@@ -1380,6 +1737,14 @@ void Ecs::register_routes(Router& router) {
         bool start_deployment = get_bool(req, "forceNewDeployment");
         if (req.contains("desiredCount"))
           s->desired = static_cast<int>(get_int(req, "desiredCount", s->desired));
+        if (auto* dc = get_obj(req, "deploymentConfiguration")) {
+          s->max_percent = static_cast<int>(get_int(*dc, "maximumPercent", s->max_percent));
+          s->min_healthy = static_cast<int>(get_int(*dc, "minimumHealthyPercent", s->min_healthy));
+          if (auto* cb = get_obj(*dc, "deploymentCircuitBreaker")) {
+            s->circuit_breaker = get_bool(*cb, "enable", true);
+            s->rollback = get_bool(*cb, "rollback");
+          }
+        }
         if (auto* e = req.if_contains("enableExecuteCommand"); e && e->is_bool()) {
           s->enable_execute_command = e->as_bool();
         }
@@ -1829,6 +2194,12 @@ json::value Ecs::save() const {
                                     {"status", s.status},
                                     {"desired", s.desired},
                                     {"enable_execute_command", s.enable_execute_command},
+                                    {"circuit_breaker", s.circuit_breaker},
+                                    {"rollback", s.rollback},
+                                    {"max_percent", s.max_percent},
+                                    {"min_healthy", s.min_healthy},
+                                    {"completed_deployment", s.completed_deployment},
+                                    {"completed_task_definition", s.completed_task_definition},
                                     {"subnets", subnets},
                                     {"deployments", deployments},
                                     {"events", s.events},
@@ -1919,6 +2290,12 @@ void Ecs::load(const json::value& v) {
       s.status = get(j, "status");
       s.desired = static_cast<int>(get_int(j, "desired"));
       s.enable_execute_command = get_bool(j, "enable_execute_command");
+      s.circuit_breaker = get_bool(j, "circuit_breaker", true);
+      s.rollback = get_bool(j, "rollback");
+      s.max_percent = static_cast<int>(get_int(j, "max_percent", 200));
+      s.min_healthy = static_cast<int>(get_int(j, "min_healthy", 100));
+      s.completed_deployment = get(j, "completed_deployment");
+      s.completed_task_definition = get(j, "completed_task_definition");
       s.created_by = get(j, "created_by");
       s.created = tp(j, "created");
       if (auto* n = get_arr(j, "subnets")) {
@@ -2058,6 +2435,10 @@ ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
           get(j, "launch_type", clusters_[s.cluster].instances.empty() ? "FARGATE" : "EC2");
       s.platform_version = get(j, "platform_version", "LATEST");
       s.enable_execute_command = get_bool(j, "enable_execute_command");
+      if (auto* cb = get_obj(j, "circuit_breaker")) {
+        s.circuit_breaker = get_bool(*cb, "enable", true);
+        s.rollback = get_bool(*cb, "rollback");
+      }
       if (auto* n = get_arr(j, "subnet_ids")) {
         for (const auto& x : *n) {
           if (x.is_string()) s.subnets.emplace_back(x.as_string());

@@ -15,10 +15,22 @@
 //     TargetNotConnectedException (EcsOptions::explain_exec_failures: STOPPED with the reason);
 //   - an ECS agent older than 1.50.2 (EC2) or a platform older than 1.4.0 (Fargate) starts no
 //     ExecuteCommandAgent at all.
+// What troubleshooting reads, as ECS and CloudWatch Logs record it:
+//   - containers with the awslogs driver have their output, line by line, in the group and
+//     stream AWS would use (awslogs-stream-prefix/container/task-id); a missing group is created
+//     when awslogs-create-group is "true", else the task stops before it starts;
+//   - a container's `memory` (hard limit, MiB) is enforced by polling the resident memory of its
+//     process tree (process runtime): over it, the tree is killed (exit code 137) and the
+//     container's reason is OutOfMemoryError, as the kernel's OOM killer does on AWS;
+//   - healthCheck commands run in the container (interval, timeout, retries, startPeriod); a
+//     service replaces a task whose essential container turns UNHEALTHY;
+//   - stopped tasks stay describable for an hour; the deployment circuit breaker fails a
+//     deployment after 3 failed tasks and, with rollback, rolls back to the last completed one.
 //
 // Scenario keys (see sandbox/README.md): "clusters", "task_definitions", "services", "network".
 
 #include "sandbox/api.hpp"
+#include "sandbox/logs/logs_module.hpp"
 #include "sandbox/runtime/process_runtime.hpp"
 #include "sandbox/ssm/sessions.hpp"
 #include "sandbox/ssm/ssm_module.hpp"
@@ -35,6 +47,8 @@ struct EcsOptions {
   // connecting, and ExecuteCommand then fails with TargetNotConnectedException. When set, the
   // agent is STOPPED with the reason instead (for ecsh demo; no diagnosis may rely on it).
   bool explain_exec_failures = false;
+  // Where containers with the awslogs log driver send their stdout/stderr (null: nowhere).
+  logs::LogsModule* logs = nullptr;
 };
 
 class EcsModule : public ServiceModule {

@@ -59,6 +59,12 @@ TaskView parse_task(const json::object& t) {
   v.container_instance_arn = str_of(t, "containerInstanceArn");
   v.group = str_of(t, "group");
   v.stopped_reason = str_of(t, "stoppedReason");
+  v.stop_code = str_of(t, "stopCode");
+  v.health_status = str_of(t, "healthStatus");
+  if (auto* s = t.if_contains("stoppedAt"); s && s->is_number())
+    v.stopped_at = s->to_number<double>();
+  if (auto* s = t.if_contains("createdAt"); s && s->is_number())
+    v.created_at = s->to_number<double>();
   v.enable_execute_command = bool_of(t, "enableExecuteCommand");
   if (auto* o = t.if_contains("overrides"); o && o->is_object()) {
     v.override_task_role_arn = str_of(o->as_object(), "taskRoleArn");
@@ -87,6 +93,8 @@ TaskView parse_task(const json::object& t) {
       cv.runtime_id = str_of(co, "runtimeId");
       cv.last_status = str_of(co, "lastStatus");
       cv.image = str_of(co, "image");
+      cv.reason = str_of(co, "reason");
+      cv.health_status = str_of(co, "healthStatus");
       if (auto* e = co.if_contains("exitCode"); e && e->is_int64()) {
         cv.exit_code = static_cast<int>(e->as_int64());
       }
@@ -130,7 +138,28 @@ ServiceView parse_service(const json::object& s) {
       dep.running = int_of(o, "runningCount");
       dep.pending = int_of(o, "pendingCount");
       dep.failed = int_of(o, "failedTasks");
+      if (auto* x = o.if_contains("createdAt"); x && x->is_number())
+        dep.created_at = x->to_number<double>();
+      if (auto* x = o.if_contains("updatedAt"); x && x->is_number())
+        dep.updated_at = x->to_number<double>();
       v.deployments.push_back(std::move(dep));
+    }
+  }
+  if (auto* es = array_of(s, "events")) {
+    for (const auto& e : *es) {
+      if (!e.is_object()) continue;
+      ServiceView::Event ev;
+      ev.id = str_of(e.as_object(), "id");
+      ev.message = str_of(e.as_object(), "message");
+      if (auto* x = e.as_object().if_contains("createdAt"); x && x->is_number())
+        ev.created_at = x->to_number<double>();
+      v.events.push_back(std::move(ev));
+    }
+  }
+  if (auto* dc = s.if_contains("deploymentConfiguration"); dc && dc->is_object()) {
+    if (auto* cb = dc->as_object().if_contains("deploymentCircuitBreaker"); cb && cb->is_object()) {
+      v.circuit_breaker = bool_of(cb->as_object(), "enable");
+      v.rollback = bool_of(cb->as_object(), "rollback");
     }
   }
   return v;

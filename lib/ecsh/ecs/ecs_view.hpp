@@ -22,6 +22,8 @@ struct ContainerView {
   std::string last_status;
   std::string image;
   std::optional<int> exit_code;
+  std::string reason;  // why it stopped ("OutOfMemoryError: …", "CannotPullContainerError…")
+  std::string health_status;  // HEALTHY, UNHEALTHY, UNKNOWN
   // The ExecuteCommandAgent managed agent: absent when the container has none.
   std::optional<std::string> exec_agent_status;  // PENDING, RUNNING, STOPPED
   std::string exec_agent_reason;
@@ -39,11 +41,15 @@ struct TaskView {
   std::string container_instance_arn;
   std::string group;  // "service:web"
   std::string stopped_reason;
+  std::string stop_code;      // EssentialContainerExited, TaskFailedToStart, UserInitiated, …
+  std::string health_status;  // HEALTHY, UNHEALTHY, UNKNOWN
   std::string override_task_role_arn;  // overrides.taskRoleArn
   std::string subnet_id;               // awsvpc: the ENI attachment's subnet
   bool enable_execute_command = false;
   std::vector<ContainerView> containers;
   std::optional<double> started_at;
+  std::optional<double> stopped_at;  // epoch seconds
+  std::optional<double> created_at;
 
   std::string service_name() const;  // from group, "" when not a service task
 };
@@ -61,8 +67,15 @@ struct ServiceView {
   struct Deployment {
     std::string id, status, rollout_state, rollout_state_reason, task_definition;
     int desired = 0, running = 0, pending = 0, failed = 0;
+    std::optional<double> created_at, updated_at;
   };
   std::vector<Deployment> deployments;
+  struct Event {
+    std::string id, message;
+    std::optional<double> created_at;
+  };
+  std::vector<Event> events;  // newest first, as ECS returns them
+  bool circuit_breaker = false, rollback = false;
 };
 
 // The last path segment of an ARN ("arn:…:task/demo/0123" -> "0123"); the input if no '/'.

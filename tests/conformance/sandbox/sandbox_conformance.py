@@ -240,9 +240,11 @@ def scenario():
 
 
 def served_operations(source_root):
-    """(service, operation) pairs the sandbox registers for ECS and SSM, read from its sources."""
+    """(service, operation) pairs the sandbox registers for ECS, SSM and CloudWatch Logs, read
+    from its sources."""
     ops = set()
-    for service, path in (("ecs", "sandbox/ecs/ecs_service.cpp"), ("ssm", "sandbox/ssm/ssm_module.cpp")):
+    for service, path in (("ecs", "sandbox/ecs/ecs_service.cpp"), ("ssm", "sandbox/ssm/ssm_module.cpp"),
+                          ("logs", "sandbox/logs/logs_module.cpp")):
         with open(os.path.join(source_root, path)) as f:
             text = f.read()
         for name in re.findall(r'\badd\(\s*"([A-Z][A-Za-z]+)"', text):
@@ -405,6 +407,8 @@ def run(cf, sb):
     ssm("TerminateSession", SessionId=session_id)
     ssm("TerminateSession", key=READER, expect_error="AccessDeniedException", SessionId=session_id)
 
+    logs_ops(cf)
+
     # Tear-down paths last.
     ecs("StopTask", cluster="conf", task=no_exec)
     ecs("StopTask", expect_error="InvalidParameterException", cluster="conf",
@@ -415,6 +419,61 @@ def run(cf, sb):
     ecs("DeregisterTaskDefinition", expect_error="ClientException", taskDefinition="missing:1")
     ecs("DeleteCluster", cluster="made")
     ecs("DeleteCluster", expect_error="ClusterNotFoundException", cluster="missing")
+
+
+def logs_ops(cf):
+    """CloudWatch Logs: groups, streams, events; GetLogEvents' tokens and FilterLogEvents'
+    patterns and pages."""
+    logs = lambda op, **kw: cf.call("logs", op, **kw)  # noqa: E731
+    logs("CreateLogGroup", logGroupName="/conf/app")
+    logs("CreateLogGroup", expect_error="ResourceAlreadyExistsException", logGroupName="/conf/app")
+    logs("CreateLogStream", logGroupName="/conf/app", logStreamName="ecs/app/1")
+    logs("CreateLogStream", logGroupName="/conf/app", logStreamName="ecs/app/2")
+    logs("CreateLogStream", expect_error="ResourceNotFoundException",
+         logGroupName="/conf/missing", logStreamName="x")
+    now = int(time.time() * 1000)
+    logs("PutLogEvents", logGroupName="/conf/app", logStreamName="ecs/app/1",
+         logEvents=[{"timestamp": now + i, "message": f"line {i}"} for i in range(5)])
+    logs("PutLogEvents", logGroupName="/conf/app", logStreamName="ecs/app/2",
+         logEvents=[{"timestamp": now + 2, "message": "other stream"}])
+    logs("PutLogEvents", expect_error="ResourceNotFoundException", logGroupName="/conf/app",
+         logStreamName="missing", logEvents=[{"timestamp": now, "message": "x"}])
+    logs("DescribeLogGroups", logGroupNamePrefix="/conf")
+    logs("DescribeLogGroups", key=READER, expect_error="AccessDeniedException")
+    d = logs("DescribeLogStreams", logGroupName="/conf/app", limit=1)
+    check(len(d["logStreams"]) == 1 and d.get("nextToken"),
+          "logs DescribeLogStreams: a page and a token", d)
+    logs("DescribeLogStreams", logGroupName="/conf/app", orderBy="LastEventTime", descending=True)
+    logs("DescribeLogStreams", expect_error="InvalidParameterException", logGroupName="/conf/app",
+         orderBy="LastEventTime", logStreamNamePrefix="ecs/")
+    first = logs("GetLogEvents", logGroupName="/conf/app", logStreamName="ecs/app/1",
+                 startFromHead=True, limit=2)
+    rest = logs("GetLogEvents", logGroupName="/conf/app", logStreamName="ecs/app/1",
+                nextToken=first["nextForwardToken"])
+    end = logs("GetLogEvents", logGroupName="/conf/app", logStreamName="ecs/app/1",
+               nextToken=rest["nextForwardToken"])
+    check([e["message"] for e in first["events"] + rest["events"]] ==
+          [f"line {i}" for i in range(5)] and not end["events"] and
+          end["nextForwardToken"] == rest["nextForwardToken"],
+          "logs GetLogEvents: forward tokens read every event once; at the end the same token",
+          (first, rest, end))
+    tail = logs("GetLogEvents", logGroupName="/conf/app", logStreamName="ecs/app/1", limit=2)
+    check([e["message"] for e in tail["events"]] == ["line 3", "line 4"],
+          "logs GetLogEvents without a token: the last events", tail)
+    logs("GetLogEvents", expect_error="ResourceNotFoundException", logGroupName="/conf/app",
+         logStreamName="missing")
+    f = logs("FilterLogEvents", logGroupName="/conf/app", limit=3)
+    g = logs("FilterLogEvents", logGroupName="/conf/app", nextToken=f["nextToken"])
+    merged = [(e["timestamp"], e["message"]) for e in f["events"] + g["events"]]
+    check(len(merged) == 6 and merged == sorted(merged, key=lambda x: x[0]) and
+          len({e["eventId"] for e in f["events"] + g["events"]}) == 6,
+          "logs FilterLogEvents: streams interleaved by time, pages, unique event IDs", merged)
+    h = logs("FilterLogEvents", logGroupName="/conf/app", filterPattern='"line 3"',
+             logStreamNames=["ecs/app/1", "ecs/app/2"], startTime=now, endTime=now + 10)
+    check([e["message"] for e in h["events"]] == ["line 3"],
+          "logs FilterLogEvents: a quoted phrase, stream names and a time range", h)
+    logs("FilterLogEvents", expect_error="InvalidParameterException", logGroupName="/conf/app",
+         logStreamNames=["ecs/app/1"], logStreamNamePrefix="ecs/")
 
 
 def list_instance(cf):

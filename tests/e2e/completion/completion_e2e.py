@@ -117,7 +117,7 @@ def help_options(ecsh, *sub):
 def offline(sh, ecsh):
     got, _, err = sh.bash(["ecsh", ""])
     check(set(got) == {"whoami", "demo", "doctor", "enable", "exec", "forward", "cp", "run",
-                        "ls", "docker", "completion"},
+                        "ls", "logs", "why", "docker", "completion"},
           "`ecsh <Tab>` offers the subcommands (not the hidden __complete)", f"{got} {err}")
     got, _, _ = sh.bash(["ecsh", "ex"])
     check(got == ["exec"], "`ecsh ex<Tab>` completes exec", str(got))
@@ -351,10 +351,10 @@ def zsh(sh, url):
         check(t.wait_for("-s web X", timeout=5),
               "zsh in tmux: `-s <Tab>` completes the only service of staging", t.screen())
         t.keys("C-c")
-        t.keys("ecsh l", "Tab")
-        t.wait_for("ecsh ls", timeout=5)
+        t.keys("ecsh lo", "Tab")
+        t.wait_for("ecsh logs", timeout=5)
         t.keys("X")
-        check(t.wait_for("ecsh ls X", timeout=5), "zsh in tmux: `ecsh l<Tab>` completes ls",
+        check(t.wait_for("ecsh logs X", timeout=5), "zsh in tmux: `ecsh lo<Tab>` completes logs",
               t.screen())
         t.keys("C-c")
     finally:
