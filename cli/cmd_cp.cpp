@@ -10,8 +10,11 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <unistd.h>
+#include <csignal>
+#include <cstdlib>
 
 namespace ecsh::cli {
 
@@ -83,7 +86,18 @@ void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
       copy_options.no_clobber = options.no_clobber;
       copy_options.quiet = options.quiet;
       copy_options.progress = !options.quiet && ::isatty(STDERR_FILENO);
-      ECSH_CO_TRY(auto summary, co_await copy::run_copy(plan, copy_options, runner));
+      // Ctrl-C: nothing half-written stays here (the container's temporary file goes with the
+      // session's shell).
+      asio::signal_set signals(executor, SIGINT, SIGTERM, SIGHUP);
+      signals.async_wait([](boost::system::error_code ec, int signal) {
+        if (ec) return;
+        copy::remove_partial_copies();
+        fmt::print(stderr, "\necsh: interrupted; nothing was kept.\n");
+        std::_Exit(128 + signal);
+      });
+      auto copied = co_await copy::run_copy(plan, copy_options, runner);
+      signals.cancel();
+      ECSH_CO_TRY(auto summary, std::move(copied));
       if (!options.quiet) {
         double rate =
             summary.seconds > 0 ? static_cast<double>(summary.bytes) / summary.seconds : 0;

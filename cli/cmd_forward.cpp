@@ -17,6 +17,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 namespace ecsh::cli {
 
@@ -132,12 +133,21 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
       const std::string via = "task " + short_id(target.task.id) + "/" + target.container.name;
 
       std::vector<std::shared_ptr<forward::PortForward>> forwards;
+      // Sessions started so far end for the service too when a later one cannot start.
+      std::vector<std::string> started;
+      std::optional<Error> start_error;
       for (const auto& group : forward::group_by_destination(specs)) {
         const auto& first = specs[group.front()];
         auto document = forward::port_document(first);
         std::vector<std::shared_ptr<forward::Listener>> mine;
         for (auto i : group) mine.push_back(listeners[i]);
-        ECSH_CO_TRY(auto session, co_await start_port_session(*ctx->client, ssm_target, document));
+        auto started_session = co_await start_port_session(*ctx->client, ssm_target, document);
+        if (!started_session) {
+          start_error = started_session.error();
+          break;
+        }
+        auto session = std::move(started_session).value();
+        started.push_back(session.session_id);
         forward::ForwardSettings settings;
         settings.exec = exec_settings(*ctx, false);
         settings.ssm_target = ssm_target;
@@ -152,9 +162,18 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
           fmt::print("{}\n", line);
           std::fflush(stdout);
         };
-        ECSH_CO_TRY(auto pf, co_await forward::PortForward::open(*ctx->client, session,
-                                                                 std::move(mine), settings));
-        forwards.push_back(std::move(pf));
+        auto opened =
+            co_await forward::PortForward::open(*ctx->client, session, std::move(mine), settings);
+        if (!opened) {
+          start_error = opened.error();
+          break;
+        }
+        forwards.push_back(std::move(opened).value());
+      }
+      if (start_error) {
+        forwards.clear();
+        for (const auto& id : started) co_await connect::terminate_session(*ctx->client, id);
+        co_return *start_error;
       }
 
       bool interrupted = false;
@@ -163,6 +182,10 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
         if (ec) return;
         interrupted = true;
         for (auto& f : forwards) f->stop();
+        // A second Ctrl-C ends ecsh at once, as usual.
+        signals.async_wait([](boost::system::error_code ec2, int signal) {
+          if (!ec2) std::_Exit(128 + signal);
+        });
       });
       std::optional<Error> first_error;
       std::optional<forward::ForwardEnd> closed_end;

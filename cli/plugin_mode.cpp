@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <unistd.h>
+#include <charconv>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
@@ -72,9 +73,12 @@ Task<Result<int>> run_plugin_port_session(aws::AwsClient& client, connect::Sessi
       spec.unix_path = p.local_unix_socket;
     } else {
       unsigned long port = 0;
-      if (!p.local_port_number.empty()) port = std::stoul(p.local_port_number);
-      if (port > 65535)
-        return Error::usage("localPortNumber " + p.local_port_number + " is not a port");
+      const auto& text = p.local_port_number;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+      if (!text.empty() &&
+          (ec != std::errc() || end != text.data() + text.size() || port > 65535)) {
+        return Error::usage("localPortNumber " + text + " is not a port");
+      }
       spec.local_port = static_cast<std::uint16_t>(port);
     }
     std::vector<forward::ListenSpec> specs{spec};

@@ -14,10 +14,9 @@ class Wakeup {
   }
 
   Task<void> wait() {
-    if (!pending_) {
-      co_await timer_.async_wait(use_awaitable_nothrow);
-      timer_.expires_at(asio::steady_timer::time_point::max());
-    }
+    // The expiry stays at max: setting it again would cancel the other waiters' waits, and two
+    // waiters would then wake each other for ever.
+    if (!pending_) co_await timer_.async_wait(use_awaitable_nothrow);
     pending_ = false;
   }
 

@@ -336,6 +336,15 @@ std::vector<std::string> script_words(const std::string& script,
   return w;
 }
 
+// A remote path as the scripts take it: relative ones start with "./", so that no command in
+// the container reads a name that begins with '-' as an option.
+std::string rf(const std::string& path) {
+  return printf_format(path.starts_with("/") ? path : "./" + path);
+}
+
+// The local copies that a failed or interrupted copy must not leave (remove_partial_copies()).
+std::vector<std::string>* g_partial = nullptr;
+
 std::string parent_of(const std::string& path) {
   auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -367,6 +376,9 @@ struct Copier {
   const std::string commit_s = commit_script();
   const std::string tar_read_s = tar_read_script();
   const std::string tar_write_s = tar_write_script();
+  const std::string hash_s = hash_script();
+  const std::string file_word = "file";
+  const std::string tree_word = "tree";
 
   Copier(const CopyPlan& p, const CopyOptions& o, RemoteRunner r, asio::any_io_executor ex)
       : plan(p), options(o), run(std::move(r)), executor(ex), progress(ex, o) {}
@@ -396,7 +408,7 @@ struct Copier {
 
   Task<Result<ProbeResult>> probe(const std::vector<std::string>& paths) {
     std::vector<std::string> args;
-    for (const auto& p : paths) args.push_back(printf_format(p));
+    for (const auto& p : paths) args.push_back(rf(p));
     ECSH_CO_TRY(auto r, co_await remote(probe_s, args));
     if (r.status != 0) {
       Error e = Error::connection("the container's shell could not look at the paths (status " +
@@ -475,26 +487,44 @@ struct Copier {
     Fd f(::open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
     if (f.fd < 0) co_return local_error(target, errno);
     cleanup_local.push_back(tmp);
-    std::vector<std::string> args{printf_format(path)};
+    std::vector<std::string> args{rf(path), caps.sha256sum ? "hash" : "nohash"};
+    std::string remote_hash;
+    std::string how = "sha256sum in the container";
     int fd = f.fd;
     progress.start(base_name(path), entry.size, [fd] { return file_size_of(fd); });
-    // The bytes go through a pipe to a thread that hashes them as it writes the file, on the
-    // other core, instead of reading the file again afterwards.
-    HashingWriter writer(f.fd);
-    if (!writer.ok()) co_return local_error(tmp, errno);
-    auto ran = co_await remote(read_s, args, -1, writer.input());
-    auto local = writer.finish();
+    std::optional<std::string> local;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      // The bytes go through a pipe to a thread that hashes them as it writes the file, on the
+      // other core, instead of reading the file again afterwards.
+      HashingWriter writer(f.fd);
+      if (!writer.ok()) co_return local_error(tmp, errno);
+      auto ran = co_await remote(read_s, args, -1, writer.input());
+      local = writer.finish();
+      ECSH_CO_TRY(auto r, std::move(ran));
+      if (r.status == static_cast<int>(RemoteStatus::stderr_not_separate) && attempt == 0) {
+        // The container could not keep stderr apart: the hash in a session of its own first.
+        std::vector<std::string> hash_args{file_word, rf(path)};
+        ECSH_CO_TRY(auto h, co_await remote(hash_s, hash_args));
+        remote_hash = h.status == 0 ? first_hash(h.out) : "";
+        args[1] = "nohash";
+        continue;
+      }
+      if (auto e = remote_error(r.status, path, r.err)) {
+        progress.stop();
+        co_return *e;
+      }
+      if (remote_hash.empty()) remote_hash = first_hash(r.err);
+      if (!local) co_return local_error(tmp, writer.error() ? writer.error() : EIO);
+      break;
+    }
     progress.stop();
-    ECSH_CO_TRY(auto r, std::move(ran));
-    if (auto e = remote_error(r.status, path, r.err)) co_return *e;
-    if (!local) co_return local_error(tmp, writer.error() ? writer.error() : EIO);
-    std::string remote_hash = first_hash(r.err);
-    std::string how = "sha256sum in the container";
-    if (remote_hash.empty() || !caps.sha256sum) {
+    if (!local) co_return local_error(tmp, EIO);
+    if (remote_hash.empty()) {
       // No sha256sum there: read it back and compare.
       how = "read back";
       Fd again = memory_file();
-      ECSH_CO_TRY(auto r2, co_await remote(read_s, args, -1, again.fd));
+      std::vector<std::string> plain{rf(path), "nohash"};
+      ECSH_CO_TRY(auto r2, co_await remote(read_s, plain, -1, again.fd));
       if (auto e = remote_error(r2.status, path, r2.err)) co_return *e;
       remote_hash = sha256_of_fd(again.fd).value_or("");
     }
@@ -529,13 +559,19 @@ struct Copier {
 
   Task<Result<void>> download_to_stdout(const std::string& path, const ProbeResult& probed) {
     Fd f = memory_file();
-    std::vector<std::string> args{printf_format(path)};
+    std::string remote_hash;
+    if (probed.caps.sha256sum) {
+      std::vector<std::string> hash_args{file_word, rf(path)};
+      ECSH_CO_TRY(auto h, co_await remote(hash_s, hash_args));
+      if (auto e = remote_error(h.status, path, h.err)) co_return *e;
+      remote_hash = first_hash(h.out);
+    }
+    std::vector<std::string> args{rf(path), "nohash"};
     auto ran = co_await remote(read_s, args, -1, f.fd);
     ECSH_CO_TRY(auto r, std::move(ran));
     if (auto e = remote_error(r.status, path, r.err)) co_return *e;
     auto local = sha256_of_fd(f.fd);
-    std::string remote_hash = first_hash(r.err);
-    if (probed.caps.sha256sum && local && remote_hash != *local) {
+    if (!remote_hash.empty() && local && remote_hash != *local) {
       Error e = Error::connection(path + ": the copy does not match the file in the container",
                                   "Copy it again.", false);
       co_return e;
@@ -560,28 +596,53 @@ struct Copier {
                                   const std::string& local_dir,
                                   const std::vector<std::string>& targets) {
     std::string stage = join(local_dir, ".ecsh-tmp-" + nonce);
-    std::string archive = stage + ".tar";
     if (::mkdir(stage.c_str(), 0700) != 0) co_return local_error(local_dir, errno);
     cleanup_local.push_back(stage);
-    Fd a(::open(archive.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
-    if (a.fd < 0) co_return local_error(local_dir, errno);
-    cleanup_local.push_back(archive);
-    std::vector<std::string> args;
+    // The archive is a file without a name (tar reads it through this process's descriptor):
+    // nothing to leave behind, whatever happens.
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ecsh-cp-XXXXXX";
+    int afd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (afd < 0) co_return local_error(tmpl, errno);
+    Fd a(afd);
+    ::unlink(tmpl.c_str());
+    std::string archive = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(afd);
+    const bool hash_there = probed.caps.sha256sum && probed.caps.find;
+    std::vector<std::string> pairs;
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < paths.size(); ++i) {
       std::string p = paths[i];
       while (p.size() > 1 && p.back() == '/') p.pop_back();
-      args.push_back(printf_format(parent_of(p)));
-      args.push_back(printf_format(base_name(p)));
+      pairs.push_back(rf(parent_of(p)));
+      pairs.push_back(printf_format(base_name(p)));
       total += probed.entries[i].type == 'f' ? probed.entries[i].size : 0;
     }
+    std::vector<std::string> args{hash_there ? "hash" : "nohash"};
+    args.insert(args.end(), pairs.begin(), pairs.end());
     int fd = a.fd;
     progress.start(
         paths.size() == 1 ? base_name(paths[0]) : std::to_string(paths.size()) + " sources", total,
         [fd] { return file_size_of(fd); });
     auto ran = co_await remote(tar_read_s, args, -1, a.fd);
-    progress.stop();
     ECSH_CO_TRY(auto r, std::move(ran));
+    std::string hash_lines;
+    if (r.status == static_cast<int>(RemoteStatus::stderr_not_separate)) {
+      // The container could not keep stderr apart: the hashes in a session of their own.
+      std::vector<std::string> hash_args{tree_word};
+      hash_args.insert(hash_args.end(), pairs.begin(), pairs.end());
+      ECSH_CO_TRY(auto h, co_await remote(hash_s, hash_args));
+      if (auto e = remote_error(h.status, paths[0], h.err)) co_return *e;
+      hash_lines = h.out;
+      args[0] = "nohash";
+      ::ftruncate(a.fd, 0);
+      ::lseek(a.fd, 0, SEEK_SET);
+      auto again = co_await remote(tar_read_s, args, -1, a.fd);
+      ECSH_CO_TRY(auto r2, std::move(again));
+      r = std::move(r2);
+    } else {
+      hash_lines = r.err;
+    }
+    progress.stop();
     if (auto e = remote_error(r.status, paths[0], r.err)) co_return *e;
     auto [code, err] =
         run_local({"tar", "-x", "-i", "--no-same-owner", "-f", archive, "-C", stage});
@@ -590,12 +651,12 @@ struct Copier {
                                   "Nothing was kept.", false);
       co_return e;
     }
-    auto remote_hashes = sorted_hashes(r.err);
+    auto remote_hashes = sorted_hashes(hash_lines);
     std::string how = "sha256sum in the container";
-    if (remote_hashes.empty() && !probed.caps.sha256sum) how = "tar only (no sha256sum there)";
+    if (!hash_there) how = "tar only (no sha256sum or find there)";
     auto local_hashes = tree_hashes(stage);
     if (!local_hashes) co_return local_error(stage, errno);
-    if (probed.caps.sha256sum && *local_hashes != remote_hashes) {
+    if (hash_there && *local_hashes != remote_hashes) {
       Error e = Error::connection(
           "the copy does not match the files in the container (SHA-256 "
           "differs; they may have changed while copying)",
@@ -621,9 +682,7 @@ struct Copier {
       if (::rename(from.c_str(), targets[i].c_str()) != 0) co_return local_error(targets[i], errno);
     }
     fs::remove_all(stage, ec);
-    ::unlink(archive.c_str());
     std::erase(cleanup_local, stage);
-    std::erase(cleanup_local, archive);
     summary.method = "tar, verified by " + how;
     log::debug("cp: {} source(s) by tar, verified by {}", paths.size(), how);
     co_return ok();
@@ -725,12 +784,9 @@ struct Copier {
     if (!local_hash) co_return local_error(path, errno);
     std::uint64_t size = file_size_of(fd);
     std::string tmp = local_temp_name(final_path, nonce);
-    std::vector<std::string> args{printf_format(final_path),
-                                  mode,
-                                  mtime,
-                                  nonce,
-                                  *local_hash,
-                                  options.no_clobber ? "no-clobber" : "clobber"};
+    std::vector<std::string> args{rf(final_path), mode,
+                                  mtime,          nonce,
+                                  *local_hash,    options.no_clobber ? "no-clobber" : "clobber"};
     progress.start(path == "-" ? "stdin" : base_name(path), size,
                    [fd] { return read_offset_of(fd); });
     auto ran = co_await remote(write_s, args, fd);
@@ -742,11 +798,11 @@ struct Copier {
     if (r.out.find("committed") == std::string::npos) {
       how = "read back";
       Fd back = memory_file();
-      std::vector<std::string> read_args{printf_format(tmp)};
+      std::vector<std::string> read_args{rf(tmp), "nohash"};
       ECSH_CO_TRY(auto r2, co_await remote(read_s, read_args, -1, back.fd));
       std::string remote_hash = r2.status == 0 ? sha256_of_fd(back.fd).value_or("") : "";
       const bool match = remote_hash == *local_hash;
-      std::vector<std::string> commit_args{printf_format(tmp), printf_format(final_path),
+      std::vector<std::string> commit_args{rf(tmp), rf(final_path),
                                            !match               ? "discard"
                                            : options.no_clobber ? "no-clobber"
                                                                 : "clobber",
@@ -779,7 +835,9 @@ struct Copier {
     for (const auto& p : local) {
       std::string clean = p;
       while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
-      argv.insert(argv.end(), {"-C", parent_of(clean), "./" + base_name(clean)});
+      // Absolute: tar takes a relative -C from the previous -C, not from here.
+      argv.insert(argv.end(),
+                  {"-C", fs::absolute(parent_of(clean)).string(), "./" + base_name(clean)});
       total += tree_bytes(clean);
       summary.files += tree_files(clean);
       auto h = tree_hashes(clean);
@@ -800,7 +858,7 @@ struct Copier {
         archive_size, [fd] { return read_offset_of(fd); });
     // The script extracts into "<ARG1>.ecsh-tmp-<nonce>": give it the directory's own name
     // stem so that the stage lands inside remote_dir.
-    std::vector<std::string> args{printf_format(join(remote_dir, "")), nonce};
+    std::vector<std::string> args{rf(join(remote_dir, "")), nonce};
     auto ran = co_await remote(tar_write_s, args, fd);
     progress.stop();
     ECSH_CO_TRY(auto r, std::move(ran));
@@ -808,23 +866,32 @@ struct Copier {
     auto remote_hashes = sorted_hashes(r.out);
     std::string how = "sha256sum in the container";
     const std::string stage_dir = join(remote_dir, "") + ".ecsh-tmp-" + nonce;
-    bool match = !probed.caps.sha256sum || remote_hashes == hashes;
-    if (!probed.caps.sha256sum) how = "tar only (no sha256sum there)";
-    for (std::size_t i = 0; i < local.size(); ++i) {
+    const bool hash_there = probed.caps.sha256sum && probed.caps.find;
+    bool match = !hash_there || remote_hashes == hashes;
+    if (!hash_there) how = "tar only (no sha256sum or find there)";
+    std::optional<Error> failed;
+    for (std::size_t i = 0; i < local.size() && match && !failed; ++i) {
       std::string clean = local[i];
       while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
       const bool last = i + 1 == local.size();
-      std::vector<std::string> commit_args{printf_format(join(stage_dir, base_name(clean))),
-                                           printf_format(finals[i]),
-                                           !match               ? "discard"
-                                           : options.no_clobber ? "no-clobber"
-                                                                : "clobber",
-                                           last ? printf_format(stage_dir) : std::string()};
-      ECSH_CO_TRY(auto c, co_await remote(commit_s, commit_args));
-      if (match) {
-        if (auto e = remote_error(c.status, finals[i], c.err)) co_return *e;
+      std::vector<std::string> commit_args{rf(join(stage_dir, base_name(clean))), rf(finals[i]),
+                                           options.no_clobber ? "no-clobber" : "clobber",
+                                           last ? rf(stage_dir) : std::string()};
+      auto committed = co_await remote(commit_s, commit_args);
+      if (!committed) {
+        failed = committed.error();
+      } else if (auto e =
+                     remote_error(committed.value().status, finals[i], committed.value().err)) {
+        failed = *e;
       }
     }
+    if (failed || !match) {
+      // Whatever was not renamed into place goes, with the staging directory.
+      std::vector<std::string> discard{rf(stage_dir), rf(stage_dir), "discard", ""};
+      auto removed = co_await remote(commit_s, discard);
+      (void)removed;
+    }
+    if (failed) co_return *failed;
     if (!match) {
       Error e = Error::connection("the copy in the container does not match (SHA-256 differs)",
                                   "Nothing was kept. Copy again.", false);
@@ -857,10 +924,21 @@ std::string human_bytes(std::uint64_t bytes) {
   return buf;
 }
 
+void remove_partial_copies() {
+  if (!g_partial) return;
+  std::error_code ec;
+  for (const auto& p : *g_partial) fs::remove_all(p, ec);
+  g_partial->clear();
+}
+
 Task<Result<CopySummary>> run_copy(const CopyPlan& plan, const CopyOptions& options,
                                    RemoteRunner run) {
   auto executor = co_await asio::this_coro::executor;
   Copier c(plan, options, std::move(run), executor);
+  g_partial = &c.cleanup_local;
+  struct Reset {
+    ~Reset() { g_partial = nullptr; }
+  } reset;
   auto start = std::chrono::steady_clock::now();
   Result<void> result = ok();
   if (plan.direction == Direction::download) {

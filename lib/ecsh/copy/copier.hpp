@@ -46,6 +46,10 @@ struct CopySummary {
 Task<Result<CopySummary>> run_copy(const CopyPlan& plan, const CopyOptions& options,
                                    RemoteRunner run);
 
+// Removes the local temporary files of the copy under way (for a signal handler that ends the
+// process: an interrupted copy leaves nothing here).
+void remove_partial_copies();
+
 // "12.5 MiB" and friends, for the progress line and the summary.
 std::string human_bytes(std::uint64_t bytes);
 

@@ -136,7 +136,7 @@ std::string base_name(std::string_view path) {
 
 std::string probe_script() {
   return std::string(kDecode) + R"SH(c() { command -v "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
-echo "caps tar=$(c tar) sha256sum=$(c sha256sum) stat=$(c stat) base64=$(c base64)"
+echo "caps tar=$(c tar) sha256sum=$(c sha256sum) stat=$(c stat) base64=$(c base64) find=$(c find)"
 for a in "$@"; do
   p=$(b "$a"); p=${p%x}
   if [ -L "$p" ] && [ ! -e "$p" ]; then t=l
@@ -183,6 +183,7 @@ Result<ProbeResult> parse_probe(std::string_view text, std::size_t paths) {
   r.caps.sha256sum = flag("sha256sum");
   r.caps.stat = flag("stat");
   r.caps.base64 = flag("base64");
+  r.caps.find = flag("find");
   if (lines.size() < paths + 1) return Error::protocol("the copy probe's answer is cut short");
   for (std::size_t i = 1; i <= paths; ++i) {
     std::string_view l = lines[i];
@@ -211,7 +212,9 @@ std::string read_file_script() {
 [ -e "$p" ] || exit 2
 [ -d "$p" ] && exit 21
 [ -r "$p" ] || exit 13
-if command -v sha256sum >/dev/null 2>&1; then
+if [ "$2" = hash ] && command -v sha256sum >/dev/null 2>&1; then
+  # The hash goes on stderr, which must not be the terminal that carries the bytes.
+  [ -t 2 ] && exit 42
   # Hashed while it is sent, not before.
   sha256sum < "$p" >&2 &
   h=$!
@@ -226,6 +229,8 @@ exec cat < "$p"
 std::string write_temp_script() {
   return std::string(kDecode) + R"SH(p=$(b "$1"); p=${p%x}
 t="$p.ecsh-tmp-$4"
+umask 077
+trap 'rm -f -- "$t"; exit 1' HUP INT TERM
 case $p in */*) q=${p%/*}; [ -n "$q" ] || q=/ ;; *) q=. ;; esac
 [ -d "$q" ] || { cat >/dev/null; exit 20; }
 [ -w "$q" ] || { cat >/dev/null; exit 13; }
@@ -261,14 +266,34 @@ fin 0
 
 std::string tar_read_script() {
   return std::string(kDecode) + R"SH(command -v tar >/dev/null 2>&1 || exit 40
-h=0; command -v sha256sum >/dev/null 2>&1 && command -v find >/dev/null 2>&1 && h=1
+h=0
+if [ "$1" = hash ] && command -v sha256sum >/dev/null 2>&1 && command -v find >/dev/null 2>&1; then
+  [ -t 2 ] && exit 42
+  h=1
+fi
+shift
+exec 4>&1
 while [ $# -gt 1 ]; do
   d=$(b "$1"); d=${d%x}; n=$(b "$2"); n=${n%x}; shift 2
   [ -e "$d/$n" ] || [ -L "$d/$n" ] || exit 2
   [ -r "$d/$n" ] || exit 13
-  # stdout is the session's terminal, which tar refuses to write to: through cat.
-  (cd "$d" && tar cf - "./$n" | cat) || exit 1
-  if [ $h = 1 ]; then (cd "$d" && find "./$n" -type f -exec sha256sum {} + >&2); fi
+  # stdout is the session's terminal, which tar refuses to write to: through cat, keeping
+  # tar's own status (a file it could not read is a failure, not a smaller copy).
+  s=$( { { (cd -- "$d" && tar cf - "./$n"); echo $? >&3; } | cat >&4; } 3>&1 )
+  [ "$s" = 0 ] || exit 1
+  if [ $h = 1 ]; then (cd -- "$d" && find "./$n" -type f -exec sha256sum {} + >&2) || exit 1; fi
+done
+exit 0
+)SH";
+}
+
+std::string hash_script() {
+  return std::string(kDecode) + R"SH(command -v sha256sum >/dev/null 2>&1 || exit 40
+if [ "$1" = file ]; then p=$(b "$2"); p=${p%x}; exec sha256sum < "$p"; fi
+shift
+while [ $# -gt 1 ]; do
+  d=$(b "$1"); d=${d%x}; n=$(b "$2"); n=${n%x}; shift 2
+  (cd -- "$d" && find "./$n" -type f -exec sha256sum {} +) || exit 1
 done
 exit 0
 )SH";
@@ -280,14 +305,15 @@ p=$(b "$1"); p=${p%x}
 t="$p.ecsh-tmp-$2"
 case $p in */*) q=${p%/*}; [ -n "$q" ] || q=/ ;; *) q=. ;; esac
 [ -d "$q" ] || { cat >/dev/null; exit 20; }
-mkdir -- "$t" 2>/dev/null || { cat >/dev/null; exit 13; }
+mkdir -m 700 -- "$t" 2>/dev/null || { cat >/dev/null; exit 13; }
+trap 'rm -rf -- "$t"; exit 1' HUP INT TERM
 if ! err=$( { tar xf - -C "$t"; } 2>&1 ); then
   rm -rf -- "$t"
   case $err in *"o space"*) exit 28 ;; esac
   echo "$err" >&2; exit 1
 fi
 if command -v sha256sum >/dev/null 2>&1 && command -v find >/dev/null 2>&1; then
-  (cd "$t" && find . -type f -exec sha256sum {} +)
+  (cd -- "$t" && find . -type f -exec sha256sum {} +)
 fi
 exit 0
 )SH";

@@ -57,7 +57,7 @@ std::string base_name(std::string_view path);
 std::string probe_script();
 
 struct Capabilities {
-  bool tar = false, sha256sum = false, stat = false, base64 = false;
+  bool tar = false, sha256sum = false, stat = false, base64 = false, find = false;
 };
 struct RemoteEntry {
   char type = 'n';
@@ -72,7 +72,9 @@ struct ProbeResult {
 };
 Result<ProbeResult> parse_probe(std::string_view stdout_text, std::size_t paths);
 
-// Download one file (ARG1): its SHA-256 on stderr when sha256sum exists, the bytes on stdout.
+// Download one file (ARG1): the bytes on stdout; with ARG2 "hash" and sha256sum there, its
+// SHA-256 on stderr (status 42 when stderr is the session's terminal: the wrapper could not
+// keep it apart, and the hash would land among the bytes).
 std::string read_file_script();
 // Upload: stdin into a temporary name (ARG1 + ".ecsh-tmp-" + ARG4) next to ARG1, the
 // destination, with mode ARG2 and mtime ARG3 (either may be empty). With sha256sum there it
@@ -83,9 +85,13 @@ std::string write_temp_script();
 // Commit: rename ARG1 (the temporary) to ARG2, unless ARG3 is "no-clobber" and ARG2 exists;
 // "discard" as ARG3 removes the temporary instead.
 std::string commit_script();
-// Download trees: `tar cf -` of each ARG (parent directory, name pairs) on stdout, with the
-// SHA-256 of every regular file on stderr (when find and sha256sum exist).
+// Download trees: ARG1 "hash" or "nohash", then (parent directory, name) pairs: `tar cf -` of
+// each on stdout (tar's failure is the script's), and with "hash" the SHA-256 of every regular
+// file on stderr when find and sha256sum exist (status 42 as for read_file_script).
 std::string tar_read_script();
+// The SHA-256 on stdout of ARG2 (ARG1 "file"), or of every regular file under each (parent,
+// name) pair that follows ARG1 "tree"; status 40 without sha256sum.
+std::string hash_script();
 // Upload trees: stdin (a tar stream) is extracted into a new temporary directory next to the
 // destination ARG1; prints that directory, then each regular file's SHA-256 relative to it.
 std::string tar_write_script();
@@ -104,6 +110,7 @@ enum class RemoteStatus : int {
   no_space = 28,
   no_tar = 40,
   mismatch = 41,
+  stderr_not_separate = 42,
   failed = 1,
 };
 // An error for a failed remote step, naming the path, or nothing for status 0.

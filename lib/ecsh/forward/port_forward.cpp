@@ -14,6 +14,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <deque>
 #include <map>
@@ -64,6 +65,11 @@ Result<std::shared_ptr<Listener>> bind_one(asio::any_io_executor executor, const
   l.spec = spec;
   boost::system::error_code ec;
   if (!spec.unix_path.empty()) {
+    if (spec.unix_path.size() >= sizeof(sockaddr_un::sun_path)) {
+      return Error::usage("cannot listen on " + spec.unix_path + ": the path is longer than " +
+                              std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes",
+                          "Choose a shorter path.");
+    }
     struct stat st {};
     if (::lstat(spec.unix_path.c_str(), &st) == 0) {
       return Error::usage("cannot listen on " + spec.unix_path + ": the file exists",
@@ -408,6 +414,12 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
   }
 
   // ---- accepting ----
+  Task<void> pause_after_accept_error() {
+    asio::steady_timer pause(executor);
+    pause.expires_after(std::chrono::milliseconds(200));
+    co_await pause.async_wait(use_awaitable_nothrow);
+  }
+
   Task<void> accept_loop(std::shared_ptr<Impl> self, std::shared_ptr<Listener> listener) {
     auto& l = *listener->impl;
     while (!ended) {
@@ -419,6 +431,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
         if (ec) {
           if (ec == asio::error::operation_aborted) break;
           log::debug("forward: accept on {}: {}", l.address, ec.message());
+          co_await pause_after_accept_error();  // e.g. out of file descriptors: no busy loop
           continue;
         }
         boost::system::error_code opt_ec;
@@ -432,6 +445,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
         if (ended) break;
         if (ec) {
           if (ec == asio::error::operation_aborted) break;
+          co_await pause_after_accept_error();
           continue;
         }
         boost::system::error_code opt_ec;
@@ -609,11 +623,17 @@ void PortForward::stop() {
         // The plugin sends TerminateSession to agents newer than 2.3.722.0 and does not wait
         // for the acknowledgement; a short wait lets the frame leave.
         if (self->ready && version_newer(self->agent_version, "2.3.722.0")) {
-          std::string flag = session::flag_payload(session::Flag::terminate_session);
-          auto sent = co_await self->transport->send(PayloadType::flag, std::move(flag));
-          (void)sent;
+          // The flag waits for room in the send window; a dropped link must not hold Ctrl-C.
+          asio::co_spawn(
+              self->executor,
+              [self]() -> Task<void> {
+                std::string flag = session::flag_payload(session::Flag::terminate_session);
+                auto sent = co_await self->transport->send(PayloadType::flag, std::move(flag));
+                (void)sent;
+              },
+              asio::detached);
           asio::steady_timer wait(self->executor);
-          wait.expires_after(std::chrono::milliseconds(50));
+          wait.expires_after(std::chrono::milliseconds(100));
           co_await wait.async_wait(use_awaitable_nothrow);
         }
         self->transport->close();
@@ -666,8 +686,9 @@ Task<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
       auto sent = co_await t->send(session::PayloadType::output, std::move(chunk));
       if (!sent) co_return;
     }
+    if (session_over) co_return;  // the reader was cancelled: not an end of input
     input_ended = true;
-    if (!session_over && version_newer(agent_version, "2.3.722.0")) {
+    if (version_newer(agent_version, "2.3.722.0")) {
       std::string flag = session::flag_payload(session::Flag::terminate_session);
       auto sent = co_await t->send(session::PayloadType::flag, std::move(flag));
       (void)sent;

@@ -202,6 +202,24 @@ def main():
         mt_b = os.lstat(os.path.join(back, "tree", "d2", "f0.txt")).st_mtime_ns // 10**9
         check(mt_a == mt_b, "mtimes are kept", (mt_a, mt_b))
 
+        # --- several relative sources at once (one tar stream) ---
+        os.makedirs(os.path.join(R, "multi"))
+        p = subprocess.run(base + ["-s", "full", "-r", "tree/d1", "tree/d2/inner", "big.bin",
+                                   ":" + R + "/multi/"], env=ecsh_env(), cwd=work,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+        same = all(snapshot(os.path.join(tree, rel)) == snapshot(os.path.join(R, "multi", name))
+                   for rel, name in (("d1", "d1"), (os.path.join("d2", "inner"), "inner")))
+        check(p.returncode == 0 and same and
+              sha256_file(os.path.join(R, "multi", "big.bin")) == sha256_file(big),
+              "several relative sources (directories and a file) go up in one copy",
+              (p.returncode, p.stderr[-300:]))
+
+        # --- a read-only container: the wrapper cannot keep stderr apart there ---
+        rc, _, err = cp("ro", ":" + R + "/big.bin", os.path.join(work, "from-ro.bin"))
+        check(rc == 0 and sha256_file(os.path.join(work, "from-ro.bin")) == sha256_file(big),
+              "a download from a read-only container (stderr not separable) is intact and "
+              "verified", (rc, err[-300:]))
+
         # --- one file with an odd name, up and down ---
         odd = os.path.join(os.fsencode(work), b"odd \xe9 'name'\nline")
         with open(odd, "wb") as f:
