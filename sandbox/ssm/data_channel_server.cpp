@@ -8,6 +8,7 @@
 #include "sandbox/core/time_format.hpp"
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
+#include "sandbox/ssm/agent_output.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/write.hpp>
@@ -110,6 +111,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   std::string kms_challenge;
   std::optional<session::TerminalSize> pending_size;  // a Size that came before the pty
   std::string transcript;
+  AgentOutputFilter output_filter;  // the agent's UTF-8 pass over pty output
   // Fault state.
   int frames_sent = 0;
   int links_dropped = 0;
@@ -365,7 +367,9 @@ struct Agent : std::enable_shared_from_this<Agent> {
       }
       auto [ec, n] = co_await pty->async_read_some(asio::buffer(buf), use_awaitable_nothrow);
       if (ec || n == 0) break;  // EIO once the last holder of the pty's slave is gone
-      std::string_view data(buf.data(), n);
+      // The agent's pass over the bytes (agent_output.hpp): a U+FFFD loses two bytes.
+      std::string data = output_filter.feed(std::string_view(buf.data(), n));
+      if (data.empty()) continue;
       if (!record.log_group.empty() && transcript.size() < (1 << 20)) transcript.append(data);
       auto sent = channel.send_data(PayloadType::output, data, now());
       if (!sent) break;

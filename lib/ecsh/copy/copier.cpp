@@ -90,7 +90,8 @@ std::optional<std::string> sha256_of_fd(int fd) {
 // A pipe whose other end a thread drains into `out`, hashing what passes.
 class HashingWriter {
  public:
-  explicit HashingWriter(int out) : out_(out) {
+  // base64: what arrives is base64 text (line breaks allowed), written and hashed decoded.
+  explicit HashingWriter(int out, bool base64 = false) : out_(out), base64_(base64) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return;
     read_ = p[0];
@@ -130,17 +131,34 @@ class HashingWriter {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       if (error_) continue;  // keep draining so that the writer never blocks
-      EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
-      for (ssize_t off = 0; off < n;) {
-        ssize_t w = ::write(out_, buf.data() + off, static_cast<std::size_t>(n - off));
+      std::string_view bytes(buf.data(), static_cast<std::size_t>(n));
+      std::string decoded;
+      if (base64_) {
+        for (char c : bytes) {
+          if (c != '\n' && c != '\r' && c != ' ') text_.push_back(c);
+        }
+        std::size_t whole = text_.size() / 4 * 4;
+        auto d = crypto::base64_decode(std::string_view(text_).substr(0, whole));
+        if (!d) {
+          error_ = EBADMSG;
+          continue;
+        }
+        text_.erase(0, whole);
+        decoded = std::move(*d);
+        bytes = decoded;
+      }
+      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+      for (std::size_t off = 0; off < bytes.size();) {
+        ssize_t w = ::write(out_, bytes.data() + off, bytes.size() - off);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
           error_ = errno ? errno : EIO;
           break;
         }
-        off += w;
+        off += static_cast<std::size_t>(w);
       }
     }
+    if (!error_ && !text_.empty()) error_ = EBADMSG;  // cut short
     if (error_) return;
     unsigned char out[32];
     unsigned int len = 0;
@@ -149,6 +167,8 @@ class HashingWriter {
   }
 
   int out_;
+  bool base64_ = false;
+  std::string text_;  // base64 not yet decoded (less than 4 characters)
   int read_ = -1, write_ = -1;
   std::thread thread_;
   std::atomic<int> error_{0};
@@ -406,6 +426,23 @@ struct Copier {
     co_return r;
   }
 
+  // A file read again (base64 when the image can), for its SHA-256 here: how a copy is verified
+  // when the image has no sha256sum. Empty when it cannot be read.
+  Task<Result<std::string>> read_back_hash(const std::string& path, const Capabilities& caps) {
+    Fd sink = memory_file();
+    HashingWriter writer(sink.fd, caps.base64);
+    if (!writer.ok()) {
+      Error e = Error::internal(std::string("pipe: ") + std::strerror(errno));
+      co_return e;
+    }
+    std::vector<std::string> args{rf(path), "nohash", caps.base64 ? "b64" : "raw"};
+    auto ran = co_await remote(read_s, args, -1, writer.input());
+    auto hash = writer.finish();
+    ECSH_CO_TRY(auto r, std::move(ran));
+    if (r.status != 0 || !hash) co_return std::string();
+    co_return *hash;
+  }
+
   Task<Result<ProbeResult>> probe(const std::vector<std::string>& paths) {
     std::vector<std::string> args;
     for (const auto& p : paths) args.push_back(rf(p));
@@ -487,7 +524,8 @@ struct Copier {
     Fd f(::open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
     if (f.fd < 0) co_return local_error(target, errno);
     cleanup_local.push_back(tmp);
-    std::vector<std::string> args{rf(path), caps.sha256sum ? "hash" : "nohash"};
+    std::vector<std::string> args{rf(path), caps.sha256sum ? "hash" : "nohash",
+                                  caps.base64 ? "b64" : "raw"};
     std::string remote_hash;
     std::string how = "sha256sum in the container";
     int fd = f.fd;
@@ -496,7 +534,7 @@ struct Copier {
     for (int attempt = 0; attempt < 2; ++attempt) {
       // The bytes go through a pipe to a thread that hashes them as it writes the file, on the
       // other core, instead of reading the file again afterwards.
-      HashingWriter writer(f.fd);
+      HashingWriter writer(f.fd, caps.base64);
       if (!writer.ok()) co_return local_error(tmp, errno);
       auto ran = co_await remote(read_s, args, -1, writer.input());
       local = writer.finish();
@@ -522,11 +560,7 @@ struct Copier {
     if (remote_hash.empty()) {
       // No sha256sum there: read it back and compare.
       how = "read back";
-      Fd again = memory_file();
-      std::vector<std::string> plain{rf(path), "nohash"};
-      ECSH_CO_TRY(auto r2, co_await remote(read_s, plain, -1, again.fd));
-      if (auto e = remote_error(r2.status, path, r2.err)) co_return *e;
-      remote_hash = sha256_of_fd(again.fd).value_or("");
+      ECSH_CO_TRY(remote_hash, co_await read_back_hash(path, caps));
     }
     log::debug("cp: {} (plain, verified by {}): sha256 {}", path, how, *local);
     if (remote_hash != *local) {
@@ -566,11 +600,14 @@ struct Copier {
       if (auto e = remote_error(h.status, path, h.err)) co_return *e;
       remote_hash = first_hash(h.out);
     }
-    std::vector<std::string> args{rf(path), "nohash"};
-    auto ran = co_await remote(read_s, args, -1, f.fd);
+    std::vector<std::string> args{rf(path), "nohash", probed.caps.base64 ? "b64" : "raw"};
+    HashingWriter writer(f.fd, probed.caps.base64);
+    if (!writer.ok()) co_return local_error("stdout", errno);
+    auto ran = co_await remote(read_s, args, -1, writer.input());
+    auto local = writer.finish();
     ECSH_CO_TRY(auto r, std::move(ran));
     if (auto e = remote_error(r.status, path, r.err)) co_return *e;
-    auto local = sha256_of_fd(f.fd);
+    if (!local) co_return local_error("stdout", writer.error() ? writer.error() : EIO);
     if (!remote_hash.empty() && local && remote_hash != *local) {
       Error e = Error::connection(path + ": the copy does not match the file in the container",
                                   "Copy it again.", false);
@@ -617,13 +654,17 @@ struct Copier {
       pairs.push_back(printf_format(base_name(p)));
       total += probed.entries[i].type == 'f' ? probed.entries[i].size : 0;
     }
-    std::vector<std::string> args{hash_there ? "hash" : "nohash"};
+    std::vector<std::string> args{hash_there ? "hash" : "nohash",
+                                  probed.caps.base64 ? "b64" : "raw"};
     args.insert(args.end(), pairs.begin(), pairs.end());
     int fd = a.fd;
     progress.start(
         paths.size() == 1 ? base_name(paths[0]) : std::to_string(paths.size()) + " sources", total,
         [fd] { return file_size_of(fd); });
-    auto ran = co_await remote(tar_read_s, args, -1, a.fd);
+    std::optional<HashingWriter> writer(std::in_place, a.fd, probed.caps.base64);
+    if (!writer->ok()) co_return local_error(tmpl, errno);
+    auto ran = co_await remote(tar_read_s, args, -1, writer->input());
+    bool written = writer->finish().has_value();
     ECSH_CO_TRY(auto r, std::move(ran));
     std::string hash_lines;
     if (r.status == static_cast<int>(RemoteStatus::stderr_not_separate)) {
@@ -636,7 +677,10 @@ struct Copier {
       args[0] = "nohash";
       ::ftruncate(a.fd, 0);
       ::lseek(a.fd, 0, SEEK_SET);
-      auto again = co_await remote(tar_read_s, args, -1, a.fd);
+      writer.emplace(a.fd, probed.caps.base64);
+      if (!writer->ok()) co_return local_error(tmpl, errno);
+      auto again = co_await remote(tar_read_s, args, -1, writer->input());
+      written = writer->finish().has_value();
       ECSH_CO_TRY(auto r2, std::move(again));
       r = std::move(r2);
     } else {
@@ -644,6 +688,7 @@ struct Copier {
     }
     progress.stop();
     if (auto e = remote_error(r.status, paths[0], r.err)) co_return *e;
+    if (!written) co_return local_error(tmpl, writer->error() ? writer->error() : EIO);
     auto [code, err] =
         run_local({"tar", "-x", "-i", "--no-same-owner", "-f", archive, "-C", stage});
     if (code != 0) {
@@ -746,12 +791,13 @@ struct Copier {
       co_return co_await upload_tar(local, finals, remote_dir, probed);
     }
     for (std::size_t i = 0; i < local.size(); ++i) {
-      ECSH_CO_TRY(co_await upload_file(local[i], finals[i]));
+      ECSH_CO_TRY(co_await upload_file(local[i], finals[i], probed.caps));
     }
     co_return ok();
   }
 
-  Task<Result<void>> upload_file(const std::string& path, const std::string& final_path) {
+  Task<Result<void>> upload_file(const std::string& path, const std::string& final_path,
+                                 const Capabilities& probed_caps) {
     Fd spooled;
     int fd = -1;
     Fd own;
@@ -798,9 +844,7 @@ struct Copier {
     if (r.out.find("committed") == std::string::npos) {
       how = "read back";
       Fd back = memory_file();
-      std::vector<std::string> read_args{rf(tmp), "nohash"};
-      ECSH_CO_TRY(auto r2, co_await remote(read_s, read_args, -1, back.fd));
-      std::string remote_hash = r2.status == 0 ? sha256_of_fd(back.fd).value_or("") : "";
+      ECSH_CO_TRY(auto remote_hash, co_await read_back_hash(tmp, probed_caps));
       const bool match = remote_hash == *local_hash;
       std::vector<std::string> commit_args{rf(tmp), rf(final_path),
                                            !match               ? "discard"

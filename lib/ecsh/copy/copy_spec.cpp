@@ -218,10 +218,11 @@ if [ "$2" = hash ] && command -v sha256sum >/dev/null 2>&1; then
   # Hashed while it is sent, not before.
   sha256sum < "$p" >&2 &
   h=$!
-  cat < "$p" || exit 1
+  if [ "$3" = b64 ]; then base64 < "$p" || exit 1; else cat < "$p" || exit 1; fi
   wait $h || exit 1
   exit 0
 fi
+if [ "$3" = b64 ]; then exec base64 < "$p"; fi
 exec cat < "$p"
 )SH";
 }
@@ -271,7 +272,8 @@ if [ "$1" = hash ] && command -v sha256sum >/dev/null 2>&1 && command -v find >/
   [ -t 2 ] && exit 42
   h=1
 fi
-shift
+e=$2
+shift 2
 exec 4>&1
 while [ $# -gt 1 ]; do
   d=$(b "$1"); d=${d%x}; n=$(b "$2"); n=${n%x}; shift 2
@@ -279,7 +281,11 @@ while [ $# -gt 1 ]; do
   [ -r "$d/$n" ] || exit 13
   # stdout is the session's terminal, which tar refuses to write to: through cat, keeping
   # tar's own status (a file it could not read is a failure, not a smaller copy).
-  s=$( { { (cd -- "$d" && tar cf - "./$n"); echo $? >&3; } | cat >&4; } 3>&1 )
+  if [ "$e" = b64 ]; then
+    s=$( { { (cd -- "$d" && tar cf - "./$n"); echo $? >&3; } | base64 >&4; } 3>&1 )
+  else
+    s=$( { { (cd -- "$d" && tar cf - "./$n"); echo $? >&3; } | cat >&4; } 3>&1 )
+  fi
   [ "$s" = 0 ] || exit 1
   if [ $h = 1 ]; then (cd -- "$d" && find "./$n" -type f -exec sha256sum {} + >&2) || exit 1; fi
 done

@@ -72,7 +72,9 @@ struct ProbeResult {
 };
 Result<ProbeResult> parse_probe(std::string_view stdout_text, std::size_t paths);
 
-// Download one file (ARG1): the bytes on stdout; with ARG2 "hash" and sha256sum there, its
+// Download one file (ARG1): the bytes on stdout (base64 with ARG3 "b64": the SSM agent drops
+// two bytes of every U+FFFD in a session's output, sandbox/ssm/agent_output.hpp, so binary
+// files go encoded when the image can); with ARG2 "hash" and sha256sum there, its
 // SHA-256 on stderr (status 42 when stderr is the session's terminal: the wrapper could not
 // keep it apart, and the hash would land among the bytes).
 std::string read_file_script();
@@ -85,7 +87,8 @@ std::string write_temp_script();
 // Commit: rename ARG1 (the temporary) to ARG2, unless ARG3 is "no-clobber" and ARG2 exists;
 // "discard" as ARG3 removes the temporary instead.
 std::string commit_script();
-// Download trees: ARG1 "hash" or "nohash", then (parent directory, name) pairs: `tar cf -` of
+// Download trees: ARG1 "hash" or "nohash", ARG2 "b64" or "raw" (as read_file_script), then
+// (parent directory, name) pairs: `tar cf -` of
 // each on stdout (tar's failure is the script's), and with "hash" the SHA-256 of every regular
 // file on stderr when find and sha256sum exist (status 42 as for read_file_script).
 std::string tar_read_script();

@@ -1,0 +1,27 @@
+#pragma once
+
+// What the SSM agent does to a session's pty output before sending it (agent
+// `agent/session/shell/shell.go`, processStdoutData): it reads the bytes as UTF-8 runes with Go's
+// decoder and re-writes them. Valid runes and invalid bytes pass through unchanged, with one
+// exception: a valid U+FFFD (EF BF BD) decodes as utf8.RuneError, for which the agent writes
+// one byte (EF) and skips the rune's three, so the output loses BF BD. A RuneError within the
+// last 3 bytes of what it has is held back until more output comes; at the end of the output
+// the agent stops reading and those held bytes are never sent. Pure: no I/O.
+
+#include <string>
+#include <string_view>
+
+namespace ecsh::sandbox::ssm {
+
+class AgentOutputFilter {
+ public:
+  // The bytes the agent sends for this chunk of pty output (some may be held back).
+  std::string feed(std::string_view chunk);
+  // Bytes held back (what is lost if the output ends now).
+  const std::string& held() const { return held_; }
+
+ private:
+  std::string held_;
+};
+
+}  // namespace ecsh::sandbox::ssm
