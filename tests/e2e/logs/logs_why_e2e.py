@@ -9,7 +9,7 @@ why: a task whose essential container exits 1, one killed for exceeding its memo
 service whose task fails its container health check, and a service in a crash loop that the
 circuit breaker rolls back; each with the right verdict and the last log lines, as text that
 fits 80 columns and as JSON. `ls tasks --stopped` lists them. (CannotPullContainerError needs
-the docker runtime; its explanation is covered by the unit tests.)"""
+the docker runtime: tests/e2e/method2 checks `ecsh why` on such a task.)"""
 import argparse
 import datetime
 import json

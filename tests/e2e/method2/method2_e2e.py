@@ -10,6 +10,7 @@ codes, byte-exact stdout, separate stderr, forwarded stdin, interactive shells i
 """
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -349,6 +350,21 @@ def main():
             time.sleep(0.2)
         check(reason.startswith("CannotPullContainerError"),
               "a task whose image is not in the engine stops with CannotPullContainerError", reason)
+        # ecsh why explains it.
+        r = subprocess.run([ecsh, "--endpoint-url", sb.url, "why", "-c", "prod", "-t", ghost_arn],
+                           env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        text = r.stdout.decode(errors="replace")
+        check("its image could not be pulled (CannotPullContainerError)" in text and
+              all(len(line) <= 80 for line in text.splitlines()),
+              "ecsh why: the image could not be pulled, within 80 columns",
+              f"rc={r.returncode} out={text[-600:]!r} err={r.stderr[-300:]!r}")
+        r = subprocess.run([ecsh, "--endpoint-url", sb.url, "--output", "json", "why", "-c", "prod",
+                            "-t", ghost_arn], env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=60)
+        check(r.returncode in (0, 1) and b"CannotPullContainerError" in r.stdout and
+              json.loads(r.stdout or b"null") is not None,
+              "ecsh why --output json names CannotPullContainerError",
+              f"rc={r.returncode} out={r.stdout[-300:]!r} err={r.stderr[-300:]!r}")
     finally:
         if tmux:
             tmux.kill()
