@@ -52,7 +52,9 @@ def cp_rows(ecsh, sandbox_bin, env, runs, quick):
     for pacing, size in (("none", (32 if quick else 128) << 20), ("realistic", 4 << 20)):
         src = os.path.join(work, f"src-{pacing}.bin")
         with open(src, "wb") as f:
-            f.write(os.urandom(size))
+            # Random bytes without U+FFFD: such a file goes raw. (The agent alters U+FFFD in
+            # output, so a file holding one goes base64-encoded: the last row.)
+            f.write(os.urandom(size).replace(b"\xef\xbf\xbd", b"\xef\xbf\xbe"))
         # The container sees this machine's filesystem (process runtime): paths of this run.
         remote = os.path.join(work, f"remote-{pacing}.bin")
         args = ["--agent-pacing", pacing] if pacing == "none" else []
@@ -99,6 +101,13 @@ def cp_rows(ecsh, sandbox_bin, env, runs, quick):
                          f"{t_cu/t_up:.2f}x"))
             rows.append((f"cp download {size >> 20} MiB, {label}", f"{mb/t_down:.1f} MB/s",
                          "exec -- cat f > f", f"{mb/t_cd:.1f} MB/s", f"{t_cd/t_down:.2f}x"))
+            if pacing == "none":
+                with open(remote, "ab") as f:
+                    f.write(b"\xef\xbf\xbd")  # now it goes base64-encoded
+                t_b64 = statistics.median(down() for _ in range(n))
+                rows.append((f"cp download {size >> 20} MiB holding a U+FFFD (base64), {label}",
+                             f"{mb/t_b64:.1f} MB/s", "exec -- cat f > f (alters it)",
+                             f"{mb/t_cd:.1f} MB/s", f"{t_cd/t_b64:.2f}x"))
         finally:
             sb.cleanup()
     subprocess.run(["rm", "-rf", work])

@@ -45,7 +45,27 @@ std::string AgentOutputFilter::feed(std::string_view chunk) {
   buf.append(chunk);
   std::string out;
   out.reserve(buf.size());
+  // Every byte that is not a continuation byte (80-BF) is where a rune starts in the agent's
+  // walk (a valid rune or a U+FFFD holds only continuation bytes after its first). Up to the
+  // last such position at least 4 bytes from the end, the walk's only change is EF BF BD -> EF:
+  // done in bulk. The rest is walked rune by rune as the agent does.
+  std::size_t bulk_end = 0;
+  if (buf.size() > 4) {
+    std::size_t p = buf.size() - 4;
+    while (p > 0 && (static_cast<std::uint8_t>(buf[p]) & 0xC0) == 0x80) --p;
+    bulk_end = p;
+  }
   std::size_t i = 0;
+  while (i < bulk_end) {
+    std::size_t k = buf.find("\xef\xbf\xbd", i);
+    if (k == std::string::npos || k >= bulk_end) {
+      out.append(buf, i, bulk_end - i);
+      i = bulk_end;
+      break;
+    }
+    out.append(buf, i, k - i + 1);  // up to and with EF
+    i = k + 3;
+  }
   while (i < buf.size()) {
     Decoded d = decode(buf, i);
     if (d.error) {

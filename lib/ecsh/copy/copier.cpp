@@ -90,8 +90,12 @@ std::optional<std::string> sha256_of_fd(int fd) {
 // A pipe whose other end a thread drains into `out`, hashing what passes.
 class HashingWriter {
  public:
+  enum class Encoding { raw, base64, first_byte };  // first_byte: 'R' raw or 'B' base64, then it
   // base64: what arrives is base64 text (line breaks allowed), written and hashed decoded.
-  explicit HashingWriter(int out, bool base64 = false) : out_(out), base64_(base64) {
+  explicit HashingWriter(int out, Encoding encoding = Encoding::raw)
+      : out_(out),
+        base64_(encoding == Encoding::base64),
+        announce_(encoding == Encoding::first_byte) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return;
     read_ = p[0];
@@ -132,19 +136,40 @@ class HashingWriter {
       if (n <= 0) break;
       if (error_) continue;  // keep draining so that the writer never blocks
       std::string_view bytes(buf.data(), static_cast<std::size_t>(n));
-      std::string decoded;
-      if (base64_) {
-        for (char c : bytes) {
-          if (c != '\n' && c != '\r' && c != ' ') text_.push_back(c);
-        }
-        std::size_t whole = text_.size() / 4 * 4;
-        auto d = crypto::base64_decode(std::string_view(text_).substr(0, whole));
-        if (!d) {
+      if (announce_) {
+        announce_ = false;
+        if (bytes[0] != 'R' && bytes[0] != 'B') {
           error_ = EBADMSG;
           continue;
         }
+        base64_ = bytes[0] == 'B';
+        bytes.remove_prefix(1);
+      }
+      std::string decoded;
+      if (base64_) {
+        // Line breaks out, in runs (base64 wraps its lines at 76 characters).
+        while (!bytes.empty()) {
+          auto nl = bytes.find_first_of("\r\n");
+          text_.append(bytes.substr(0, nl));
+          if (nl == std::string_view::npos) break;
+          bytes.remove_prefix(nl + 1);
+        }
+        std::size_t whole = text_.size() / 4 * 4;
+        decoded.resize(whole / 4 * 3);
+        int got = whole ? EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                                          reinterpret_cast<const unsigned char*>(text_.data()),
+                                          static_cast<int>(whole))
+                        : 0;
+        if (got < 0) {
+          error_ = EBADMSG;
+          continue;
+        }
+        // EVP_DecodeBlock counts padding as zero bytes: take them off.
+        std::size_t pad = 0;
+        if (whole >= 1 && text_[whole - 1] == '=') ++pad;
+        if (whole >= 2 && text_[whole - 2] == '=') ++pad;
+        decoded.resize(static_cast<std::size_t>(got) - pad);
         text_.erase(0, whole);
-        decoded = std::move(*d);
         bytes = decoded;
       }
       EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
@@ -168,6 +193,7 @@ class HashingWriter {
 
   int out_;
   bool base64_ = false;
+  bool announce_ = false;
   std::string text_;  // base64 not yet decoded (less than 4 characters)
   int read_ = -1, write_ = -1;
   std::thread thread_;
@@ -430,12 +456,13 @@ struct Copier {
   // when the image has no sha256sum. Empty when it cannot be read.
   Task<Result<std::string>> read_back_hash(const std::string& path, const Capabilities& caps) {
     Fd sink = memory_file();
-    HashingWriter writer(sink.fd, caps.base64);
+    HashingWriter writer(
+        sink.fd, caps.base64 ? HashingWriter::Encoding::first_byte : HashingWriter::Encoding::raw);
     if (!writer.ok()) {
       Error e = Error::internal(std::string("pipe: ") + std::strerror(errno));
       co_return e;
     }
-    std::vector<std::string> args{rf(path), "nohash", caps.base64 ? "b64" : "raw"};
+    std::vector<std::string> args{rf(path), "nohash", caps.base64 ? "auto" : "raw"};
     auto ran = co_await remote(read_s, args, -1, writer.input());
     auto hash = writer.finish();
     ECSH_CO_TRY(auto r, std::move(ran));
@@ -524,17 +551,23 @@ struct Copier {
     Fd f(::open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
     if (f.fd < 0) co_return local_error(target, errno);
     cleanup_local.push_back(tmp);
+    // With sha256sum there, raw first: a file that holds a U+FFFD (which the agent alters)
+    // fails the comparison and goes again in base64. Without it, the container tells (auto).
+    const bool raw_first = caps.sha256sum || !caps.base64;
     std::vector<std::string> args{rf(path), caps.sha256sum ? "hash" : "nohash",
-                                  caps.base64 ? "b64" : "raw"};
+                                  raw_first ? "raw" : "auto"};
+    auto encoding = raw_first ? HashingWriter::Encoding::raw : HashingWriter::Encoding::first_byte;
     std::string remote_hash;
     std::string how = "sha256sum in the container";
     int fd = f.fd;
     progress.start(base_name(path), entry.size, [fd] { return file_size_of(fd); });
     std::optional<std::string> local;
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
       // The bytes go through a pipe to a thread that hashes them as it writes the file, on the
       // other core, instead of reading the file again afterwards.
-      HashingWriter writer(f.fd, caps.base64);
+      ::ftruncate(f.fd, 0);
+      ::lseek(f.fd, 0, SEEK_SET);
+      HashingWriter writer(f.fd, encoding);
       if (!writer.ok()) co_return local_error(tmp, errno);
       auto ran = co_await remote(read_s, args, -1, writer.input());
       local = writer.finish();
@@ -553,6 +586,13 @@ struct Copier {
       }
       if (remote_hash.empty()) remote_hash = first_hash(r.err);
       if (!local) co_return local_error(tmp, writer.error() ? writer.error() : EIO);
+      if (!remote_hash.empty() && *local != remote_hash && caps.base64 &&
+          encoding == HashingWriter::Encoding::raw && args[2] == "raw") {
+        log::debug("cp: {} differs as sent raw (a U+FFFD?): again in base64", path);
+        args[2] = "b64";
+        encoding = HashingWriter::Encoding::base64;
+        continue;
+      }
       break;
     }
     progress.stop();
@@ -600,8 +640,9 @@ struct Copier {
       if (auto e = remote_error(h.status, path, h.err)) co_return *e;
       remote_hash = first_hash(h.out);
     }
-    std::vector<std::string> args{rf(path), "nohash", probed.caps.base64 ? "b64" : "raw"};
-    HashingWriter writer(f.fd, probed.caps.base64);
+    std::vector<std::string> args{rf(path), "nohash", probed.caps.base64 ? "auto" : "raw"};
+    HashingWriter writer(f.fd, probed.caps.base64 ? HashingWriter::Encoding::first_byte
+                                                  : HashingWriter::Encoding::raw);
     if (!writer.ok()) co_return local_error("stdout", errno);
     auto ran = co_await remote(read_s, args, -1, writer.input());
     auto local = writer.finish();
@@ -661,7 +702,9 @@ struct Copier {
     progress.start(
         paths.size() == 1 ? base_name(paths[0]) : std::to_string(paths.size()) + " sources", total,
         [fd] { return file_size_of(fd); });
-    std::optional<HashingWriter> writer(std::in_place, a.fd, probed.caps.base64);
+    const auto tar_encoding =
+        probed.caps.base64 ? HashingWriter::Encoding::base64 : HashingWriter::Encoding::raw;
+    std::optional<HashingWriter> writer(std::in_place, a.fd, tar_encoding);
     if (!writer->ok()) co_return local_error(tmpl, errno);
     auto ran = co_await remote(tar_read_s, args, -1, writer->input());
     bool written = writer->finish().has_value();
@@ -677,7 +720,7 @@ struct Copier {
       args[0] = "nohash";
       ::ftruncate(a.fd, 0);
       ::lseek(a.fd, 0, SEEK_SET);
-      writer.emplace(a.fd, probed.caps.base64);
+      writer.emplace(a.fd, tar_encoding);
       if (!writer->ok()) co_return local_error(tmpl, errno);
       auto again = co_await remote(tar_read_s, args, -1, writer->input());
       written = writer->finish().has_value();

@@ -212,6 +212,15 @@ std::string read_file_script() {
 [ -e "$p" ] || exit 2
 [ -d "$p" ] && exit 21
 [ -r "$p" ] || exit 13
+# "auto": base64 only when the file holds a U+FFFD (which the agent would alter) or that cannot
+# be told; the first byte of stdout says which (R raw, B base64).
+if [ "$3" = auto ]; then
+  if command -v grep >/dev/null 2>&1 && ! LC_ALL=C grep -q "$(printf '\357\277\275')" < "$p"; then
+    set -- "$1" "$2" raw; printf R
+  else
+    set -- "$1" "$2" b64; printf B
+  fi
+fi
 if [ "$2" = hash ] && command -v sha256sum >/dev/null 2>&1; then
   # The hash goes on stderr, which must not be the terminal that carries the bytes.
   [ -t 2 ] && exit 42

@@ -73,8 +73,9 @@ struct ProbeResult {
 Result<ProbeResult> parse_probe(std::string_view stdout_text, std::size_t paths);
 
 // Download one file (ARG1): the bytes on stdout (base64 with ARG3 "b64": the SSM agent drops
-// two bytes of every U+FFFD in a session's output, sandbox/ssm/agent_output.hpp, so binary
-// files go encoded when the image can); with ARG2 "hash" and sha256sum there, its
+// two bytes of every U+FFFD in a session's output, sandbox/ssm/agent_output.hpp; with "auto"
+// a first byte R or B says whether the file went raw or, because it holds a U+FFFD or the image
+// has no grep to tell, in base64); with ARG2 "hash" and sha256sum there, its
 // SHA-256 on stderr (status 42 when stderr is the session's terminal: the wrapper could not
 // keep it apart, and the hash would land among the bytes).
 std::string read_file_script();

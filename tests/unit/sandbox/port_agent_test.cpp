@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,61 @@ TEST(SandboxAgentOutput, RunesCutByReadsAreJoinedAndTheLastBytesHeld) {
   EXPECT_EQ(held, "\xff");
   EXPECT_EQ(through_agent({"end\xef\xbf\xbd"}, &held), "end");
   EXPECT_EQ(held, "\xef\xbf\xbd");
+}
+
+// The agent's walk written plainly (Go's decoder rune by rune), to check the fast one against.
+std::string reference(std::string& held, std::string_view chunk) {
+  std::string buf = held + std::string(chunk), out;
+  std::size_t i = 0;
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(buf[k]); };
+  while (i < buf.size()) {
+    std::size_t left = buf.size() - i, size = 1;
+    bool error = true;
+    unsigned char c = byte(i);
+    auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
+      return k < left && byte(i + k) >= lo && byte(i + k) <= hi;
+    };
+    if (c < 0x80) {
+      error = false;
+    } else if (c >= 0xC2 && c <= 0xDF && cont(1)) {
+      error = false, size = 2;
+    } else if (c >= 0xE0 && c <= 0xEF &&
+               cont(1, c == 0xE0 ? 0xA0 : 0x80, c == 0xED ? 0x9F : 0xBF) && cont(2)) {
+      size = 3;
+      error = c == 0xEF && byte(i + 1) == 0xBF && byte(i + 2) == 0xBD;
+    } else if (c >= 0xF0 && c <= 0xF4 &&
+               cont(1, c == 0xF0 ? 0x90 : 0x80, c == 0xF4 ? 0x8F : 0xBF) && cont(2) && cont(3)) {
+      error = false, size = 4;
+    }
+    if (error && left < 4) break;
+    out.append(buf, i, error ? 1 : size);
+    i += size;
+  }
+  held = buf.substr(i);
+  return out;
+}
+
+TEST(SandboxAgentOutput, TheFastWalkIsTheAgentsWalk) {
+  std::mt19937 rng(7);
+  const std::string alphabet[] = {
+      "a",    "\xef\xbf\xbd", "\xef", "\xbf",        "\xbd", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+      "\xff", "\xc3",         "\xa9", "\xed\xa0\x80"};
+  for (int round = 0; round < 2000; ++round) {
+    std::string input;
+    int parts = static_cast<int>(rng() % 40);
+    for (int k = 0; k < parts; ++k) input += alphabet[rng() % std::size(alphabet)];
+    AgentOutputFilter fast;
+    std::string held, want, got;
+    for (std::size_t at = 0; at < input.size();) {
+      std::size_t n = 1 + rng() % 9;
+      std::string_view piece = std::string_view(input).substr(at, n);
+      want += reference(held, piece);
+      got += fast.feed(piece);
+      at += n;
+    }
+    ASSERT_EQ(got, want) << "round " << round;
+    ASSERT_EQ(fast.held(), held) << "round " << round;
+  }
 }
 
 }  // namespace
