@@ -178,6 +178,9 @@ def check(path):
                 what = "temporary"
             elif '"' in top and span[2] not in STRING_VIEW_CALLEES:
                 what = "string literal"
+            elif "?" in top and "(" in stripped:
+                # `a ? b : f(x)`: the conditional is a prvalue, a temporary when it is a class.
+                what = "conditional (a temporary)"
             else:
                 continue
             report(span[0] + a_start,

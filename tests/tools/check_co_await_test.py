@@ -18,9 +18,11 @@ VIOLATIONS = {
     "concatenation": '  co_await refuse("Channel " + id + ": invalid token.");',
     "literal to a std::string parameter": '  auto s = co_await describe_services(client, "demo", names);',
     "explicit std::string": '  co_await h(std::string("x"));',
+    "conditional with a call": "  co_return co_await copy_tar(files, is_dir ? dst : parent_of(dst));",
 }
 CLEAN = [
     "  auto sent = co_await t->send(type, bytes);",
+    "  auto r = co_await run(words, in >= 0 ? in : fallback, out, err);",
     "  if (!sent) co_return;",
     '  auto r = co_await client.json_call(aws::services::ecs(), "ListClusters", req);',
     '  std::string why = "Channel " + id;',
