@@ -4,7 +4,6 @@
 #include "cli/aws_context.hpp"
 #include "cli/command.hpp"
 #include "cli/target_options.hpp"
-#include "ecsh/common/log.hpp"
 #include "ecsh/common/wakeup.hpp"
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
@@ -13,7 +12,6 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/json.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -25,45 +23,11 @@ connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
 
 namespace {
 
-namespace json = boost::json;
-
 struct ForwardOptions {
   ecs::TargetSpec target;
   std::vector<std::string> listen;
   int keepalive = 60;
 };
-
-// StartSession with a port-forwarding document on the container's SSM target.
-Task<Result<connect::SessionTarget>> start_port_session(aws::AwsClient& client,
-                                                        const std::string& ssm_target,
-                                                        const forward::PortDocument& document) {
-  json::object parameters;
-  for (const auto& [name, values] : document.parameters) {
-    json::array list;
-    for (const auto& v : values) list.emplace_back(v);
-    parameters[name] = std::move(list);
-  }
-  json::object req{{"Target", ssm_target},
-                   {"DocumentName", document.name},
-                   {"Parameters", std::move(parameters)}};
-  ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ssm(), "StartSession", req));
-  connect::SessionTarget s;
-  if (resp.is_object()) {
-    auto str = [&resp](std::string_view key) {
-      auto* v = resp.as_object().if_contains(key);
-      return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    s.session_id = str("SessionId");
-    s.stream_url = str("StreamUrl");
-    s.token_value = str("TokenValue");
-  }
-  if (s.session_id.empty() || s.stream_url.empty() || s.token_value.empty()) {
-    Error e = Error::protocol("StartSession returned no session");
-    co_return e;
-  }
-  log::add_secret(s.token_value);
-  co_return s;
-}
 
 std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) + "…" : id; }
 
@@ -141,7 +105,8 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
         auto document = forward::port_document(first);
         std::vector<std::shared_ptr<forward::Listener>> mine;
         for (auto i : group) mine.push_back(listeners[i]);
-        auto started_session = co_await start_port_session(*ctx->client, ssm_target, document);
+        auto started_session = co_await connect::start_document_session(
+            *ctx->client, ssm_target, document.name, document.parameters);
         if (!started_session) {
           start_error = started_session.error();
           break;

@@ -70,14 +70,27 @@ Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
   co_return session_from(resp, "ExecuteCommand");
 }
 
+Task<Result<SessionTarget>> start_document_session(
+    aws::AwsClient& client, const std::string& ssm_target, const std::string& document,
+    const std::map<std::string, std::vector<std::string>>& parameters) {
+  json::object params;
+  for (const auto& [name, values] : parameters) {
+    json::array list;
+    for (const auto& v : values) list.emplace_back(v);
+    params[name] = std::move(list);
+  }
+  json::object req{
+      {"Target", ssm_target}, {"DocumentName", document}, {"Parameters", std::move(params)}};
+  ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ssm(), "StartSession", req));
+  co_return session_from(resp, "StartSession");
+}
+
 Task<Result<SessionTarget>> start_instance_session(aws::AwsClient& client,
                                                    const std::string& instance_id,
                                                    const std::string& command) {
-  json::object req{{"Target", instance_id},
-                   {"DocumentName", "AWS-StartInteractiveCommand"},
-                   {"Parameters", json::object{{"command", json::array{json::value(command)}}}}};
-  ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ssm(), "StartSession", req));
-  co_return session_from(resp, "StartSession");
+  const std::string document = "AWS-StartInteractiveCommand";
+  const std::map<std::string, std::vector<std::string>> parameters{{"command", {command}}};
+  co_return co_await start_document_session(client, instance_id, document, parameters);
 }
 
 TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& session,

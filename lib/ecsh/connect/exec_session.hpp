@@ -10,6 +10,7 @@
 #include "ecsh/ecs/target.hpp"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ struct ExecSettings {
 Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
                                               const ecs::ResolvedTarget& target,
                                               const std::string& command);
+
+// SSM StartSession on `ssm_target` (an ECS container's "ecs:…" or an instance's "i-…") with a
+// document and its parameters; the session's ID, stream URL and token.
+Task<Result<SessionTarget>> start_document_session(
+    aws::AwsClient& client, const std::string& ssm_target, const std::string& document,
+    const std::map<std::string, std::vector<std::string>>& parameters);
 
 // StartSession to a managed instance with AWS-StartInteractiveCommand: the agent runs `command`
 // with `sh -c` on the instance.
