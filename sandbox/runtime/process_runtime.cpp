@@ -1,6 +1,7 @@
 #include "sandbox/runtime/process_runtime.hpp"
 
 #include "ecsh/common/crypto.hpp"
+#include "ecsh/common/unique_fd.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -189,32 +190,7 @@ struct UserIds {
   gid_t gid = 0;
 };
 
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd = o.fd;
-      o.fd = -1;
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-  int release() {
-    int f = fd;
-    fd = -1;
-    return f;
-  }
-};
+using Fd = UniqueFd;
 
 std::string errno_text(int err) { return std::strerror(err); }
 

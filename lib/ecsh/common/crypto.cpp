@@ -13,32 +13,46 @@ namespace ecsh::crypto {
 namespace {
 
 // OpenSSL 3 looks the algorithm up in its provider on every EVP_Digest (locks and name
-// comparisons): a cost per data-channel message. The implementation is fetched once and one
-// context per thread is reused.
-struct Sha256Context {
-  Sha256Context() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx(EVP_MD_CTX_new()) {}
-  ~Sha256Context() {
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(md);
-  }
-  Sha256Context(const Sha256Context&) = delete;
-  Sha256Context& operator=(const Sha256Context&) = delete;
-  EVP_MD* md;
-  EVP_MD_CTX* ctx;
-};
+// comparisons): a cost per data-channel message. It is fetched once per process.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md ? md : EVP_sha256();
+}
 
 }  // namespace
 
-Sha256 sha256(std::string_view data) {
+struct Sha256Stream::Impl {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool started = false;
+  ~Impl() { EVP_MD_CTX_free(ctx); }
+  void start() {
+    if (!started) EVP_DigestInit_ex2(ctx, sha256_md(), nullptr);
+    started = true;
+  }
+};
+
+Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {}
+Sha256Stream::~Sha256Stream() = default;
+
+void Sha256Stream::update(std::string_view data) {
+  impl_->start();
+  EVP_DigestUpdate(impl_->ctx, data.data(), data.size());
+}
+
+Sha256 Sha256Stream::finish() {
+  impl_->start();
   Sha256 out{};
   unsigned int len = 0;
-  thread_local Sha256Context c;
-  if (!c.md || !c.ctx || EVP_DigestInit_ex2(c.ctx, c.md, nullptr) != 1 ||
-      EVP_DigestUpdate(c.ctx, data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(c.ctx, out.data(), &len) != 1) {
-    EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-  }
+  EVP_DigestFinal_ex(impl_->ctx, out.data(), &len);
+  impl_->started = false;
   return out;
+}
+
+Sha256 sha256(std::string_view data) {
+  // One context per thread is reused: this runs for every data-channel message.
+  thread_local Sha256Stream stream;
+  stream.update(data);
+  return stream.finish();
 }
 
 Sha256 hmac_sha256(std::string_view key, std::string_view data) {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,24 @@ namespace ecsh::crypto {
 using Sha256 = std::array<std::uint8_t, 32>;
 
 Sha256 sha256(std::string_view data);
+
+// SHA-256 over data given in pieces (a file read in blocks). One OpenSSL context, fetched once
+// and reused after each finish().
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::string_view data);
+  // The digest of everything given since the last finish(); the stream then starts over.
+  Sha256 finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 Sha256 hmac_sha256(std::string_view key, std::string_view data);
 // The digest as a std::string of 32 raw bytes (handy as the next HMAC key).
 std::string sha256_raw(std::string_view data);

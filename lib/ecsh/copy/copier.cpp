@@ -2,6 +2,7 @@
 
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/unique_fd.hpp"
 
 #include <openssl/evp.h>
 
@@ -32,25 +33,7 @@ namespace {
 
 // ---- small local helpers ----
 
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      if (fd >= 0) ::close(fd);
-      fd = o.fd;
-      o.fd = -1;
-    }
-    return *this;
-  }
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+using Fd = UniqueFd;
 
 Fd memory_file() { return Fd(::memfd_create("ecsh-cp", MFD_CLOEXEC)); }
 
@@ -69,8 +52,7 @@ std::string read_all(int fd) {
 
 // SHA-256 (hex) of what `fd` holds from the start; nullopt on a read error.
 std::optional<std::string> sha256_of_fd(int fd) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
+  crypto::Sha256Stream hash;
   std::string buf(1 << 20, '\0');
   off_t offset = 0;
   for (;;) {
@@ -78,13 +60,10 @@ std::optional<std::string> sha256_of_fd(int fd) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return std::nullopt;
     if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
+    hash.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     offset += n;
   }
-  unsigned char out[32];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), out, &len);
-  return crypto::hex(std::string_view(reinterpret_cast<const char*>(out), len));
+  return crypto::hex(hash.finish());
 }
 
 // A pipe whose other end a thread drains into `out`, hashing what passes.
@@ -127,8 +106,7 @@ class HashingWriter {
 
  private:
   void drain() {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) error_ = EIO;
+    crypto::Sha256Stream hash;
     std::string buf(1 << 20, '\0');
     for (;;) {
       ssize_t n = ::read(read_, buf.data(), buf.size());
@@ -172,7 +150,7 @@ class HashingWriter {
         text_.erase(0, whole);
         bytes = decoded;
       }
-      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+      hash.update(bytes);
       for (std::size_t off = 0; off < bytes.size();) {
         ssize_t w = ::write(out_, bytes.data() + off, bytes.size() - off);
         if (w < 0 && errno == EINTR) continue;
@@ -185,10 +163,7 @@ class HashingWriter {
     }
     if (!error_ && !text_.empty()) error_ = EBADMSG;  // cut short
     if (error_) return;
-    unsigned char out[32];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx.get(), out, &len);
-    hash_ = crypto::hex(std::string_view(reinterpret_cast<const char*>(out), len));
+    hash_ = crypto::hex(hash.finish());
   }
 
   int out_;
@@ -249,6 +224,26 @@ Error local_error(const std::string& path, int err) {
   if (err == ENOENT) return Error::usage(path + ": no such file or directory");
   if (err == EISDIR) return Error::usage(path + ": is a directory", "Copy a directory with -r.");
   return Error::usage(path + ": " + std::strerror(err));
+}
+
+// A file without a name in $TMPDIR (or /tmp): nothing is left behind, whatever happens. `path`
+// reaches it through this process's descriptor, for a program such as tar.
+struct UnnamedFile {
+  Fd fd;
+  std::string path;
+  std::string name;  // the name it had, for messages
+};
+Result<UnnamedFile> unnamed_file() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ecsh-cp-XXXXXX";
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) return local_error(tmpl, errno);
+  ::unlink(tmpl.c_str());
+  UnnamedFile f;
+  f.fd = Fd(fd);
+  f.path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd);
+  f.name = tmpl;
+  return f;
 }
 
 std::string octal_mode(unsigned mode) {
@@ -676,15 +671,10 @@ struct Copier {
     std::string stage = join(local_dir, ".ecsh-tmp-" + nonce);
     if (::mkdir(stage.c_str(), 0700) != 0) co_return local_error(local_dir, errno);
     cleanup_local.push_back(stage);
-    // The archive is a file without a name (tar reads it through this process's descriptor):
-    // nothing to leave behind, whatever happens.
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ecsh-cp-XXXXXX";
-    int afd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-    if (afd < 0) co_return local_error(tmpl, errno);
-    Fd a(afd);
-    ::unlink(tmpl.c_str());
-    std::string archive = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(afd);
+    ECSH_CO_TRY(auto made, unnamed_file());
+    Fd a = std::move(made.fd);
+    const std::string archive = made.path;
+    const std::string tmpl = made.name;
     const bool hash_there = probed.caps.sha256sum && probed.caps.find;
     std::vector<std::string> pairs;
     std::uint64_t total = 0;
@@ -908,14 +898,9 @@ struct Copier {
   Task<Result<void>> upload_tar(const std::vector<std::string>& local,
                                 const std::vector<std::string>& finals,
                                 const std::string& remote_dir, const ProbeResult& probed) {
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ecsh-cp-XXXXXX";
-    int afd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-    if (afd < 0) co_return local_error(tmpl, errno);
-    Fd archive(afd);
-    ::unlink(tmpl.c_str());  // the descriptor keeps it; nothing is left behind
-    // tar writes the archive through this process's descriptor.
-    std::string proc_path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(afd);
+    ECSH_CO_TRY(auto made, unnamed_file());
+    Fd archive = std::move(made.fd);
+    const std::string proc_path = made.path;
     std::vector<std::string> argv{"tar", "-c", "-f", proc_path};
     std::uint64_t total = 0;
     std::vector<std::string> hashes;
