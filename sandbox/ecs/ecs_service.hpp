@@ -19,8 +19,8 @@
 //   - containers with the awslogs driver have their output, line by line, in the group and
 //     stream AWS would use (awslogs-stream-prefix/container/task-id); a missing group is created
 //     when awslogs-create-group is "true", else the task stops before it starts;
-//   - a container's `memory` (hard limit, MiB) is enforced by polling the resident memory of its
-//     process tree (process runtime): over it, the tree is killed (exit code 137) and the
+//   - a container's `memory` (hard limit, MiB) is enforced by polling the private resident memory
+//     of its process tree (process runtime): over it, the tree is killed (exit code 137) and the
 //     container's reason is OutOfMemoryError, as the kernel's OOM killer does on AWS;
 //   - healthCheck commands run in the container (interval, timeout, retries, startPeriod); a
 //     service replaces a task whose essential container turns UNHEALTHY;
