@@ -30,7 +30,8 @@ struct Permission {
 };
 
 // AWS keys in a container's environment: the SSM agent's credential chain reads them before the
-// task role, so they decide whether exec works (ecs-exec-landscape: checker#49, ssm-agent#435).
+// task role, so they decide whether exec works (amazon-ecs-exec-checker issue 49, amazon-ssm-agent
+// issue 435).
 struct EnvironmentKeys {
   std::string access_key_id;            // AWS_ACCESS_KEY_ID's value when set in `environment`
   std::string owner_arn;                // the IAM user owning it (iam:GetAccessKeyLastUsed)
