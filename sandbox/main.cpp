@@ -1,8 +1,8 @@
 // ecsh-sandbox: a local ECS/SSM/IAM world that real AWS clients accept (sandbox/README.md).
 
+#include "ecsh/common/tcp_or_tls_stream.hpp"
 #include "sandbox/core/sandbox.hpp"
 #include "sandbox/core/server.hpp"
-#include "sandbox/core/server_stream.hpp"
 #include "sandbox/core/tls.hpp"
 #include "sandbox/ec2/ec2_module.hpp"
 #include "sandbox/ecs/ecs_service.hpp"
@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
       kms.get(), logs.get(), channel_options);
   sessions.on_terminate([&data_channel](const std::string& id) { data_channel.terminate(id); });
   sandbox.server().set_websocket_handler(
-      [&data_channel](sb::ServerStream stream, sb::BeastRequest request) {
+      [&data_channel](ecsh::TcpOrTlsStream stream, sb::BeastRequest request) {
         data_channel.accept(std::move(stream), std::move(request));
       });
   sandbox.on_faults([&data_channel](const boost::json::object& body) {

@@ -1,6 +1,6 @@
 #include "sandbox/core/server.hpp"
 
-#include "sandbox/core/server_stream.hpp"
+#include "ecsh/common/tcp_or_tls_stream.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -82,7 +82,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto peer = socket.remote_endpoint(peer_ec);
     const bool loopback = !peer_ec && peer.address().is_loopback();
     if (!tls_context) {
-      ServerStream stream(std::make_unique<ServerStream::Plain>(std::move(socket)));
+      TcpOrTlsStream stream(std::make_unique<TcpOrTlsStream::Plain>(std::move(socket)));
       co_await serve_http(std::move(stream), loopback, 0);
       co_return;
     }
@@ -105,7 +105,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       socket.shutdown(tcp::socket::shutdown_both, ignore);
       co_return;
     }
-    auto tls = std::make_unique<ServerStream::Tls>(std::move(socket), *tls_context);
+    auto tls = std::make_unique<TcpOrTlsStream::Tls>(std::move(socket), *tls_context);
     beast::get_lowest_layer(*tls).expires_after(std::chrono::seconds(30));
     auto [hec] =
         co_await tls->async_handshake(asio::ssl::stream_base::server, use_awaitable_nothrow);
@@ -121,11 +121,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       ++tls_log_dropped;
     }
     const std::size_t log_index = tls_log_dropped + tls_log.size();  // 1-based
-    ServerStream stream(std::move(tls));
+    TcpOrTlsStream stream(std::move(tls));
     co_await serve_http(std::move(stream), loopback, log_index);
   }
 
-  Task<void> serve_http(ServerStream stream, bool loopback, std::size_t tls_log_index) {
+  Task<void> serve_http(TcpOrTlsStream stream, bool loopback, std::size_t tls_log_index) {
     auto self = shared_from_this();
     tcp::socket* socket = &stream.socket();
     open_sockets.insert(socket);

@@ -21,12 +21,14 @@ namespace boost::asio::ssl {
 class context;
 }
 
+namespace ecsh {
+class TcpOrTlsStream;  // ecsh/common/tcp_or_tls_stream.hpp
+}
+
 namespace ecsh::sandbox {
 
-class ServerStream;  // sandbox/core/server_stream.hpp
-
 using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using WebSocketUpgradeHandler = std::function<void(ServerStream stream, BeastRequest request)>;
+using WebSocketUpgradeHandler = std::function<void(TcpOrTlsStream stream, BeastRequest request)>;
 using HttpHandler = std::function<aws::HttpResponse(const aws::HttpRequest& request)>;
 
 class HttpServer {

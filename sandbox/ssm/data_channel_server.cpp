@@ -2,9 +2,9 @@
 
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/shlex.hpp"
+#include "ecsh/common/tcp_or_tls_stream.hpp"
 #include "ecsh/connect/channel_timer.hpp"
 #include "ecsh/session/data_channel.hpp"
-#include "sandbox/core/server_stream.hpp"
 #include "sandbox/core/time_format.hpp"
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
@@ -29,8 +29,8 @@ namespace ecsh::sandbox::ssm {
 
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-// A plain or TLS link, whichever the server accepted (sandbox/core/server_stream.hpp).
-using WsStream = websocket::stream<ServerStream>;
+// A plain or TLS link, whichever the server accepted (ecsh/common/tcp_or_tls_stream.hpp).
+using WsStream = websocket::stream<TcpOrTlsStream>;
 using session::Actions;
 using session::EventKind;
 using session::PayloadType;
@@ -57,7 +57,7 @@ struct DataChannelServer::Impl : std::enable_shared_from_this<DataChannelServer:
        logs::LogsModule* l, Options o)
       : executor(ex), sessions(s), exec(std::move(e)), kms(k), logs(l), options(o) {}
 
-  Task<void> handle_upgrade(ServerStream stream, BeastRequest request);
+  Task<void> handle_upgrade(TcpOrTlsStream stream, BeastRequest request);
   double roll() { return std::uniform_real_distribution<double>(0, 1)(rng); }
 };
 
@@ -624,7 +624,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   }
 };
 
-Task<void> DataChannelServer::Impl::handle_upgrade(ServerStream stream, BeastRequest request) {
+Task<void> DataChannelServer::Impl::handle_upgrade(TcpOrTlsStream stream, BeastRequest request) {
   auto self = shared_from_this();
   auto ws = std::make_shared<WsStream>(std::move(stream));
   ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -681,7 +681,7 @@ DataChannelServer::DataChannelServer(asio::any_io_executor executor, SessionRegi
 
 DataChannelServer::~DataChannelServer() { shutdown(); }
 
-void DataChannelServer::accept(ServerStream stream, BeastRequest request) {
+void DataChannelServer::accept(TcpOrTlsStream stream, BeastRequest request) {
   asio::co_spawn(impl_->executor, impl_->handle_upgrade(std::move(stream), std::move(request)),
                  asio::detached);
 }

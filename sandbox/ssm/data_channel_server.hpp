@@ -66,7 +66,7 @@ class DataChannelServer {
   ~DataChannelServer();
 
   // The HTTP server's upgrade hook for /v1/data-channel/<sessionId>.
-  void accept(ServerStream stream, BeastRequest request);
+  void accept(TcpOrTlsStream stream, BeastRequest request);
   void set_faults(const ChannelFaults& faults);
   // Ends a session's channel (TerminateSession): channel_closed, then close.
   void terminate(const std::string& session_id);

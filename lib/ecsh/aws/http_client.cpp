@@ -6,6 +6,7 @@
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/common/strings.hpp"
+#include "ecsh/common/tcp_or_tls_stream.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -17,7 +18,6 @@
 
 #include <cstdlib>
 #include <map>
-#include <variant>
 
 namespace ecsh::aws {
 namespace {
@@ -30,17 +30,12 @@ using tcp = asio::ip::tcp;
 constexpr std::uint64_t kMaxBodyBytes = 256ull * 1024 * 1024;
 constexpr std::size_t kMaxPooledPerHost = 8;
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-
 struct Connection {
-  std::variant<std::unique_ptr<PlainStream>, std::unique_ptr<TlsStream>> stream;
+  explicit Connection(TcpOrTlsStream s) : stream(std::move(s)) {}
+  TcpOrTlsStream stream;
   beast::flat_buffer buffer;
 
-  beast::tcp_stream& tcp() {
-    if (auto* p = std::get_if<0>(&stream)) return **p;
-    return beast::get_lowest_layer(*std::get<1>(stream));
-  }
+  beast::tcp_stream& tcp() { return stream.tcp(); }
 };
 
 struct Target {
@@ -141,12 +136,14 @@ class BeastHttpClient final : public HttpClient {
   }
 
   Task<Result<std::unique_ptr<Connection>>> connect(const HttpRequest& request, const Target& t) {
-    auto conn = std::make_unique<Connection>();
+    std::unique_ptr<Connection> conn;
     if (t.scheme == "http") {
-      conn->stream = std::make_unique<PlainStream>(ex_);
+      conn = std::make_unique<Connection>(
+          TcpOrTlsStream(std::make_unique<TcpOrTlsStream::Plain>(ex_)));
     } else {
       ECSH_CO_TRY(auto* ctx, tls_context());
-      conn->stream = std::make_unique<TlsStream>(ex_, *ctx);
+      conn = std::make_unique<Connection>(
+          TcpOrTlsStream(std::make_unique<TcpOrTlsStream::Tls>(ex_, *ctx)));
     }
     std::string host = t.host;
     std::string port = t.port;
@@ -158,8 +155,8 @@ class BeastHttpClient final : public HttpClient {
       if (t.proxy) co_return dialed.error();
       co_return connect_error(request, dialed.error().message);
     }
-    if (auto* tls = std::get_if<1>(&conn->stream)) {
-      auto& s = **tls;
+    if (auto* tls = conn->stream.tls()) {
+      auto& s = *tls;
       ECSH_CO_TRY(prepare_tls_client(s.native_handle(), t.host, options_.verify_tls));
       auto [hec] = co_await s.async_handshake(ssl::stream_base::client, use_awaitable_nothrow);
       if (hec) {
@@ -197,12 +194,8 @@ class BeastHttpClient final : public HttpClient {
 
     conn.tcp().expires_after(options_.read_timeout);
     boost::system::error_code wec;
-    if (auto* p = std::get_if<0>(&conn.stream)) {
-      std::tie(wec, std::ignore) = co_await http::async_write(**p, req, use_awaitable_nothrow);
-    } else {
-      std::tie(wec, std::ignore) =
-          co_await http::async_write(*std::get<1>(conn.stream), req, use_awaitable_nothrow);
-    }
+    std::tie(wec, std::ignore) =
+        co_await http::async_write(conn.stream, req, use_awaitable_nothrow);
     if (wec) {
       nothing_back = true;
       co_return connect_error(r, wec.message());
@@ -210,13 +203,8 @@ class BeastHttpClient final : public HttpClient {
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxBodyBytes);
     boost::system::error_code rec;
-    if (auto* p = std::get_if<0>(&conn.stream)) {
-      std::tie(rec, std::ignore) =
-          co_await http::async_read(**p, conn.buffer, parser, use_awaitable_nothrow);
-    } else {
-      std::tie(rec, std::ignore) = co_await http::async_read(*std::get<1>(conn.stream), conn.buffer,
-                                                             parser, use_awaitable_nothrow);
-    }
+    std::tie(rec, std::ignore) =
+        co_await http::async_read(conn.stream, conn.buffer, parser, use_awaitable_nothrow);
     if (rec) {
       nothing_back = !parser.got_some();
       if (t.scheme == "http" && conn.buffer.size() > 0 &&

@@ -4,6 +4,7 @@
 #include "ecsh/aws/tls_context.hpp"
 
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/tcp_or_tls_stream.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -29,14 +30,12 @@ Error ws_error(std::string_view what, const boost::system::error_code& ec) {
   return Error::connection(std::string(what) + ": " + ec.message());
 }
 
-template <class NextLayer>
 class WebSocketImpl final : public WebSocketClient {
  public:
-  template <class... Args>
-  explicit WebSocketImpl(std::shared_ptr<ssl::context> ctx, Args&&... args)
-      : ctx_(std::move(ctx)), ws_(std::forward<Args>(args)...) {}
+  WebSocketImpl(std::shared_ptr<ssl::context> ctx, TcpOrTlsStream stream)
+      : ctx_(std::move(ctx)), ws_(std::move(stream)) {}
 
-  websocket::stream<NextLayer>& ws() { return ws_; }
+  websocket::stream<TcpOrTlsStream>& ws() { return ws_; }
 
   Task<Result<void>> write(bool text, std::string data) override {
     ws_.text(text);
@@ -78,12 +77,12 @@ class WebSocketImpl final : public WebSocketClient {
 
  private:
   std::shared_ptr<ssl::context> ctx_;  // must outlive the TLS stream
-  websocket::stream<NextLayer> ws_;
+  websocket::stream<TcpOrTlsStream> ws_;
   beast::flat_buffer buffer_;
 };
 
-template <class Impl>
-Task<Result<void>> handshake(Impl& impl, const WebSocketTarget& t, const WebSocketOptions& o) {
+Task<Result<void>> handshake(WebSocketImpl& impl, const WebSocketTarget& t,
+                             const WebSocketOptions& o) {
   auto& ws = impl.ws();
   ws.read_message_max(kMaxMessageBytes);
   websocket::stream_base::timeout timeouts{};
@@ -162,30 +161,30 @@ Task<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(asio::any_io_ex
   const std::chrono::milliseconds handshake_timeout = options.handshake_timeout;
 
   if (!target.tls) {
-    auto impl = std::make_unique<WebSocketImpl<beast::tcp_stream>>(nullptr, executor);
-    auto& tcp_stream = beast::get_lowest_layer(impl->ws());
+    auto tcp_stream = std::make_unique<TcpOrTlsStream::Plain>(executor);
     auto dialed =
-        co_await dial(tcp_stream, resolve_host, port, proxy, /*tunnel=*/true, handshake_timeout);
+        co_await dial(*tcp_stream, resolve_host, port, proxy, /*tunnel=*/true, handshake_timeout);
     if (!dialed) co_return dial_error(dialed.error());
-    tcp_stream.expires_never();
+    tcp_stream->expires_never();
+    auto impl = std::make_unique<WebSocketImpl>(nullptr, TcpOrTlsStream(std::move(tcp_stream)));
     ECSH_CO_TRY(co_await handshake(*impl, target, options));
     co_return std::unique_ptr<WebSocketClient>(std::move(impl));
   }
 
   ECSH_CO_TRY(auto ctx, make_tls_client_context(options.http));
-  auto impl =
-      std::make_unique<WebSocketImpl<beast::ssl_stream<beast::tcp_stream>>>(ctx, executor, *ctx);
-  auto& tls_stream = impl->ws().next_layer();
-  auto& tcp_stream = beast::get_lowest_layer(impl->ws());
+  auto tls_stream = std::make_unique<TcpOrTlsStream::Tls>(executor, *ctx);
+  auto& tcp_stream = beast::get_lowest_layer(*tls_stream);
   auto dialed =
       co_await dial(tcp_stream, resolve_host, port, proxy, /*tunnel=*/true, handshake_timeout);
   if (!dialed) co_return dial_error(dialed.error());
   ECSH_CO_TRY(
-      prepare_tls_client(tls_stream.native_handle(), resolve_host, options.http.verify_tls));
-  auto [hec] = co_await tls_stream.async_handshake(ssl::stream_base::client, use_awaitable_nothrow);
+      prepare_tls_client(tls_stream->native_handle(), resolve_host, options.http.verify_tls));
+  auto [hec] =
+      co_await tls_stream->async_handshake(ssl::stream_base::client, use_awaitable_nothrow);
   if (hec)
-    co_return tls_handshake_error(tls_stream.native_handle(), resolve_host, display_url, hec);
+    co_return tls_handshake_error(tls_stream->native_handle(), resolve_host, display_url, hec);
   tcp_stream.expires_never();
+  auto impl = std::make_unique<WebSocketImpl>(ctx, TcpOrTlsStream(std::move(tls_stream)));
   ECSH_CO_TRY(co_await handshake(*impl, target, options));
   co_return std::unique_ptr<WebSocketClient>(std::move(impl));
 }
