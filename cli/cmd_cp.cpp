@@ -51,7 +51,8 @@ void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
                   "stdin or stdout")
       ->required();
   cmd->footer(
-      "Each file's SHA-256 is checked end to end; the destination appears only when complete "
+      "Each file's checksum (BLAKE2b with b2sum there, else SHA-256) is checked end to end; the "
+      "destination appears only when complete "
       "and verified. Modes and mtimes are kept.");
   cmd->callback([&run, &global] {
     run = [&global]() -> Task<Result<int>> {

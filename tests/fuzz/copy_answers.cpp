@@ -1,8 +1,8 @@
-// What `ecsh cp` reads from a container: the probe's answer and sha256sum's lines, as a shell or
-// an attacker in the container may write them, and the printf formats it sends. Invariants:
-// nothing crashes; a parsed probe has exactly the entries asked for, each type one character;
-// every hash parsed is 64 hex digits; printf_format is plain ASCII without quotes or '%', does not
-// start with '-', and decodes (octal escapes) back to its input.
+// What `ecsh cp` reads from a container: the probe's answer and the checksum lines (b2sum,
+// sha256sum), as a shell or an attacker in the container may write them, and the printf formats it
+// sends. Invariants: nothing crashes; a parsed probe has exactly the entries asked for, each type
+// one character; every checksum parsed is 64 or 128 hex digits; printf_format is plain ASCII
+// without quotes or '%', does not start with '-', and decodes (octal escapes) back to its input.
 #include "ecsh/copy/copy_spec.hpp"
 
 #include <cstdint>
@@ -33,8 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t paths = size ? data[0] % 8 : 0;
   auto probe = ecsh::copy::parse_probe(in, paths);
   if (probe && probe.value().entries.size() != paths) std::abort();
-  for (const auto& [hash, name] : ecsh::copy::parse_sha256_lines(in)) {
-    if (hash.size() != 64) std::abort();
+  for (const auto& [hash, name] : ecsh::copy::parse_checksum_lines(in)) {
+    if (hash.size() != 64 && hash.size() != 128) std::abort();
     for (char c : hash) {
       if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) std::abort();
     }

@@ -48,6 +48,41 @@ Sha256 Sha256Stream::finish() {
   return out;
 }
 
+struct FileDigestStream::Impl {
+  const EVP_MD* md = nullptr;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool started = false;
+  ~Impl() { EVP_MD_CTX_free(ctx); }
+  void start() {
+    if (!started) EVP_DigestInit_ex2(ctx, md, nullptr);
+    started = true;
+  }
+};
+
+FileDigestStream::FileDigestStream(FileDigest kind) : impl_(std::make_unique<Impl>()) {
+  if (kind == FileDigest::sha256) {
+    impl_->md = sha256_md();
+  } else {
+    static EVP_MD* blake2b = EVP_MD_fetch(nullptr, "BLAKE2B-512", nullptr);
+    impl_->md = blake2b ? blake2b : EVP_blake2b512();
+  }
+}
+FileDigestStream::~FileDigestStream() = default;
+
+void FileDigestStream::update(std::string_view data) {
+  impl_->start();
+  EVP_DigestUpdate(impl_->ctx, data.data(), data.size());
+}
+
+std::string FileDigestStream::finish_hex() {
+  impl_->start();
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(impl_->ctx, out, &len);
+  impl_->started = false;
+  return hex(std::span<const std::uint8_t>(out, len));
+}
+
 Sha256 sha256(std::string_view data) {
   // One context per thread is reused: this runs for every data-channel message.
   thread_local Sha256Stream stream;

@@ -50,9 +50,9 @@ std::string read_all(int fd) {
   return out;
 }
 
-// SHA-256 (hex) of what `fd` holds from the start; nullopt on a read error.
-std::optional<std::string> sha256_of_fd(int fd) {
-  crypto::Sha256Stream hash;
+// The checksum (hex) of what `fd` holds from the start; nullopt on a read error.
+std::optional<std::string> checksum_of_fd(int fd, crypto::FileDigest digest) {
+  crypto::FileDigestStream hash(digest);
   std::string buf(1 << 20, '\0');
   off_t offset = 0;
   for (;;) {
@@ -63,7 +63,7 @@ std::optional<std::string> sha256_of_fd(int fd) {
     hash.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     offset += n;
   }
-  return crypto::hex(hash.finish());
+  return hash.finish_hex();
 }
 
 // A pipe whose other end a thread drains into `out`, hashing what passes.
@@ -71,8 +71,9 @@ class HashingWriter {
  public:
   enum class Encoding { raw, base64, first_byte };  // first_byte: 'R' raw or 'B' base64, then it
   // base64: what arrives is base64 text (line breaks allowed), written and hashed decoded.
-  explicit HashingWriter(int out, Encoding encoding = Encoding::raw)
+  HashingWriter(int out, Encoding encoding, crypto::FileDigest digest)
       : out_(out),
+        digest_(digest),
         base64_(encoding == Encoding::base64),
         announce_(encoding == Encoding::first_byte) {
     int p[2];
@@ -89,7 +90,7 @@ class HashingWriter {
   bool ok() const { return write_ >= 0; }
   int input() const { return write_; }
   int error() const { return error_; }
-  // Closes the pipe, waits for the thread; the SHA-256 of everything written, or nullopt.
+  // Closes the pipe, waits for the thread; the checksum of everything written, or nullopt.
   std::optional<std::string> finish() {
     if (write_ >= 0) {
       ::close(write_);
@@ -106,7 +107,7 @@ class HashingWriter {
 
  private:
   void drain() {
-    crypto::Sha256Stream hash;
+    crypto::FileDigestStream hash(digest_);
     std::string buf(1 << 20, '\0');
     for (;;) {
       ssize_t n = ::read(read_, buf.data(), buf.size());
@@ -163,10 +164,11 @@ class HashingWriter {
     }
     if (!error_ && !text_.empty()) error_ = EBADMSG;  // cut short
     if (error_) return;
-    hash_ = crypto::hex(hash.finish());
+    hash_ = hash.finish_hex();
   }
 
   int out_;
+  crypto::FileDigest digest_;
   bool base64_ = false;
   bool announce_ = false;
   std::string text_;  // base64 not yet decoded (less than 4 characters)
@@ -176,23 +178,16 @@ class HashingWriter {
   std::optional<std::string> hash_;
 };
 
-std::optional<std::string> sha256_of_file(const fs::path& path) {
+std::optional<std::string> checksum_of_file(const fs::path& path, crypto::FileDigest digest) {
   Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) return std::nullopt;
-  return sha256_of_fd(f.fd);
+  return checksum_of_fd(f.fd, digest);
 }
 
-// The first 64-hex word of sha256sum's output.
+// The first checksum of sha256sum's or b2sum's output ("<hex>  -" for a stdin digest).
 std::string first_hash(std::string_view text) {
-  auto lines = parse_sha256_lines(text);
+  auto lines = parse_checksum_lines(text);
   if (!lines.empty()) return lines.front().first;
-  // "<hash>  -" of a stdin digest has a name of one character: parse it by hand.
-  if (text.size() >= 64) {
-    std::string h(text.substr(0, 64));
-    if (std::all_of(h.begin(), h.end(),
-                    [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
-      return h;
-  }
   return {};
 }
 
@@ -253,11 +248,12 @@ std::string octal_mode(unsigned mode) {
 }
 
 // The multiset of hashes of every regular file under `root` (symlinks are not followed).
-std::optional<std::vector<std::string>> tree_hashes(const fs::path& root) {
+std::optional<std::vector<std::string>> tree_hashes(const fs::path& root,
+                                                    crypto::FileDigest digest) {
   std::vector<std::string> out;
   std::error_code ec;
   auto add = [&](const fs::path& p) -> bool {
-    auto h = sha256_of_file(p);
+    auto h = checksum_of_file(p, digest);
     if (!h) return false;
     out.push_back(*h);
     return true;
@@ -279,7 +275,7 @@ std::optional<std::vector<std::string>> tree_hashes(const fs::path& root) {
 
 std::vector<std::string> sorted_hashes(std::string_view sha_lines) {
   std::vector<std::string> out;
-  for (auto& [h, name] : parse_sha256_lines(sha_lines)) out.push_back(h);
+  for (auto& [h, name] : parse_checksum_lines(sha_lines)) out.push_back(h);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -447,12 +443,13 @@ struct Copier {
     co_return r;
   }
 
-  // A file read again (base64 when the image can), for its SHA-256 here: how a copy is verified
-  // when the image has no sha256sum. Empty when it cannot be read.
+  // A file read again (base64 when the image can), for its checksum here: how a copy is verified
+  // when the image has no checksum program. Empty when it cannot be read.
   Task<Result<std::string>> read_back_hash(const std::string& path, const Capabilities& caps) {
     Fd sink = memory_file();
     HashingWriter writer(
-        sink.fd, caps.base64 ? HashingWriter::Encoding::first_byte : HashingWriter::Encoding::raw);
+        sink.fd, caps.base64 ? HashingWriter::Encoding::first_byte : HashingWriter::Encoding::raw,
+        caps.digest());
     if (!writer.ok()) {
       Error e = Error::internal(std::string("pipe: ") + std::strerror(errno));
       co_return e;
@@ -546,14 +543,14 @@ struct Copier {
     Fd f(::open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
     if (f.fd < 0) co_return local_error(target, errno);
     cleanup_local.push_back(tmp);
-    // With sha256sum there, raw first: a file that holds a U+FFFD (which the agent alters)
-    // fails the comparison and goes again in base64. Without it, the container tells (auto).
-    const bool raw_first = caps.sha256sum || !caps.base64;
-    std::vector<std::string> args{rf(path), caps.sha256sum ? "hash" : "nohash",
+    // With a checksum program there, raw first: a file that holds a U+FFFD (which the agent
+    // alters) fails the comparison and goes again in base64. Without, the container tells (auto).
+    const bool raw_first = caps.has_checksum() || !caps.base64;
+    std::vector<std::string> args{rf(path), caps.has_checksum() ? caps.checksum : "nohash",
                                   raw_first ? "raw" : "auto"};
     auto encoding = raw_first ? HashingWriter::Encoding::raw : HashingWriter::Encoding::first_byte;
     std::string remote_hash;
-    std::string how = "sha256sum in the container";
+    std::string how = caps.checksum + " in the container";
     int fd = f.fd;
     progress.start(base_name(path), entry.size, [fd] { return file_size_of(fd); });
     std::optional<std::string> local;
@@ -562,14 +559,14 @@ struct Copier {
       // other core, instead of reading the file again afterwards.
       ::ftruncate(f.fd, 0);
       ::lseek(f.fd, 0, SEEK_SET);
-      HashingWriter writer(f.fd, encoding);
+      HashingWriter writer(f.fd, encoding, caps.digest());
       if (!writer.ok()) co_return local_error(tmp, errno);
       auto ran = co_await remote(read_s, args, -1, writer.input());
       local = writer.finish();
       ECSH_CO_TRY(auto r, std::move(ran));
       if (r.status == static_cast<int>(RemoteStatus::stderr_not_separate) && attempt == 0) {
         // The container could not keep stderr apart: the hash in a session of its own first.
-        std::vector<std::string> hash_args{file_word, rf(path)};
+        std::vector<std::string> hash_args{caps.checksum, file_word, rf(path)};
         ECSH_CO_TRY(auto h, co_await remote(hash_s, hash_args));
         remote_hash = h.status == 0 ? first_hash(h.out) : "";
         args[1] = "nohash";
@@ -593,15 +590,15 @@ struct Copier {
     progress.stop();
     if (!local) co_return local_error(tmp, EIO);
     if (remote_hash.empty()) {
-      // No sha256sum there: read it back and compare.
+      // No checksum program there: read it back and compare.
       how = "read back";
       ECSH_CO_TRY(remote_hash, co_await read_back_hash(path, caps));
     }
-    log::debug("cp: {} (plain, verified by {}): sha256 {}", path, how, *local);
+    log::debug("cp: {} (plain, verified by {}): checksum {}", path, how, *local);
     if (remote_hash != *local) {
       Error e = Error::connection(path +
                                       ": the copy does not match the file in the container "
-                                      "(SHA-256 differs; it may have changed while copying)",
+                                      "(checksum differs; it may have changed while copying)",
                                   "Nothing was kept. Copy it again.", false);
       co_return e;
     }
@@ -629,15 +626,17 @@ struct Copier {
   Task<Result<void>> download_to_stdout(const std::string& path, const ProbeResult& probed) {
     Fd f = memory_file();
     std::string remote_hash;
-    if (probed.caps.sha256sum) {
-      std::vector<std::string> hash_args{file_word, rf(path)};
+    if (probed.caps.has_checksum()) {
+      std::vector<std::string> hash_args{probed.caps.checksum, file_word, rf(path)};
       ECSH_CO_TRY(auto h, co_await remote(hash_s, hash_args));
       if (auto e = remote_error(h.status, path, h.err)) co_return *e;
       remote_hash = first_hash(h.out);
     }
     std::vector<std::string> args{rf(path), "nohash", probed.caps.base64 ? "auto" : "raw"};
-    HashingWriter writer(f.fd, probed.caps.base64 ? HashingWriter::Encoding::first_byte
-                                                  : HashingWriter::Encoding::raw);
+    HashingWriter writer(
+        f.fd,
+        probed.caps.base64 ? HashingWriter::Encoding::first_byte : HashingWriter::Encoding::raw,
+        probed.caps.digest());
     if (!writer.ok()) co_return local_error("stdout", errno);
     auto ran = co_await remote(read_s, args, -1, writer.input());
     auto local = writer.finish();
@@ -675,7 +674,7 @@ struct Copier {
     Fd a = std::move(made.fd);
     const std::string archive = made.path;
     const std::string tmpl = made.name;
-    const bool hash_there = probed.caps.sha256sum && probed.caps.find;
+    const bool hash_there = probed.caps.has_checksum() && probed.caps.find;
     std::vector<std::string> pairs;
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < paths.size(); ++i) {
@@ -685,7 +684,7 @@ struct Copier {
       pairs.push_back(printf_format(base_name(p)));
       total += probed.entries[i].type == 'f' ? probed.entries[i].size : 0;
     }
-    std::vector<std::string> args{hash_there ? "hash" : "nohash",
+    std::vector<std::string> args{hash_there ? probed.caps.checksum : "nohash",
                                   probed.caps.base64 ? "b64" : "raw"};
     args.insert(args.end(), pairs.begin(), pairs.end());
     int fd = a.fd;
@@ -694,7 +693,7 @@ struct Copier {
         [fd] { return file_size_of(fd); });
     const auto tar_encoding =
         probed.caps.base64 ? HashingWriter::Encoding::base64 : HashingWriter::Encoding::raw;
-    std::optional<HashingWriter> writer(std::in_place, a.fd, tar_encoding);
+    std::optional<HashingWriter> writer(std::in_place, a.fd, tar_encoding, probed.caps.digest());
     if (!writer->ok()) co_return local_error(tmpl, errno);
     auto ran = co_await remote(tar_read_s, args, -1, writer->input());
     bool written = writer->finish().has_value();
@@ -702,7 +701,7 @@ struct Copier {
     std::string hash_lines;
     if (r.status == static_cast<int>(RemoteStatus::stderr_not_separate)) {
       // The container could not keep stderr apart: the hashes in a session of their own.
-      std::vector<std::string> hash_args{tree_word};
+      std::vector<std::string> hash_args{probed.caps.checksum, tree_word};
       hash_args.insert(hash_args.end(), pairs.begin(), pairs.end());
       ECSH_CO_TRY(auto h, co_await remote(hash_s, hash_args));
       if (auto e = remote_error(h.status, paths[0], h.err)) co_return *e;
@@ -710,7 +709,7 @@ struct Copier {
       args[0] = "nohash";
       ::ftruncate(a.fd, 0);
       ::lseek(a.fd, 0, SEEK_SET);
-      writer.emplace(a.fd, tar_encoding);
+      writer.emplace(a.fd, tar_encoding, probed.caps.digest());
       if (!writer->ok()) co_return local_error(tmpl, errno);
       auto again = co_await remote(tar_read_s, args, -1, writer->input());
       written = writer->finish().has_value();
@@ -730,14 +729,14 @@ struct Copier {
       co_return e;
     }
     auto remote_hashes = sorted_hashes(hash_lines);
-    std::string how = "sha256sum in the container";
-    if (!hash_there) how = "tar only (no sha256sum or find there)";
-    auto local_hashes = tree_hashes(stage);
+    std::string how = probed.caps.checksum + " in the container";
+    if (!hash_there) how = "tar only (no b2sum, sha256sum or find there)";
+    auto local_hashes = tree_hashes(stage, probed.caps.digest());
     if (!local_hashes) co_return local_error(stage, errno);
     if (hash_there && *local_hashes != remote_hashes) {
       Error e = Error::connection(
-          "the copy does not match the files in the container (SHA-256 "
-          "differs; they may have changed while copying)",
+          "the copy does not match the files in the container (checksums "
+          "differ; they may have changed while copying)",
           "Nothing was kept. Copy again.", false);
       co_return e;
     }
@@ -859,21 +858,25 @@ struct Copier {
         mtime = std::to_string(st.st_mtim.tv_sec);
       }
     }
-    auto local_hash = sha256_of_fd(fd);
+    auto local_hash = checksum_of_fd(fd, probed_caps.digest());
     if (!local_hash) co_return local_error(path, errno);
     std::uint64_t size = file_size_of(fd);
     std::string tmp = local_temp_name(final_path, nonce);
-    std::vector<std::string> args{rf(final_path), mode,
-                                  mtime,          nonce,
-                                  *local_hash,    options.no_clobber ? "no-clobber" : "clobber"};
+    std::vector<std::string> args{rf(final_path),
+                                  mode,
+                                  mtime,
+                                  nonce,
+                                  *local_hash,
+                                  options.no_clobber ? "no-clobber" : "clobber",
+                                  probed_caps.has_checksum() ? probed_caps.checksum : "nohash"};
     progress.start(path == "-" ? "stdin" : base_name(path), size,
                    [fd] { return read_offset_of(fd); });
     auto ran = co_await remote(write_s, args, fd);
     progress.stop();
     ECSH_CO_TRY(auto r, std::move(ran));
     if (auto e = remote_error(r.status, final_path, r.err)) co_return *e;
-    std::string how = "sha256sum in the container";
-    // With sha256sum there the script compared and renamed; else read back, then commit.
+    std::string how = probed_caps.checksum + " in the container";
+    // With a checksum program there the script compared and renamed; else read back, then commit.
     if (r.out.find("committed") == std::string::npos) {
       how = "read back";
       Fd back = memory_file();
@@ -888,7 +891,7 @@ struct Copier {
       if (!match) co_return *remote_error(41, final_path, "");
       if (auto e = remote_error(c.status, final_path, c.err)) co_return *e;
     }
-    log::debug("cp: {} (plain, verified by {}): sha256 {}", path, how, *local_hash);
+    log::debug("cp: {} (plain, verified by {}): checksum {}", path, how, *local_hash);
     summary.files += 1;
     summary.bytes += size;
     summary.method = "plain, verified by " + how;
@@ -912,7 +915,7 @@ struct Copier {
                   {"-C", fs::absolute(parent_of(clean)).string(), "./" + base_name(clean)});
       total += tree_bytes(clean);
       summary.files += tree_files(clean);
-      auto h = tree_hashes(clean);
+      auto h = tree_hashes(clean, probed.caps.digest());
       if (!h) co_return local_error(clean, errno);
       hashes.insert(hashes.end(), h->begin(), h->end());
     }
@@ -930,17 +933,18 @@ struct Copier {
         archive_size, [fd] { return read_offset_of(fd); });
     // The script extracts into "<ARG1>.ecsh-tmp-<nonce>": give it the directory's own name
     // stem so that the stage lands inside remote_dir.
-    std::vector<std::string> args{rf(join(remote_dir, "")), nonce};
+    std::vector<std::string> args{rf(join(remote_dir, "")), nonce,
+                                  probed.caps.has_checksum() ? probed.caps.checksum : "nohash"};
     auto ran = co_await remote(tar_write_s, args, fd);
     progress.stop();
     ECSH_CO_TRY(auto r, std::move(ran));
     if (auto e = remote_error(r.status, remote_dir, r.err)) co_return *e;
     auto remote_hashes = sorted_hashes(r.out);
-    std::string how = "sha256sum in the container";
+    std::string how = probed.caps.checksum + " in the container";
     const std::string stage_dir = join(remote_dir, "") + ".ecsh-tmp-" + nonce;
-    const bool hash_there = probed.caps.sha256sum && probed.caps.find;
+    const bool hash_there = probed.caps.has_checksum() && probed.caps.find;
     bool match = !hash_there || remote_hashes == hashes;
-    if (!hash_there) how = "tar only (no sha256sum or find there)";
+    if (!hash_there) how = "tar only (no b2sum, sha256sum or find there)";
     std::optional<Error> failed;
     for (std::size_t i = 0; i < local.size() && match && !failed; ++i) {
       std::string clean = local[i];
@@ -965,7 +969,7 @@ struct Copier {
     }
     if (failed) co_return *failed;
     if (!match) {
-      Error e = Error::connection("the copy in the container does not match (SHA-256 differs)",
+      Error e = Error::connection("the copy in the container does not match (checksum differs)",
                                   "Nothing was kept. Copy again.", false);
       co_return e;
     }

@@ -14,7 +14,11 @@ bool is_name_char(char c) {
 
 // A shell function (`b`) that prints the bytes of a printf format given as $1, then "x" (so that
 // command substitution keeps trailing newlines: p=$(b "$1"); p=${p%x}).
-constexpr const char* kDecode = "b() { printf \"$1\"x; }\n";
+// b: a printf_format back to its bytes. k: whether $1 is a checksum program the scripts may
+// run, and is there (the client names it, from the probe's answer).
+constexpr const char* kDecode =
+    "b() { printf \"$1\"x; }\n"
+    "k() { case $1 in b2sum|sha256sum) command -v \"$1\" >/dev/null 2>&1 ;; *) false ;; esac; }\n";
 
 }  // namespace
 
@@ -136,7 +140,8 @@ std::string base_name(std::string_view path) {
 
 std::string probe_script() {
   return std::string(kDecode) + R"SH(c() { command -v "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
-echo "caps tar=$(c tar) sha256sum=$(c sha256sum) stat=$(c stat) base64=$(c base64) find=$(c find)"
+s=; if k b2sum; then s=b2sum; elif k sha256sum; then s=sha256sum; fi
+echo "caps tar=$(c tar) checksum=$s stat=$(c stat) base64=$(c base64) find=$(c find)"
 for a in "$@"; do
   p=$(b "$a"); p=${p%x}
   if [ -L "$p" ] && [ ! -e "$p" ]; then t=l
@@ -180,7 +185,11 @@ Result<ProbeResult> parse_probe(std::string_view text, std::size_t paths) {
            lines[0][at + name.size() + 1] == '1';
   };
   r.caps.tar = flag("tar");
-  r.caps.sha256sum = flag("sha256sum");
+  if (auto at = lines[0].find(" checksum="); at != std::string_view::npos) {
+    auto value = lines[0].substr(at + 10);
+    value = value.substr(0, value.find(' '));
+    if (value == "b2sum" || value == "sha256sum") r.caps.checksum = std::string(value);
+  }
   r.caps.stat = flag("stat");
   r.caps.base64 = flag("base64");
   r.caps.find = flag("find");
@@ -221,11 +230,11 @@ if [ "$3" = auto ]; then
     set -- "$1" "$2" b64; printf B
   fi
 fi
-if [ "$2" = hash ] && command -v sha256sum >/dev/null 2>&1; then
-  # The hash goes on stderr, which must not be the terminal that carries the bytes.
+if k "$2"; then
+  # The checksum goes on stderr, which must not be the terminal that carries the bytes.
   [ -t 2 ] && exit 42
-  # Hashed while it is sent, not before.
-  sha256sum < "$p" >&2 &
+  # Summed while it is sent, not before.
+  "$2" < "$p" >&2 &
   h=$!
   if [ "$3" = b64 ]; then base64 < "$p" || exit 1; else cat < "$p" || exit 1; fi
   wait $h || exit 1
@@ -251,8 +260,8 @@ if ! err=$( { cat > "$t"; } 2>&1 ); then
 fi
 [ -n "$2" ] && chmod "$2" "$t" 2>/dev/null
 [ -n "$3" ] && touch -d "@$3" "$t" 2>/dev/null
-command -v sha256sum >/dev/null 2>&1 || exit 0
-x=$(sha256sum < "$t"); x=${x%% *}; echo "$x"
+k "$7" || exit 0
+x=$("$7" < "$t"); x=${x%% *}; echo "$x"
 if [ "$x" != "$5" ]; then rm -f -- "$t"; exit 41; fi
 if [ "$6" = no-clobber ] && { [ -e "$p" ] || [ -L "$p" ]; }; then rm -f -- "$t"; exit 17; fi
 if [ -d "$p" ]; then rm -f -- "$t"; exit 21; fi
@@ -276,8 +285,8 @@ fin 0
 
 std::string tar_read_script() {
   return std::string(kDecode) + R"SH(command -v tar >/dev/null 2>&1 || exit 40
-h=0
-if [ "$1" = hash ] && command -v sha256sum >/dev/null 2>&1 && command -v find >/dev/null 2>&1; then
+h=0 c=$1
+if k "$c" && command -v find >/dev/null 2>&1; then
   [ -t 2 ] && exit 42
   h=1
 fi
@@ -296,19 +305,20 @@ while [ $# -gt 1 ]; do
     s=$( { { (cd -- "$d" && tar cf - "./$n"); echo $? >&3; } | cat >&4; } 3>&1 )
   fi
   [ "$s" = 0 ] || exit 1
-  if [ $h = 1 ]; then (cd -- "$d" && find "./$n" -type f -exec sha256sum {} + >&2) || exit 1; fi
+  if [ $h = 1 ]; then (cd -- "$d" && find "./$n" -type f -exec "$c" {} + >&2) || exit 1; fi
 done
 exit 0
 )SH";
 }
 
 std::string hash_script() {
-  return std::string(kDecode) + R"SH(command -v sha256sum >/dev/null 2>&1 || exit 40
-if [ "$1" = file ]; then p=$(b "$2"); p=${p%x}; exec sha256sum < "$p"; fi
+  return std::string(kDecode) + R"SH(k "$1" || exit 40
+c=$1; shift
+if [ "$1" = file ]; then p=$(b "$2"); p=${p%x}; exec "$c" < "$p"; fi
 shift
 while [ $# -gt 1 ]; do
   d=$(b "$1"); d=${d%x}; n=$(b "$2"); n=${n%x}; shift 2
-  (cd -- "$d" && find "./$n" -type f -exec sha256sum {} +) || exit 1
+  (cd -- "$d" && find "./$n" -type f -exec "$c" {} +) || exit 1
 done
 exit 0
 )SH";
@@ -327,8 +337,8 @@ if ! err=$( { tar xf - -C "$t"; } 2>&1 ); then
   case $err in *"o space"*) exit 28 ;; esac
   echo "$err" >&2; exit 1
 fi
-if command -v sha256sum >/dev/null 2>&1 && command -v find >/dev/null 2>&1; then
-  (cd -- "$t" && find . -type f -exec sha256sum {} +)
+if k "$3" && command -v find >/dev/null 2>&1; then
+  (cd -- "$t" && find . -type f -exec "$3" {} +)
 fi
 exit 0
 )SH";
@@ -361,7 +371,7 @@ std::optional<Error> remote_error(int status, std::string_view path, std::string
       return Error::usage("copying a directory needs tar in the container, and it has none",
                           "Copy its files one by one instead.");
     case RemoteStatus::mismatch:
-      return Error::connection(p + ": the copy in the container does not match (SHA-256 differs)",
+      return Error::connection(p + ": the copy in the container does not match (checksum differs)",
                                "Nothing was kept. Copy it again.", false);
     case RemoteStatus::failed:
     default:
@@ -374,20 +384,21 @@ std::optional<Error> remote_error(int status, std::string_view path, std::string
                            {}, false);
 }
 
-std::vector<std::pair<std::string, std::string>> parse_sha256_lines(std::string_view text) {
+std::vector<std::pair<std::string, std::string>> parse_checksum_lines(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> out;
   while (!text.empty()) {
     auto nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (line.starts_with("\\")) line.remove_prefix(1);  // sha256sum escapes odd names so
-    if (line.size() < 66) continue;
-    bool hex = true;
-    for (char c : line.substr(0, 64)) hex = hex && is_hex(c);
-    if (!hex || line[64] != ' ') continue;
-    std::string_view name = line.substr(65);
+    if (line.starts_with("\\")) line.remove_prefix(1);  // the sums escape odd names so
+    // SHA-256 (64 hex digits) or BLAKE2b-512 (128), a space, then the name.
+    std::size_t digits = 0;
+    while (digits < line.size() && is_hex(line[digits])) ++digits;
+    if ((digits != 64 && digits != 128) || line.size() < digits + 2 || line[digits] != ' ')
+      continue;
+    std::string_view name = line.substr(digits + 1);
     if (name.starts_with(" ") || name.starts_with("*")) name.remove_prefix(1);
-    out.emplace_back(std::string(line.substr(0, 64)), std::string(name));
+    out.emplace_back(std::string(line.substr(0, digits)), std::string(name));
   }
   return out;
 }

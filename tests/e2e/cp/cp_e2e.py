@@ -29,7 +29,7 @@ SSM_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChanne
 BASICS = ["sh", "cat", "stty", "rm", "mv", "chmod", "mkdir", "touch", "head", "sleep", "mktemp"]
 
 
-def scenario(minimal_bin):
+def scenario(minimal_bin, sha_bin):
     role = {"name": "cp-task-role", "policies": [{"name": "exec", "document": {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": SSM_ACTIONS, "Resource": "*"}]}}]}
@@ -52,8 +52,9 @@ def scenario(minimal_bin):
             "task_definitions": [
                 task_def("full"),
                 task_def("mini", environment=[{"name": "PATH", "value": minimal_bin}]),
-                task_def("ro", readonlyRootFilesystem=True)],
-            "services": [service("full"), service("mini"), service("ro")]}
+                task_def("ro", readonlyRootFilesystem=True),
+                task_def("sha", environment=[{"name": "PATH", "value": sha_bin}])],
+            "services": [service("full"), service("mini"), service("ro"), service("sha")]}
 
 
 def ecsh_env():
@@ -135,6 +136,13 @@ def main():
         found = shutil.which(tool)
         if found:
             os.symlink(found, os.path.join(minimal_bin, tool))
+    # An image with sha256sum but no b2sum (busybox's, Alpine's): everything else this machine has.
+    sha_bin = os.path.join(work, "sha-bin")
+    os.makedirs(sha_bin)
+    for d in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for tool in os.listdir(d) if os.path.isdir(d) else []:
+            if tool != "b2sum" and not os.path.lexists(os.path.join(sha_bin, tool)):
+                os.symlink(os.path.join(d, tool), os.path.join(sha_bin, tool))
     # The process runtime's image is this machine's filesystem: the container's paths for this
     # test live under the test's own directory.
     R = os.path.join(work, "remote")
@@ -145,7 +153,7 @@ def main():
     os.makedirs(full)
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", full],
                              capture_output=True).returncode == 0
-    sb = Sandbox(opts.sandbox, scenario(minimal_bin), args=["--agent-pacing", "none"]).start()
+    sb = Sandbox(opts.sandbox, scenario(minimal_bin, sha_bin), args=["--agent-pacing", "none"]).start()
     tmux = None
     try:
         wait_for_exec_ready(sb, "e2e")
@@ -173,8 +181,8 @@ def main():
         rrc, out = remote("full", "sha256sum", R + "/big.bin")
         check(rc == 0 and out.split()[:1] == [sha256_file(big).encode()],
               f"{big_mib} MiB upload arrives intact ({up_s:.1f} s)", (rc, err[-400:], out[:100]))
-        check("verified by sha256sum in the container" in err,
-              "the summary says how it was verified", err[-300:])
+        check("verified by b2sum in the container" in err,
+              "the summary says how it was verified (b2sum: BLAKE2b, the cheaper sum)", err[-300:])
         down = os.path.join(work, "down")
         os.makedirs(down)
         t0 = time.monotonic()
@@ -288,7 +296,25 @@ def main():
         else:
             print("skip no-space check: mounting a tmpfs needs root")
 
-        # --- a minimal image: no tar, base64, sha256sum, stat ---
+        # --- an image with sha256sum and no b2sum: files and trees verified by sha256sum ---
+        sha_small = os.path.join(work, "sha-small.bin")
+        with open(sha_small, "wb") as f:
+            f.write(os.urandom(200_000))
+        rc, _, err = cp("sha", sha_small, ":" + R + "/sha-small.bin")
+        rc2, _, err2 = cp("sha", ":" + R + "/sha-small.bin", os.path.join(work, "sha-back.bin"))
+        check(rc == 0 and rc2 == 0 and
+              sha256_file(os.path.join(work, "sha-back.bin")) == sha256_file(sha_small) and
+              "verified by sha256sum in the container" in err and
+              "verified by sha256sum in the container" in err2,
+              "without b2sum: a file goes up and down verified by sha256sum", (err[-300:], err2[-300:]))
+        rc, _, err = cp("sha", "-r", tree, ":" + R + "/sha-tree")
+        sha_back = os.path.join(work, "sha-tree-back")
+        rc2, _, err2 = cp("sha", "-r", ":" + R + "/sha-tree", sha_back)
+        check(rc == 0 and rc2 == 0 and snapshot(tree) == snapshot(sha_back) and
+              "verified by sha256sum in the container" in err + err2,
+              "without b2sum: a tree goes up and down verified by sha256sum", (err[-300:], err2[-300:]))
+
+        # --- a minimal image: no tar, base64, b2sum, sha256sum, stat ---
         small = os.path.join(work, "small.bin")
         with open(small, "wb") as f:
             # Without base64 in the image the bytes cross the agent as they are, and it drops two
@@ -298,7 +324,7 @@ def main():
         rc2, _, err2 = cp("mini", ":" + R + "/small.bin", os.path.join(work, "small-back"))
         check(rc == 0 and rc2 == 0 and
               sha256_file(os.path.join(work, "small-back")) == sha256_file(small),
-              "without tar, base64 or sha256sum a file still goes up and down intact",
+              "without tar, base64 or a checksum program a file still goes up and down intact",
               (err[-300:], err2[-300:]))
         check("read back" in err and "read back" in err2,
               "... verified by reading it back", (err[-200:], err2[-200:]))

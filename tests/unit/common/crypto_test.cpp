@@ -48,3 +48,20 @@ TEST(Crypto, ConstantTimeEquality) {
   EXPECT_FALSE(equal_constant_time("abc", "abd"));
   EXPECT_FALSE(equal_constant_time("abc", "abcd"));
 }
+
+// What b2sum and sha256sum print for the same bytes, given in pieces and started over.
+TEST(Crypto, FileDigestsMatchCoreutils) {
+  FileDigestStream b2(FileDigest::blake2b);
+  b2.update("a");
+  b2.update("bc");
+  EXPECT_EQ(b2.finish_hex(),
+            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5"
+            "de4533cc9518d38aa8dbf1925ab92386edd4009923");
+  EXPECT_EQ(
+      b2.finish_hex(),
+      "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419d25e1031afee585313896444"
+      "934eb04b903a685b1448b755d56f701afe9be2ce");
+  FileDigestStream sha(FileDigest::sha256);
+  sha.update("abc");
+  EXPECT_EQ(sha.finish_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}

@@ -5,6 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cstdio>
+#include <filesystem>
+#include <utility>
+#include <vector>
 
 namespace ecsh::copy {
 namespace {
@@ -106,12 +109,12 @@ TEST(CopyPrintfFormat, EveryByteSurvivesTheShell) {
 
 TEST(CopyProbe, ParsesCapabilitiesAndEntries) {
   auto r = parse_probe(
-      "caps tar=1 sha256sum=0 stat=1 base64=0\nf 1267 644 1796189509 1\nd 4096 "
+      "caps tar=1 checksum= stat=1 base64=0\nf 1267 644 1796189509 1\nd 4096 "
       "755 1796192815 0\nn 0 644 0 1\n",
       3);
   ASSERT_TRUE(r);
   EXPECT_TRUE(r.value().caps.tar);
-  EXPECT_FALSE(r.value().caps.sha256sum);
+  EXPECT_FALSE(r.value().caps.has_checksum());
   EXPECT_TRUE(r.value().caps.stat);
   EXPECT_FALSE(r.value().caps.base64);
   ASSERT_EQ(r.value().entries.size(), 3u);
@@ -124,7 +127,16 @@ TEST(CopyProbe, ParsesCapabilitiesAndEntries) {
   EXPECT_FALSE(r.value().entries[1].parent_writable);
   EXPECT_EQ(r.value().entries[2].type, 'n');
   EXPECT_EQ(parse_probe("sh: 1: bad\n", 1).error().kind, ErrorKind::protocol);
-  EXPECT_FALSE(parse_probe("caps tar=1\n", 1));         // cut short
+  EXPECT_FALSE(parse_probe("caps tar=1\n", 1));  // cut short
+  // The checksum program the container offers; anything else is none.
+  auto b2 = parse_probe("caps tar=1 checksum=b2sum stat=1\n", 0);
+  ASSERT_TRUE(b2);
+  EXPECT_EQ(b2.value().caps.checksum, "b2sum");
+  EXPECT_EQ(b2.value().caps.digest(), crypto::FileDigest::blake2b);
+  auto sha = parse_probe("caps tar=1 checksum=sha256sum stat=1\n", 0);
+  ASSERT_TRUE(sha);
+  EXPECT_EQ(sha.value().caps.digest(), crypto::FileDigest::sha256);
+  EXPECT_FALSE(parse_probe("caps tar=1 checksum=rm stat=1\n", 0).value().caps.has_checksum());
   EXPECT_FALSE(parse_probe("caps tar=1\nf 1 2\n", 1));  // malformed
 }
 
@@ -144,13 +156,77 @@ TEST(CopyRemoteStatus, EachStatusHasItsMessage) {
   EXPECT_NE(other->message.find("cat: read error"), std::string::npos);
 }
 
-TEST(CopySha256Lines, NamesAndEscapedNames) {
+TEST(CopyChecksumLines, NamesAndEscapedNames) {
   std::string h(64, 'a');
-  auto lines = parse_sha256_lines(h + "  ./d/f\n\\" + h + "  ./new\\nline\n" + h + "  -\nnoise\n");
+  auto lines =
+      parse_checksum_lines(h + "  ./d/f\n\\" + h + "  ./new\\nline\n" + h + "  -\nnoise\n");
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0].second, "./d/f");
   EXPECT_EQ(lines[1].first, h);
   EXPECT_EQ(lines[2].second, "-");
+  // b2sum's 128 digits; a name made of hex digits is still the name.
+  std::string b(128, 'b');
+  lines = parse_checksum_lines(b + "  ./x\n" + h + "  " + std::string(70, 'c') + "\n" +
+                               std::string(100, 'd') + "  ./odd-length\n");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].first, b);
+  EXPECT_EQ(lines[1].first, h);
+  EXPECT_EQ(lines[1].second, std::string(70, 'c'));
+}
+
+// Runs one of the copy scripts through /bin/sh with ARGS; its stdout and exit status.
+std::pair<std::string, int> run_script(const std::string& script,
+                                       const std::vector<std::string>& args) {
+  int out[2];
+  EXPECT_EQ(::pipe(out), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    std::vector<char*> argv{const_cast<char*>("sh"), const_cast<char*>("-c"),
+                            const_cast<char*>(script.c_str()), const_cast<char*>("sh")};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv("/bin/sh", argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(out[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return {got, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+TEST(CopyScripts, TheChecksumMatchesWhatEcshComputesHere) {
+  char dir[] = "/tmp/ecsh-copy-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/data";
+  const std::string content = "what a container holds\n";
+  {
+    FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+  }
+  for (auto [program, digest] : {std::pair{"b2sum", crypto::FileDigest::blake2b},
+                                 std::pair{"sha256sum", crypto::FileDigest::sha256}}) {
+    crypto::FileDigestStream here(digest);
+    here.update(content);
+    auto [out, status] = run_script(hash_script(), {program, "file", printf_format(file)});
+    EXPECT_EQ(status, 0) << program;
+    auto lines = parse_checksum_lines(out);
+    ASSERT_EQ(lines.size(), 1u) << program << ": " << out;
+    EXPECT_EQ(lines[0].first, here.finish_hex()) << program;
+  }
+  // Only a checksum program runs: a name the client did not get from the probe is refused.
+  auto [out, status] = run_script(hash_script(), {"cat", "file", printf_format(file)});
+  EXPECT_EQ(status, static_cast<int>(RemoteStatus::no_tar));
+  EXPECT_EQ(out, "");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
