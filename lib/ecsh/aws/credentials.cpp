@@ -10,11 +10,11 @@
 #include "ecsh/aws/settings.hpp"
 #include "ecsh/aws/sigv4.hpp"
 #include "ecsh/common/crypto.hpp"
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/common/strings.hpp"
 
 #include <openssl/sha.h>
-#include <boost/json/parse.hpp>
 #include <pugixml.hpp>
 
 #include <sys/wait.h>
@@ -63,25 +63,29 @@ Error provider_error(const std::string& what, const std::string& why,
   return Error::config(what + ": " + why, hint);
 }
 
-std::string json_str(const boost::json::object& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
+// A field read from a credential source's JSON: a malformed one is a config error (credentials
+// could not be had, exit 253) naming the source, with the field's path.
+template <class T>
+Result<T> from_source(Result<T> field, const std::string& source, const std::string& hint = {}) {
+  if (!field) return provider_error(source, field.error().message, hint);
+  return field;
 }
 
 Result<Credentials> credentials_from_json(std::string_view body, const std::string& source,
                                           const char* token_key) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return provider_error(source, "the response is not a JSON object");
-  const auto& o = v.as_object();
-  auto akid = json_str(o, "AccessKeyId");
-  auto secret = json_str(o, "SecretAccessKey");
+  auto parsed = parse_json_object(body, "the response");
+  if (!parsed) return provider_error(source, "the response is not a JSON object");
+  JsonFields o(parsed.value(), "the response");
+  ECSH_TRY(auto akid, from_source(o.string_or("AccessKeyId"), source));
+  ECSH_TRY(auto secret, from_source(o.string_or("SecretAccessKey"), source));
   if (akid.empty() || secret.empty()) {
     return provider_error(source, "the response has no AccessKeyId/SecretAccessKey");
   }
+  ECSH_TRY(auto token, from_source(o.string_or(token_key), source));
+  ECSH_TRY(auto expiration, from_source(o.string_or("Expiration"), source));
   std::optional<TimePoint> exp;
-  if (auto e = json_str(o, "Expiration"); !e.empty()) exp = parse_iso8601(e);
-  return make(akid, secret, json_str(o, token_key), source, exp);
+  if (!expiration.empty()) exp = parse_iso8601(expiration);
+  return make(akid, secret, token, source, exp);
 }
 
 Result<Found> from_environment(const Environment& env) {
@@ -395,15 +399,16 @@ class Resolver {
       Error e = Error::config(what + ": no SSO token cached (" + cache_file + ")", login_hint);
       co_return e;
     }
-    boost::system::error_code ec;
-    auto v = boost::json::parse(cached.value(), ec);
-    if (ec || !v.is_object()) {
+    auto v = parse_json_object(cached.value(), "the SSO token cache");
+    if (!v) {
       Error e = Error::config(what + ": the SSO token cache " + cache_file + " is not valid JSON",
                               login_hint);
       co_return e;
     }
-    auto token = json_str(v.as_object(), "accessToken");
-    auto expires = parse_iso8601(json_str(v.as_object(), "expiresAt"));
+    JsonFields cache(v.value(), "the SSO token cache " + cache_file);
+    ECSH_CO_TRY(auto token, from_source(cache.string_or("accessToken"), what, login_hint));
+    ECSH_CO_TRY(auto expires_at, from_source(cache.string_or("expiresAt"), what, login_hint));
+    auto expires = parse_iso8601(expires_at);
     if (token.empty() || !expires || *expires <= clock_.now()) {
       Error e = Error::config(
           "The SSO session associated with this profile has expired or is otherwise invalid.",
@@ -435,19 +440,24 @@ class Resolver {
       e.hint = login_hint;
       co_return e;
     }
-    auto body = boost::json::parse(response.value().body, ec);
-    if (ec || !body.is_object() || !body.as_object().contains("roleCredentials") ||
-        !body.as_object().at("roleCredentials").is_object()) {
+    auto body = parse_json_object(response.value().body, "the GetRoleCredentials response");
+    if (!body) {
       Error e = Error::config(what + ": GetRoleCredentials sent no roleCredentials");
       co_return e;
     }
-    const auto& rc = body.as_object().at("roleCredentials").as_object();
-    std::optional<TimePoint> exp;
-    if (auto it = rc.find("expiration"); it != rc.end() && it->value().is_int64()) {
-      exp = TimePoint(std::chrono::milliseconds(it->value().as_int64()));
+    JsonFields r(body.value(), "the GetRoleCredentials response");
+    ECSH_CO_TRY(auto rc, from_source(r.optional_object("roleCredentials"), what));
+    if (!rc) {
+      Error e = Error::config(what + ": GetRoleCredentials sent no roleCredentials");
+      co_return e;
     }
-    co_return make(json_str(rc, "accessKeyId"), json_str(rc, "secretAccessKey"),
-                   json_str(rc, "sessionToken"), "profile " + p.name + " via sso", exp);
+    ECSH_CO_TRY(auto akid, from_source(rc->string_or("accessKeyId"), what));
+    ECSH_CO_TRY(auto secret, from_source(rc->string_or("secretAccessKey"), what));
+    ECSH_CO_TRY(auto session_token, from_source(rc->string_or("sessionToken"), what));
+    ECSH_CO_TRY(auto expiration, from_source(rc->optional_int("expiration"), what));
+    std::optional<TimePoint> exp;
+    if (expiration) exp = TimePoint(std::chrono::milliseconds(*expiration));
+    co_return make(akid, secret, session_token, "profile " + p.name + " via sso", exp);
   }
 
   Result<Credentials> credential_process(const Profile& p, const std::string& command) {
@@ -465,12 +475,10 @@ class Resolver {
       int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       return provider_error(what, "it exited with status " + std::to_string(code));
     }
-    boost::system::error_code ec;
-    auto v = boost::json::parse(out, ec);
-    if (ec || !v.is_object()) return provider_error(what, "its output is not a JSON object");
-    auto version = v.as_object().find("Version");
-    if (version == v.as_object().end() || !version->value().is_int64() ||
-        version->value().as_int64() != 1) {
+    auto v = parse_json_object(out, "its output");
+    if (!v) return provider_error(what, "its output is not a JSON object");
+    auto version = JsonFields(v.value(), "its output").optional_int("Version");
+    if (!version || version.value() != 1) {
       return provider_error(what, "its output must have \"Version\": 1");
     }
     auto creds =

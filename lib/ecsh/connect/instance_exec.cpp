@@ -1,5 +1,6 @@
 #include "ecsh/connect/instance_exec.hpp"
 
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/exec/instance_command.hpp"
@@ -23,12 +24,6 @@ namespace ecsh::connect {
 namespace json = boost::json;
 
 namespace {
-
-std::string str_of(const json::value& v, const char* key) {
-  if (!v.is_object()) return {};
-  auto* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : std::string();
-}
 
 // The environment for ssh: ecsh's own, without AWS credentials (ssh and a ProxyCommand keep
 // AWS_PROFILE and friends, never the keys themselves). The access key ID goes too: alone, it
@@ -184,18 +179,25 @@ std::optional<std::string> method2_unavailable(const ecs::ResolvedTarget& target
   return std::nullopt;
 }
 
+Result<std::optional<std::string>> ssm_ping_status(const json::object& response,
+                                                   const std::string& instance_id) {
+  JsonFields r(response, "the DescribeInstanceInformation response");
+  ECSH_TRY(auto list, r.objects("InstanceInformationList"));
+  std::optional<std::string> status;
+  for (const auto& i : list) {
+    ECSH_TRY(auto id, i.string("InstanceId"));
+    if (id != instance_id) continue;
+    ECSH_TRY(status, i.string_or("PingStatus"));
+  }
+  return status;
+}
+
 Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                          bool need_ssm_status) {
   InstanceInfo info;
-  json::object ci{
-      {"cluster", target.cluster_arn},
-      {"containerInstances", json::array{json::value(target.task.container_instance_arn)}}};
-  ECSH_CO_TRY(auto got,
-              co_await client.json_call(aws::services::ecs(), "DescribeContainerInstances", ci));
-  if (auto* arr = got.is_object() ? got.as_object().if_contains("containerInstances") : nullptr;
-      arr && arr->is_array() && !arr->as_array().empty()) {
-    info.instance_id = str_of(arr->as_array().front(), "ec2InstanceId");
-  }
+  ECSH_CO_TRY(auto instance, co_await ecs::describe_container_instance(
+                                 client, target.cluster_arn, target.task.container_instance_arn));
+  if (instance) info.instance_id = instance->ec2_instance_id;
   if (info.instance_id.empty()) {
     Error e =
         Error::usage("the container instance of task " + target.task.id + " has no EC2 instance ID",
@@ -222,16 +224,9 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
     auto managed =
         co_await client.json_call(aws::services::ssm(), "DescribeInstanceInformation", req);
     if (managed) {
-      const auto& body = managed.value();
-      if (auto* list =
-              body.is_object() ? body.as_object().if_contains("InstanceInformationList") : nullptr;
-          list && list->is_array()) {
-        for (const auto& i : list->as_array()) {
-          if (str_of(i, "InstanceId") != info.instance_id) continue;
-          info.ssm_ping_status = str_of(i, "PingStatus");
-          info.ssm_managed = info.ssm_ping_status == "Online";
-        }
-      }
+      ECSH_CO_TRY(auto status, ssm_ping_status(managed.value(), info.instance_id));
+      info.ssm_ping_status = status.value_or("");
+      info.ssm_managed = info.ssm_ping_status == "Online";
     } else {
       // Without it ecsh cannot tell SSM from ssh; guessing ssh would send the user to a private
       // address that a laptop rarely reaches.
