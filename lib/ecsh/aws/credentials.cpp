@@ -12,13 +12,15 @@
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/shlex.hpp"
 #include "ecsh/common/strings.hpp"
+#include "ecsh/common/subprocess.hpp"
 
 #include <openssl/sha.h>
 #include <pugixml.hpp>
 
-#include <sys/wait.h>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <set>
@@ -31,6 +33,10 @@ using Found = std::optional<Credentials>;
 using TimePoint = std::chrono::system_clock::time_point;
 
 constexpr auto kAdvisoryRefresh = std::chrono::minutes(15);
+// What is kept of a credential_process's output: its JSON is a few hundred bytes; the end of its
+// stderr says why it failed.
+constexpr std::size_t kProcessOutputKept = 1 << 20;
+constexpr std::size_t kProcessStderrKept = 4096;
 
 Credentials make(std::string akid, std::string secret, std::string token, std::string source,
                  std::optional<TimePoint> expiration = std::nullopt) {
@@ -463,18 +469,31 @@ class Resolver {
   Result<Credentials> credential_process(const Profile& p, const std::string& command) {
     std::string what =
         "credential_process of profile " + p.name + " (" + where(p, "credential_process") + ")";
-    // Run through the shell as the AWS CLI does; its stderr goes to ours.
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return provider_error(what, "cannot start it");
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    int status = ::pclose(pipe);
-    if (status != 0) {
-      int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return provider_error(what, "it exited with status " + std::to_string(code));
+    // As botocore does: the command line split as Python's shlex.split splits it, run without a
+    // shell (in ecsh's environment, with its stdin), stdout read as JSON, stderr kept for the
+    // error message.
+    auto argv = shlex::split_posix(command);
+    if (!argv)
+      return provider_error(what, "cannot split its command line: " + argv.error().message);
+    if (argv.value().empty()) return provider_error(what, "its command line is empty");
+    subprocess::Spec spec;
+    spec.argv = std::move(argv.value());
+    spec.out = subprocess::Stream::capture;
+    spec.err = subprocess::Stream::capture;
+    spec.out_limit = kProcessOutputKept;
+    spec.err_limit = kProcessStderrKept;
+    auto done = subprocess::run(spec);
+    if (done.error != 0) {
+      return provider_error(what, "cannot run " + spec.argv[0] + ": " + std::strerror(done.error));
     }
+    std::string stderr_text(str::trim(done.err));
+    if (done.exit_code != 0) {
+      std::string why = "it exited with status " + std::to_string(done.exit_code);
+      if (!stderr_text.empty()) why += ": " + std::string(done.err_cut ? "…" : "") + stderr_text;
+      return provider_error(what, why);
+    }
+    if (!stderr_text.empty()) log::debug("credential_process wrote to stderr: {}", stderr_text);
+    const std::string& out = done.out;
     auto v = parse_json_object(out, "its output");
     if (!v) return provider_error(what, "its output is not a JSON object");
     auto version = JsonFields(v.value(), "its output").optional_int("Version");
