@@ -69,36 +69,19 @@ Task<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
     json::array out;
     std::vector<std::vector<std::string>> rows;
     for (const auto& arn : clusters) {
-      json::object req{{"clusters", json::array{json::value(arn)}},
-                       {"include", json::array{"CONFIGURATIONS"}}};
-      ECSH_CO_TRY(auto resp,
-                  co_await client.json_call(aws::services::ecs(), "DescribeClusters", req));
-      auto* arr = resp.as_object().if_contains("clusters");
-      if (!arr || !arr->is_array() || arr->as_array().empty()) continue;
-      const auto& c = arr->as_array().front().as_object();
-      auto num = [&c](const char* k) {
-        auto* v = c.if_contains(k);
-        return v && v->is_int64() ? v->as_int64() : 0;
-      };
-      std::string kms = "-", logging = "-";
-      if (auto* conf = c.if_contains("configuration"); conf && conf->is_object()) {
-        if (auto* ecc = conf->as_object().if_contains("executeCommandConfiguration");
-            ecc && ecc->is_object()) {
-          if (auto* k = ecc->as_object().if_contains("kmsKeyId"); k && k->is_string())
-            kms = ecs::arn_name(k->as_string());
-          if (auto* l = ecc->as_object().if_contains("logging"); l && l->is_string())
-            logging = std::string(l->as_string());
-        }
-      }
+      ECSH_CO_TRY(auto cluster, co_await ecs::describe_cluster(client, arn));
+      if (!cluster) continue;
+      const auto& c = *cluster;
+      std::string kms = c.exec_kms_key_id.empty() ? "-" : ecs::arn_name(c.exec_kms_key_id);
+      std::string logging = c.exec_logging.empty() ? "-" : c.exec_logging;
       std::string name = ecs::arn_name(arn);
-      rows.push_back({name, std::to_string(num("activeServicesCount")),
-                      std::to_string(num("runningTasksCount")),
-                      std::to_string(num("pendingTasksCount")), kms, logging});
+      rows.push_back({name, std::to_string(c.active_services), std::to_string(c.running_tasks),
+                      std::to_string(c.pending_tasks), kms, logging});
       out.push_back(json::object{{"cluster", name},
                                  {"arn", arn},
-                                 {"services", num("activeServicesCount")},
-                                 {"running", num("runningTasksCount")},
-                                 {"pending", num("pendingTasksCount")},
+                                 {"services", c.active_services},
+                                 {"running", c.running_tasks},
+                                 {"pending", c.pending_tasks},
                                  {"exec_kms_key", kms == "-" ? "" : kms},
                                  {"exec_logging", logging == "-" ? "" : logging}});
     }

@@ -1,8 +1,8 @@
 #include "cli/embedded_sandbox.hpp"
 
-#include <fcntl.h>
+#include "ecsh/common/subprocess.hpp"
+
 #include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
@@ -12,8 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <vector>
-
-extern char** environ;
 
 namespace ecsh::cli {
 
@@ -41,55 +39,43 @@ Result<void> EmbeddedSandbox::start(const std::string& scenario_json, bool reali
   std::string state = dir_ + "/state";
   std::string log = dir_ + "/sandbox.log";
 
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return Error::internal("pipe failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  std::vector<std::string> args{exe,
-                                "--listen",
-                                "127.0.0.1:0",
-                                "--state-dir",
-                                state,
-                                "--scenario",
-                                scenario,
-                                "--agent-pacing",
-                                realistic_pacing ? "realistic" : "none",
-                                "--exit-with-parent"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  subprocess::Spec spec;
+  spec.argv = {exe,
+               "--listen",
+               "127.0.0.1:0",
+               "--state-dir",
+               state,
+               "--scenario",
+               scenario,
+               "--agent-pacing",
+               realistic_pacing ? "realistic" : "none",
+               "--exit-with-parent"};
+  spec.search_path = false;
+  spec.in = subprocess::Stream::null;
+  spec.out = subprocess::Stream::capture;
+  spec.err = subprocess::Stream::append_file;
+  spec.err_path = log;
   // The sandbox needs none of the user's AWS settings, and secrets never reach a child process.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    if (kv.starts_with("AWS_")) continue;
-    env_strings.emplace_back(kv);
-  }
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  int rc = ::posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(out[0]);
+  spec.env = subprocess::environment_without(
+      [](std::string_view name) { return name.starts_with("AWS_"); });
+  auto child = subprocess::spawn(spec);
+  if (child.error != 0) {
     pid_ = -1;
-    return Error::internal("cannot start " + exe + ": " + std::strerror(rc));
+    return Error::internal("cannot start " + exe + ": " + std::strerror(child.error));
   }
+  pid_ = child.pid;
+  const int out = child.out.fd;
   // The first line is "listening on http://127.0.0.1:PORT".
   std::string line;
-  pollfd p{out[0], POLLIN, 0};
+  pollfd p{out, POLLIN, 0};
   for (int waited = 0; line.find('\n') == std::string::npos && waited < 200; ++waited) {
     if (::poll(&p, 1, 100) <= 0) continue;
     char buf[256];
-    ssize_t n = ::read(out[0], buf, sizeof buf);
+    ssize_t n = ::read(out, buf, sizeof buf);
     if (n <= 0) break;
     line.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(out[0]);
+  child.out.reset();
   const std::string prefix = "listening on ";
   if (!line.starts_with(prefix) || line.find('\n') == std::string::npos) {
     std::ifstream in(log);

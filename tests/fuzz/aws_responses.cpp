@@ -4,11 +4,14 @@
 // the rest is the body. Invariants: parse_error_response never crashes and always gives a
 // service Error with the status, a non-empty code (for JSON without a ":suffix" or "ns#"
 // prefix), and a non-empty message in the AWS CLI's form; a 5xx is retryable. The body, parsed
-// as JSON (error code, no exceptions), goes through the typed ECS views when it is an object
-// (and each element of "tasks" / "services", as DescribeTasks / DescribeServices return them):
-// parse_task and parse_service never throw, a task's id is the last segment of its ARN.
+// as JSON (error code, no exceptions), goes through every typed parser of JSON replies when it is
+// an object: the ECS views (the object itself as a task, a service and a cluster, and whole
+// DescribeTasks / DescribeServices / DescribeClusters / DescribeContainerInstances responses),
+// the logs' task definition and log event pages. None throws; each gives a value or a protocol
+// error whose message names the response; a task's id is the last segment of its ARN.
 #include "ecsh/aws/client.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
+#include "ecsh/logs/fetch.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -41,35 +44,57 @@ void check_error(Protocol protocol, int status, const ecsh::aws::HttpResponse& r
   }
 }
 
-void check_task(const boost::json::object& o) {
-  ecsh::ecs::TaskView t;
+// A parser's failure must be a protocol error naming where it is, never an exception.
+template <class T>
+bool parsed(const ecsh::Result<T>& r, std::string_view where) {
+  if (r) return true;
+  const ecsh::Error& e = r.error();
+  if (e.kind != ecsh::ErrorKind::protocol || e.message.compare(0, where.size(), where) != 0) {
+    std::abort();
+  }
+  return false;
+}
+
+template <class F>
+auto no_throw(F f) {
   try {
-    t = ecsh::ecs::parse_task(o);
+    return f();
   } catch (...) {
     std::abort();
   }
-  if (t.id != ecsh::ecs::arn_name(t.arn) || t.id.find('/') != std::string::npos) std::abort();
-  if (!t.service_name().empty() && t.group != "service:" + t.service_name()) std::abort();
+}
+
+void check_task(const boost::json::object& o) {
+  const ecsh::JsonFields fields(o, "the task");
+  auto t = no_throw([&] { return ecsh::ecs::parse_task(fields); });
+  if (!parsed(t, "the task")) return;
+  const auto& task = t.value();
+  if (task.arn.empty() && !o.contains("taskArn")) std::abort();  // taskArn is required
+  if (task.id != ecsh::ecs::arn_name(task.arn) || task.id.find('/') != std::string::npos) {
+    std::abort();
+  }
+  if (!task.service_name().empty() && task.group != "service:" + task.service_name()) {
+    std::abort();
+  }
   const auto* cs = o.if_contains("containers");
-  const std::size_t max = cs && cs->is_array() ? cs->as_array().size() : 0;
-  if (t.containers.size() > max) std::abort();
+  const std::size_t count = cs && cs->is_array() ? cs->as_array().size() : 0;
+  if (task.containers.size() != count) std::abort();  // every container, or an error
 }
 
 void check_service(const boost::json::object& o) {
-  ecsh::ecs::ServiceView s;
-  try {
-    s = ecsh::ecs::parse_service(o);
-  } catch (...) {
-    std::abort();
-  }
+  const ecsh::JsonFields fields(o, "the service");
+  auto s = no_throw([&] { return ecsh::ecs::parse_service(fields); });
+  if (!parsed(s, "the service")) return;
   const auto* ds = o.if_contains("deployments");
-  const std::size_t max = ds && ds->is_array() ? ds->as_array().size() : 0;
-  if (s.deployments.size() > max) std::abort();
+  const std::size_t count = ds && ds->is_array() ? ds->as_array().size() : 0;
+  if (s.value().deployments.size() != count) std::abort();
 }
 
 void check_views(const boost::json::object& o) {
   check_task(o);
   check_service(o);
+  const ecsh::JsonFields fields(o, "the cluster");
+  parsed(no_throw([&] { return ecsh::ecs::parse_cluster(fields); }), "the cluster");
   for (const char* key : {"tasks", "services"}) {
     const auto* list = o.if_contains(key);
     if (!list || !list->is_array()) continue;
@@ -78,6 +103,31 @@ void check_views(const boost::json::object& o) {
       check_task(item.as_object());
       check_service(item.as_object());
     }
+  }
+  auto tasks = no_throw([&] { return ecsh::ecs::parse_describe_tasks(o); });
+  if (parsed(tasks, "the DescribeTasks response")) {
+    const auto* list = o.if_contains("tasks");
+    if (tasks.value().size() != (list && list->is_array() ? list->as_array().size() : 0)) {
+      std::abort();
+    }
+  }
+  parsed(no_throw([&] { return ecsh::ecs::parse_describe_services(o); }),
+         "the DescribeServices response");
+  parsed(no_throw([&] { return ecsh::ecs::parse_describe_clusters(o); }),
+         "the DescribeClusters response");
+  parsed(no_throw([&] { return ecsh::ecs::parse_describe_container_instances(o); }),
+         "the DescribeContainerInstances response");
+  auto page = no_throw([&] { return ecsh::logs::parse_log_events(o, "FilterLogEvents"); });
+  if (parsed(page, "the FilterLogEvents response")) {
+    const auto* events = o.if_contains("events");
+    const std::size_t count = events && events->is_array() ? events->as_array().size() : 0;
+    if (page.value().events.size() != count) std::abort();
+  }
+  const ecsh::JsonFields definition(o, "the task definition");
+  auto def = no_throw([&] { return ecsh::logs::parse_task_definition(definition); });
+  if (parsed(def, "the task definition")) {
+    const auto essential = ecsh::logs::essential_containers(def.value());
+    if (essential.size() > def.value().containers.size()) std::abort();
   }
 }
 

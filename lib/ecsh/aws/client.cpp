@@ -1,6 +1,7 @@
 #include "ecsh/aws/client.hpp"
 
 #include "ecsh/aws/sigv4.hpp"
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/common/strings.hpp"
 
@@ -196,9 +197,9 @@ AwsClient::AwsClient(AwsSettings settings, std::shared_ptr<CredentialsProvider> 
   };
 }
 
-Task<Result<boost::json::value>> AwsClient::json_call(const ServiceSpec& service,
-                                                      std::string_view operation_name,
-                                                      boost::json::object request) {
+Task<Result<boost::json::object>> AwsClient::json_call(const ServiceSpec& service,
+                                                       std::string_view operation_name,
+                                                       boost::json::object request) {
   std::string operation(operation_name);
   HttpRequest req;
   req.method = "POST";
@@ -208,14 +209,8 @@ Task<Result<boost::json::value>> AwsClient::json_call(const ServiceSpec& service
   auto response = co_await send_with_retries(service, operation, std::move(req));
   if (!response) co_return response.error();
   const auto& body = response.value().body;
-  if (body.empty()) co_return boost::json::value(boost::json::object());
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (ec) {
-    Error e = Error::protocol("the " + operation + " response is not valid JSON: " + ec.message());
-    co_return e;
-  }
-  co_return v;
+  if (body.empty()) co_return boost::json::object();
+  co_return parse_json_object(body, "the " + operation + " response");
 }
 
 Task<Result<std::string>> AwsClient::query_call(const ServiceSpec& service,
@@ -245,16 +240,14 @@ Task<Result<boost::json::array>> AwsClient::json_paginate(
     boost::json::object page_request = request;
     auto response = co_await json_call(service, operation, page_request);
     if (!response) co_return response.error();
-    if (!response.value().is_object()) co_return all;
-    const auto& o = response.value().as_object();
-    if (auto it = o.find(result_key); it != o.end() && it->value().is_array()) {
-      for (const auto& item : it->value().as_array()) all.push_back(item);
+    JsonFields o(response.value(), "the " + operation + " response");
+    ECSH_CO_TRY(auto items, o.optional_array(result_key));
+    if (items) {
+      for (const auto& item : *items) all.push_back(item);
     }
-    auto next = o.find(token);
-    if (next == o.end() || !next->value().is_string() || next->value().as_string().empty()) {
-      co_return all;
-    }
-    request[token] = next->value();
+    ECSH_CO_TRY(auto next, o.string_or(token));
+    if (next.empty()) co_return all;
+    request[token] = next;
   }
   Error e = Error::protocol(operation + " kept returning a next token after " +
                             std::to_string(max_pages) + " pages");

@@ -76,14 +76,18 @@ class AwsClient {
   // Names (operation, keys) are std::string_view so that literals at call sites are trivial
   // temporaries: g++ 12 miscompiles class-type temporaries in a co_await (docs/CODING.md).
   // Each coroutine copies them before it first suspends.
-  Task<Result<boost::json::value>> json_call(const ServiceSpec& service, std::string_view operation,
-                                             boost::json::object request);
+  // The response object; a response that is not JSON, or not an object, is a protocol error
+  // ("the DescribeTasks response is …"). An empty body is an empty object.
+  Task<Result<boost::json::object>> json_call(const ServiceSpec& service,
+                                              std::string_view operation,
+                                              boost::json::object request);
   // Returns the XML response body.
   Task<Result<std::string>> query_call(const ServiceSpec& service, std::string_view operation,
                                        QueryParams params);
 
   // Every page of a JSON operation: follows `token` (nextToken / NextToken) and concatenates the
-  // `result_key` arrays. Stops after max_pages as a guard against a service that loops.
+  // `result_key` arrays. Stops after max_pages as a guard against a service that loops. A
+  // `result_key` that is not an array, or a token that is not a string, is a protocol error.
   Task<Result<boost::json::array>> json_paginate(
       const ServiceSpec& service, std::string_view operation, boost::json::object request,
       std::string_view result_key, std::string_view token = "nextToken", int max_pages = 1000);

@@ -10,15 +10,17 @@
 #include "ecsh/aws/settings.hpp"
 #include "ecsh/aws/sigv4.hpp"
 #include "ecsh/common/crypto.hpp"
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/shlex.hpp"
 #include "ecsh/common/strings.hpp"
+#include "ecsh/common/subprocess.hpp"
 
 #include <openssl/sha.h>
-#include <boost/json/parse.hpp>
 #include <pugixml.hpp>
 
-#include <sys/wait.h>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <set>
@@ -31,6 +33,10 @@ using Found = std::optional<Credentials>;
 using TimePoint = std::chrono::system_clock::time_point;
 
 constexpr auto kAdvisoryRefresh = std::chrono::minutes(15);
+// What is kept of a credential_process's output: its JSON is a few hundred bytes; the end of its
+// stderr says why it failed.
+constexpr std::size_t kProcessOutputKept = 1 << 20;
+constexpr std::size_t kProcessStderrKept = 4096;
 
 Credentials make(std::string akid, std::string secret, std::string token, std::string source,
                  std::optional<TimePoint> expiration = std::nullopt) {
@@ -63,25 +69,29 @@ Error provider_error(const std::string& what, const std::string& why,
   return Error::config(what + ": " + why, hint);
 }
 
-std::string json_str(const boost::json::object& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
+// A field read from a credential source's JSON: a malformed one is a config error (credentials
+// could not be had, exit 253) naming the source, with the field's path.
+template <class T>
+Result<T> from_source(Result<T> field, const std::string& source, const std::string& hint = {}) {
+  if (!field) return provider_error(source, field.error().message, hint);
+  return field;
 }
 
 Result<Credentials> credentials_from_json(std::string_view body, const std::string& source,
                                           const char* token_key) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return provider_error(source, "the response is not a JSON object");
-  const auto& o = v.as_object();
-  auto akid = json_str(o, "AccessKeyId");
-  auto secret = json_str(o, "SecretAccessKey");
+  auto parsed = parse_json_object(body, "the response");
+  if (!parsed) return provider_error(source, "the response is not a JSON object");
+  JsonFields o(parsed.value(), "the response");
+  ECSH_TRY(auto akid, from_source(o.string_or("AccessKeyId"), source));
+  ECSH_TRY(auto secret, from_source(o.string_or("SecretAccessKey"), source));
   if (akid.empty() || secret.empty()) {
     return provider_error(source, "the response has no AccessKeyId/SecretAccessKey");
   }
+  ECSH_TRY(auto token, from_source(o.string_or(token_key), source));
+  ECSH_TRY(auto expiration, from_source(o.string_or("Expiration"), source));
   std::optional<TimePoint> exp;
-  if (auto e = json_str(o, "Expiration"); !e.empty()) exp = parse_iso8601(e);
-  return make(akid, secret, json_str(o, token_key), source, exp);
+  if (!expiration.empty()) exp = parse_iso8601(expiration);
+  return make(akid, secret, token, source, exp);
 }
 
 Result<Found> from_environment(const Environment& env) {
@@ -395,15 +405,16 @@ class Resolver {
       Error e = Error::config(what + ": no SSO token cached (" + cache_file + ")", login_hint);
       co_return e;
     }
-    boost::system::error_code ec;
-    auto v = boost::json::parse(cached.value(), ec);
-    if (ec || !v.is_object()) {
+    auto v = parse_json_object(cached.value(), "the SSO token cache");
+    if (!v) {
       Error e = Error::config(what + ": the SSO token cache " + cache_file + " is not valid JSON",
                               login_hint);
       co_return e;
     }
-    auto token = json_str(v.as_object(), "accessToken");
-    auto expires = parse_iso8601(json_str(v.as_object(), "expiresAt"));
+    JsonFields cache(v.value(), "the SSO token cache " + cache_file);
+    ECSH_CO_TRY(auto token, from_source(cache.string_or("accessToken"), what, login_hint));
+    ECSH_CO_TRY(auto expires_at, from_source(cache.string_or("expiresAt"), what, login_hint));
+    auto expires = parse_iso8601(expires_at);
     if (token.empty() || !expires || *expires <= clock_.now()) {
       Error e = Error::config(
           "The SSO session associated with this profile has expired or is otherwise invalid.",
@@ -435,42 +446,58 @@ class Resolver {
       e.hint = login_hint;
       co_return e;
     }
-    auto body = boost::json::parse(response.value().body, ec);
-    if (ec || !body.is_object() || !body.as_object().contains("roleCredentials") ||
-        !body.as_object().at("roleCredentials").is_object()) {
+    auto body = parse_json_object(response.value().body, "the GetRoleCredentials response");
+    if (!body) {
       Error e = Error::config(what + ": GetRoleCredentials sent no roleCredentials");
       co_return e;
     }
-    const auto& rc = body.as_object().at("roleCredentials").as_object();
-    std::optional<TimePoint> exp;
-    if (auto it = rc.find("expiration"); it != rc.end() && it->value().is_int64()) {
-      exp = TimePoint(std::chrono::milliseconds(it->value().as_int64()));
+    JsonFields r(body.value(), "the GetRoleCredentials response");
+    ECSH_CO_TRY(auto rc, from_source(r.optional_object("roleCredentials"), what));
+    if (!rc) {
+      Error e = Error::config(what + ": GetRoleCredentials sent no roleCredentials");
+      co_return e;
     }
-    co_return make(json_str(rc, "accessKeyId"), json_str(rc, "secretAccessKey"),
-                   json_str(rc, "sessionToken"), "profile " + p.name + " via sso", exp);
+    ECSH_CO_TRY(auto akid, from_source(rc->string_or("accessKeyId"), what));
+    ECSH_CO_TRY(auto secret, from_source(rc->string_or("secretAccessKey"), what));
+    ECSH_CO_TRY(auto session_token, from_source(rc->string_or("sessionToken"), what));
+    ECSH_CO_TRY(auto expiration, from_source(rc->optional_int("expiration"), what));
+    std::optional<TimePoint> exp;
+    if (expiration) exp = TimePoint(std::chrono::milliseconds(*expiration));
+    co_return make(akid, secret, session_token, "profile " + p.name + " via sso", exp);
   }
 
   Result<Credentials> credential_process(const Profile& p, const std::string& command) {
     std::string what =
         "credential_process of profile " + p.name + " (" + where(p, "credential_process") + ")";
-    // Run through the shell as the AWS CLI does; its stderr goes to ours.
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return provider_error(what, "cannot start it");
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    int status = ::pclose(pipe);
-    if (status != 0) {
-      int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return provider_error(what, "it exited with status " + std::to_string(code));
+    // As botocore does: the command line split as Python's shlex.split splits it, run without a
+    // shell (in ecsh's environment, with its stdin), stdout read as JSON, stderr kept for the
+    // error message.
+    auto argv = shlex::split_posix(command);
+    if (!argv)
+      return provider_error(what, "cannot split its command line: " + argv.error().message);
+    if (argv.value().empty()) return provider_error(what, "its command line is empty");
+    subprocess::Spec spec;
+    spec.argv = std::move(argv.value());
+    spec.out = subprocess::Stream::capture;
+    spec.err = subprocess::Stream::capture;
+    spec.out_limit = kProcessOutputKept;
+    spec.err_limit = kProcessStderrKept;
+    auto done = subprocess::run(spec);
+    if (done.error != 0) {
+      return provider_error(what, "cannot run " + spec.argv[0] + ": " + std::strerror(done.error));
     }
-    boost::system::error_code ec;
-    auto v = boost::json::parse(out, ec);
-    if (ec || !v.is_object()) return provider_error(what, "its output is not a JSON object");
-    auto version = v.as_object().find("Version");
-    if (version == v.as_object().end() || !version->value().is_int64() ||
-        version->value().as_int64() != 1) {
+    std::string stderr_text(str::trim(done.err));
+    if (done.exit_code != 0) {
+      std::string why = "it exited with status " + std::to_string(done.exit_code);
+      if (!stderr_text.empty()) why += ": " + std::string(done.err_cut ? "…" : "") + stderr_text;
+      return provider_error(what, why);
+    }
+    if (!stderr_text.empty()) log::debug("credential_process wrote to stderr: {}", stderr_text);
+    const std::string& out = done.out;
+    auto v = parse_json_object(out, "its output");
+    if (!v) return provider_error(what, "its output is not a JSON object");
+    auto version = JsonFields(v.value(), "its output").optional_int("Version");
+    if (!version || version.value() != 1) {
       return provider_error(what, "its output must have \"Version\": 1");
     }
     auto creds =

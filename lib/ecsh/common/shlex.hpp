@@ -18,6 +18,14 @@ namespace ecsh::shlex {
 // quotes or a trailing backslash are errors.
 Result<std::vector<std::string>> split(std::string_view command);
 
+// Python's shlex.split (POSIX mode, no comments), which botocore uses to split a profile's
+// credential_process before running it without a shell: whitespace separates words; '...' is
+// literal; in "..." a backslash escapes only a double quote or a backslash (before any other
+// character it stays); a backslash outside quotes escapes the next character; '#', '$', '|', ';',
+// '>' and the like are ordinary characters. Unterminated quotes or a trailing backslash are
+// errors.
+Result<std::vector<std::string>> split_posix(std::string_view command);
+
 // Single-quotes a word for POSIX sh and for google/shlex alike: 'it'\''s'.
 std::string quote(std::string_view word);
 

@@ -1,6 +1,7 @@
 #include "ecsh/connect/exec_session.hpp"
 
 #include "ecsh/common/crypto.hpp"
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/exec/remote_command.hpp"
 #include "ecsh/term/escape.hpp"
@@ -33,22 +34,17 @@ namespace {
 
 // The session of an ExecuteCommand ({"session": {"sessionId"…}}) or StartSession ({"SessionId"…})
 // response.
-Result<SessionTarget> session_from(const json::value& resp, const char* operation) {
+Result<SessionTarget> session_from(const json::object& resp, const char* operation) {
   SessionTarget s;
-  if (resp.is_object()) {
-    const json::object* o = &resp.as_object();
-    if (auto* session = o->if_contains("session"); session && session->is_object()) {
-      o = &session->as_object();
-    }
-    auto str = [o](const char* lower, const char* upper) {
-      auto* v = o->if_contains(lower);
-      if (!v) v = o->if_contains(upper);
-      return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    s.session_id = str("sessionId", "SessionId");
-    s.stream_url = str("streamUrl", "StreamUrl");
-    s.token_value = str("tokenValue", "TokenValue");
-  }
+  JsonFields r(resp, std::string("the ") + operation + " response");
+  ECSH_TRY(auto session, r.optional_object("session"));
+  const JsonFields& o = session ? *session : r;
+  auto str = [&o](const char* lower, const char* upper) {
+    return o.has(lower) ? o.string(lower) : o.string_or(upper);
+  };
+  ECSH_TRY(s.session_id, str("sessionId", "SessionId"));
+  ECSH_TRY(s.stream_url, str("streamUrl", "StreamUrl"));
+  ECSH_TRY(s.token_value, str("tokenValue", "TokenValue"));
   if (s.session_id.empty() || s.stream_url.empty() || s.token_value.empty()) {
     return Error::protocol(std::string(operation) + " returned no session");
   }
@@ -101,11 +97,8 @@ TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& 
   o.resume = [&client, id]() -> Task<Result<std::string>> {
     json::object req{{"SessionId", id}};
     ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ssm(), "ResumeSession", req));
-    std::string token;
-    if (auto* t = resp.as_object().if_contains("TokenValue"); t && t->is_string()) {
-      token = std::string(t->as_string());
-    }
-    co_return token;
+    JsonFields r(resp, "the ResumeSession response");
+    co_return r.string_or("TokenValue");
   };
   o.generate_data_key = [&client, id, ssm_target](std::string key_id) -> Task<Result<KmsDataKey>> {
     json::object req{{"KeyId", key_id},
@@ -113,12 +106,11 @@ TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& 
                      {"EncryptionContext",
                       json::object{{"aws:ssm:SessionId", id}, {"aws:ssm:TargetId", ssm_target}}}};
     ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::kms(), "GenerateDataKey", req));
-    auto field = [&resp](const char* k) {
-      auto* v = resp.as_object().if_contains(k);
-      return v && v->is_string() ? crypto::base64_decode(v->as_string()) : std::nullopt;
-    };
-    auto blob = field("CiphertextBlob");
-    auto plain = field("Plaintext");
+    JsonFields r(resp, "the GenerateDataKey response");
+    ECSH_CO_TRY(auto blob_text, r.string_or("CiphertextBlob"));
+    ECSH_CO_TRY(auto plain_text, r.string_or("Plaintext"));
+    auto blob = crypto::base64_decode(blob_text);
+    auto plain = crypto::base64_decode(plain_text);
     if (!blob || !plain || plain->size() != 64) {
       Error e = Error::protocol("kms:GenerateDataKey returned no usable 64-byte data key");
       co_return e;

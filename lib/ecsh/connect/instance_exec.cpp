@@ -1,6 +1,8 @@
 #include "ecsh/connect/instance_exec.hpp"
 
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/subprocess.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/exec/instance_command.hpp"
 #include "ecsh/term/tty.hpp"
@@ -8,47 +10,26 @@
 #include <boost/json.hpp>
 #include <pugixml.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-extern char** environ;
 
 namespace ecsh::connect {
 namespace json = boost::json;
 
 namespace {
 
-std::string str_of(const json::value& v, const char* key) {
-  if (!v.is_object()) return {};
-  auto* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : std::string();
-}
-
 // The environment for ssh: ecsh's own, without AWS credentials (ssh and a ProxyCommand keep
 // AWS_PROFILE and friends, never the keys themselves). The access key ID goes too: alone, it
 // makes an `aws ssm start-session` ProxyCommand fail with partial credentials instead of
 // falling back to the profile.
 std::vector<std::string> child_environment() {
-  static const char* const kSecrets[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                         "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                                         "AWS_CONTAINER_AUTHORIZATION_TOKEN"};
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view kv(*e);
-    bool secret = false;
-    for (const char* s : kSecrets) {
-      std::string_view name(s);
-      if (kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=') secret = true;
-    }
-    if (!secret) env.emplace_back(kv);
-  }
-  return env;
+  return subprocess::environment_without([](std::string_view name) {
+    return name == "AWS_ACCESS_KEY_ID" || name == "AWS_SECRET_ACCESS_KEY" ||
+           name == "AWS_SESSION_TOKEN" || name == "AWS_SECURITY_TOKEN" ||
+           name == "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+  });
 }
 
 struct ProcessResult {
@@ -60,74 +41,21 @@ struct ProcessResult {
 // While it runs, ecsh ignores SIGINT and SIGQUIT, as system() does: the child decides.
 Result<ProcessResult> run_process(const std::vector<std::string>& argv, bool capture_stdout,
                                   bool null_stdin) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  auto env_strings = child_environment();
-  std::vector<char*> env;
-  for (auto& e : env_strings) env.push_back(e.data());
-  env.push_back(nullptr);
-
-  int pipefd[2] = {-1, -1};
-  if (capture_stdout && ::pipe2(pipefd, O_CLOEXEC) != 0) {
-    return Error::internal(std::string("pipe: ") + std::strerror(errno));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (null_stdin) posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  if (capture_stdout) posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-  // ecsh's sockets (AWS connections, the session's WebSocket) are not ssh's to hold open.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  struct sigaction ignore {
-  }, old_int{}, old_quit{};
-  ignore.sa_handler = SIG_IGN;
-  ::sigaction(SIGINT, &ignore, &old_int);
-  ::sigaction(SIGQUIT, &ignore, &old_quit);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGQUIT);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (capture_stdout) ::close(pipefd[1]);
-  ProcessResult result;
-  if (rc == 0 && capture_stdout) {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(pipefd[0], buf, sizeof buf);
-      if (n > 0) {
-        result.out.append(buf, static_cast<std::size_t>(n));
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else {
-        break;
-      }
-    }
-  }
-  if (capture_stdout) ::close(pipefd[0]);
-  int status = 0;
-  if (rc == 0) {
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGQUIT, &old_quit, nullptr);
-  if (rc != 0) {
+  subprocess::Spec spec;
+  spec.argv = argv;
+  spec.env = child_environment();
+  spec.in = null_stdin ? subprocess::Stream::null : subprocess::Stream::inherit;
+  spec.out = capture_stdout ? subprocess::Stream::capture : subprocess::Stream::inherit;
+  spec.ignore_interrupts = true;
+  auto done = subprocess::run(spec);
+  if (done.error != 0) {
     return Error::config(
-        "cannot run " + argv[0] + ": " + std::strerror(rc),
+        "cannot run " + argv[0] + ": " + std::strerror(done.error),
         "Install the OpenSSH client, or reach the instance by SSM (without --ssh).");
   }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  ProcessResult result;
+  result.exit_code = done.exit_code;
+  result.out = std::move(done.out);
   return result;
 }
 
@@ -184,18 +112,25 @@ std::optional<std::string> method2_unavailable(const ecs::ResolvedTarget& target
   return std::nullopt;
 }
 
+Result<std::optional<std::string>> ssm_ping_status(const json::object& response,
+                                                   const std::string& instance_id) {
+  JsonFields r(response, "the DescribeInstanceInformation response");
+  ECSH_TRY(auto list, r.objects("InstanceInformationList"));
+  std::optional<std::string> status;
+  for (const auto& i : list) {
+    ECSH_TRY(auto id, i.string("InstanceId"));
+    if (id != instance_id) continue;
+    ECSH_TRY(status, i.string_or("PingStatus"));
+  }
+  return status;
+}
+
 Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                          bool need_ssm_status) {
   InstanceInfo info;
-  json::object ci{
-      {"cluster", target.cluster_arn},
-      {"containerInstances", json::array{json::value(target.task.container_instance_arn)}}};
-  ECSH_CO_TRY(auto got,
-              co_await client.json_call(aws::services::ecs(), "DescribeContainerInstances", ci));
-  if (auto* arr = got.is_object() ? got.as_object().if_contains("containerInstances") : nullptr;
-      arr && arr->is_array() && !arr->as_array().empty()) {
-    info.instance_id = str_of(arr->as_array().front(), "ec2InstanceId");
-  }
+  ECSH_CO_TRY(auto instance, co_await ecs::describe_container_instance(
+                                 client, target.cluster_arn, target.task.container_instance_arn));
+  if (instance) info.instance_id = instance->ec2_instance_id;
   if (info.instance_id.empty()) {
     Error e =
         Error::usage("the container instance of task " + target.task.id + " has no EC2 instance ID",
@@ -222,16 +157,9 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
     auto managed =
         co_await client.json_call(aws::services::ssm(), "DescribeInstanceInformation", req);
     if (managed) {
-      const auto& body = managed.value();
-      if (auto* list =
-              body.is_object() ? body.as_object().if_contains("InstanceInformationList") : nullptr;
-          list && list->is_array()) {
-        for (const auto& i : list->as_array()) {
-          if (str_of(i, "InstanceId") != info.instance_id) continue;
-          info.ssm_ping_status = str_of(i, "PingStatus");
-          info.ssm_managed = info.ssm_ping_status == "Online";
-        }
-      }
+      ECSH_CO_TRY(auto status, ssm_ping_status(managed.value(), info.instance_id));
+      info.ssm_ping_status = status.value_or("");
+      info.ssm_managed = info.ssm_ping_status == "Online";
     } else {
       // Without it ecsh cannot tell SSM from ssh; guessing ssh would send the user to a private
       // address that a laptop rarely reaches.

@@ -10,6 +10,8 @@
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/exec/target_match.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +38,11 @@ struct InstanceInfo {
 
 // Why Method 2 cannot apply to this task (Fargate, no container instance), or nothing.
 std::optional<std::string> method2_unavailable(const ecs::ResolvedTarget& target);
+
+// The PingStatus of `instance_id` in a DescribeInstanceInformation response; nothing when it is
+// not listed (not an SSM managed instance).
+Result<std::optional<std::string>> ssm_ping_status(const boost::json::object& response,
+                                                   const std::string& instance_id);
 
 Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                          bool need_ssm_status);

@@ -2,15 +2,14 @@
 
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/subprocess.hpp"
 #include "ecsh/common/unique_fd.hpp"
 
 #include <openssl/evp.h>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
@@ -23,8 +22,6 @@
 #include <memory>
 #include <optional>
 #include <thread>
-
-extern char** environ;
 
 namespace ecsh::copy {
 namespace fs = std::filesystem;
@@ -193,24 +190,14 @@ std::string first_hash(std::string_view text) {
 
 // Runs a program here (this machine's tar); its stderr is returned with the status.
 std::pair<int, std::string> run_local(const std::vector<std::string>& argv) {
-  Fd err = memory_file();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  if (err.fd >= 0) posix_spawn_file_actions_adddup2(&actions, err.fd, 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return {127, std::string(argv[0]) + ": " + std::strerror(rc)};
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return {code, err.fd >= 0 ? read_all(err.fd) : std::string()};
+  subprocess::Spec spec;
+  spec.argv = argv;
+  spec.in = subprocess::Stream::null;
+  spec.out = subprocess::Stream::null;
+  spec.err = subprocess::Stream::capture;
+  auto done = subprocess::run(spec);
+  if (done.error != 0) return {127, std::string(argv[0]) + ": " + std::strerror(done.error)};
+  return {done.exit_code, std::move(done.err)};
 }
 
 Error local_error(const std::string& path, int err) {

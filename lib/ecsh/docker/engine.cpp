@@ -1,5 +1,6 @@
 #include "ecsh/docker/engine.hpp"
 
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/common/strings.hpp"
 
@@ -42,11 +43,6 @@ std::optional<std::pair<int, int>> parse_version(std::string_view v) {
     return std::nullopt;
   }
   return std::make_pair(major, minor);
-}
-
-std::string json_string(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
 Error stream_error(const Endpoint& ep, const std::string& what,
@@ -190,30 +186,23 @@ Result<std::vector<ContainerSummary>> parse_container_list(std::string_view body
   if (ec || !v.is_array()) {
     return Error::protocol("the Docker Engine's container list is not a JSON array");
   }
+  ECSH_TRY(auto items, json_objects(v.as_array(), "the Docker Engine's container list"));
   std::vector<ContainerSummary> out;
-  for (const auto& item : v.as_array()) {
-    if (!item.is_object()) continue;
-    const auto& o = item.as_object();
+  for (const auto& o : items) {
     ContainerSummary c;
-    c.id = json_string(o, "Id");
-    c.image = json_string(o, "Image");
-    c.state = json_string(o, "State");
-    c.status = json_string(o, "Status");
-    if (auto* names = o.if_contains("Names"); names && names->is_array()) {
-      for (const auto& n : names->as_array()) {
-        if (!n.is_string()) continue;
-        std::string_view name = n.as_string();
-        if (name.starts_with('/')) name.remove_prefix(1);
-        // Legacy link aliases ("/other/alias") are not names of this container.
-        if (name.empty() || name.find('/') != std::string_view::npos) continue;
-        c.names.emplace_back(name);
-      }
+    ECSH_TRY(c.id, o.string_or("Id"));
+    ECSH_TRY(c.image, o.string_or("Image"));
+    ECSH_TRY(c.state, o.string_or("State"));
+    ECSH_TRY(c.status, o.string_or("Status"));
+    ECSH_TRY(auto names, o.strings("Names"));
+    for (std::string_view name : names) {
+      if (name.starts_with('/')) name.remove_prefix(1);
+      // Legacy link aliases ("/other/alias") are not names of this container.
+      if (name.empty() || name.find('/') != std::string_view::npos) continue;
+      c.names.emplace_back(name);
     }
-    if (auto* labels = o.if_contains("Labels"); labels && labels->is_object()) {
-      for (const auto& [k, lv] : labels->as_object()) {
-        if (lv.is_string()) c.labels.emplace(std::string(k), std::string(lv.as_string()));
-      }
-    }
+    ECSH_TRY(auto labels, o.string_map("Labels"));
+    c.labels.insert(labels.begin(), labels.end());
     out.push_back(std::move(c));
   }
   return out;
@@ -223,7 +212,11 @@ Error engine_error(int http_status, std::string_view body) {
   std::string message;
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
-  if (!ec && v.is_object()) message = json_string(v.as_object(), "message");
+  if (!ec && v.is_object()) {
+    // Best effort: an error body of another shape falls back to the status line below.
+    auto m = JsonFields(v.as_object(), "the Docker Engine's error").string_or("message");
+    if (m) message = std::move(m.value());
+  }
   if (message.empty()) {
     std::string text(str::trim(body.substr(0, std::min<std::size_t>(body.size(), 300))));
     message = "the Docker Engine answered HTTP " + std::to_string(http_status) +
@@ -388,9 +381,8 @@ Task<Result<std::string>> Engine::create_exec(const std::string& container,
   const std::string body = exec_create_body(config, console_size);
   ECSH_CO_TRY(auto resp, co_await request(Method::post, target, body));
   if (resp.status != 201 && resp.status != 200) co_return engine_error(resp.status, resp.body);
-  boost::system::error_code ec;
-  json::value v = json::parse(resp.body, ec);
-  std::string id = !ec && v.is_object() ? json_string(v.as_object(), "Id") : std::string();
+  ECSH_CO_TRY(auto created, parse_json_object(resp.body, "the Docker Engine's new exec"));
+  ECSH_CO_TRY(auto id, JsonFields(created, "the Docker Engine's new exec").string_or("Id"));
   if (id.empty()) co_return Error::protocol("the Docker Engine created an exec with no ID");
   co_return id;
 }
@@ -440,17 +432,13 @@ Task<Result<ExecState>> Engine::inspect_exec(const std::string& exec_id) {
   const std::string no_body;
   ECSH_CO_TRY(auto resp, co_await request(Method::get, target, no_body));
   if (resp.status != 200) co_return engine_error(resp.status, resp.body);
-  boost::system::error_code ec;
-  json::value v = json::parse(resp.body, ec);
-  if (ec || !v.is_object()) co_return Error::protocol("the Docker Engine's exec state is not JSON");
-  const auto& o = v.as_object();
+  auto v = parse_json_object(resp.body, "the Docker Engine's exec state");
+  if (!v) co_return Error::protocol("the Docker Engine's exec state is not JSON");
+  JsonFields o(v.value(), "the Docker Engine's exec state");
   ExecState s;
-  if (auto* r = o.if_contains("Running"); r && r->is_bool()) s.running = r->as_bool();
-  if (auto* c = o.if_contains("ExitCode"); c && c->is_int64()) {
-    s.exit_code = static_cast<int>(c->as_int64());
-  } else if (c && c->is_uint64()) {
-    s.exit_code = static_cast<int>(c->as_uint64());
-  }
+  ECSH_CO_TRY(s.running, o.bool_or("Running", false));
+  ECSH_CO_TRY(auto exit_code, o.optional_int("ExitCode"));
+  if (exit_code) s.exit_code = static_cast<int>(*exit_code);
   co_return s;
 }
 

@@ -1,5 +1,8 @@
 #include "ecsh/doctor/gather.hpp"
 
+#include "ecsh/common/json_fields.hpp"
+#include "ecsh/common/log.hpp"
+
 #include <boost/json.hpp>
 #include <pugixml.hpp>
 
@@ -9,13 +12,90 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-std::string str_of(const json::value& v, std::string_view key) {
-  if (!v.is_object()) return {};
-  auto* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : std::string();
+std::string why(const Error& e) { return e.code.empty() ? e.message : e.code + ": " + e.message; }
+
+// DescribeKey: whether the key is Enabled.
+Result<bool> key_enabled(const json::object& response) {
+  JsonFields r(response, "the DescribeKey response");
+  ECSH_TRY(auto meta, r.optional_object("KeyMetadata"));
+  if (!meta) return false;
+  ECSH_TRY(auto state, meta->string_or("KeyState"));
+  return state == "Enabled";
 }
 
-std::string why(const Error& e) { return e.code.empty() ? e.message : e.code + ": " + e.message; }
+// DescribeLogGroups: whether `group` is among the groups listed.
+Result<bool> log_group_listed(const json::object& response, const std::string& group) {
+  JsonFields r(response, "the DescribeLogGroups response");
+  ECSH_TRY(auto groups, r.objects("logGroups"));
+  bool found = false;
+  for (const auto& g : groups) {
+    ECSH_TRY(auto name, g.string_or("logGroupName"));
+    found |= name == group;
+  }
+  return found;
+}
+
+// DescribeTaskDefinition: what doctor judges of it.
+struct TaskDefinitionFacts {
+  std::string task_definition;  // family:revision
+  std::string pid_mode, network_mode, task_role_arn;
+  std::vector<ContainerDefinitionFacts> containers;
+};
+
+bool credential_name(const std::string& name) {
+  return name == "AWS_ACCESS_KEY_ID" || name == "AWS_ACCESS_KEY" || name == "AWS_SECRET_ACCESS_KEY";
+}
+
+Result<ContainerDefinitionFacts> container_definition_facts(const JsonFields& cd) {
+  ContainerDefinitionFacts c;
+  ECSH_TRY(c.name, cd.string_or("name"));
+  ECSH_TRY(c.read_only_root, cd.bool_or("readonlyRootFilesystem", false));
+  ECSH_TRY(auto linux_parameters, cd.optional_object("linuxParameters"));
+  if (linux_parameters) {
+    ECSH_TRY(c.init_process_enabled, linux_parameters->bool_or("initProcessEnabled", false));
+  }
+  ECSH_TRY(auto environment, cd.objects("environment"));
+  for (const auto& e : environment) {
+    ECSH_TRY(auto name, e.string_or("name"));
+    if (!credential_name(name)) continue;
+    c.credential_env.push_back(name);
+    // Only the key ID is kept: the secret's value is never read into the facts.
+    if (name == "AWS_ACCESS_KEY_ID") {
+      ECSH_TRY(auto value, e.string_or("value"));
+      if (!value.empty()) {
+        EnvironmentKeys k;
+        k.access_key_id = std::move(value);
+        c.keys = k;
+      }
+    }
+  }
+  ECSH_TRY(auto secrets, cd.objects("secrets"));
+  for (const auto& e : secrets) {
+    ECSH_TRY(auto name, e.string_or("name"));
+    if (credential_name(name)) c.credential_secrets.push_back(name);
+  }
+  return c;
+}
+
+// Nothing when the response has no taskDefinition.
+Result<std::optional<TaskDefinitionFacts>> task_definition_facts(const json::object& response) {
+  JsonFields r(response, "the DescribeTaskDefinition response");
+  ECSH_TRY(auto td, r.optional_object("taskDefinition"));
+  if (!td) return std::optional<TaskDefinitionFacts>();
+  TaskDefinitionFacts t;
+  ECSH_TRY(auto family, td->string_or("family"));
+  ECSH_TRY(auto revision, td->optional_int("revision"));
+  t.task_definition = family + ":" + (revision ? std::to_string(*revision) : std::string());
+  ECSH_TRY(t.pid_mode, td->string_or("pidMode"));
+  ECSH_TRY(t.network_mode, td->string_or("networkMode"));
+  ECSH_TRY(t.task_role_arn, td->string_or("taskRoleArn"));
+  ECSH_TRY(auto definitions, td->objects("containerDefinitions"));
+  for (const auto& cd : definitions) {
+    ECSH_TRY(auto c, container_definition_facts(cd));
+    t.containers.push_back(std::move(c));
+  }
+  return std::optional<TaskDefinitionFacts>(std::move(t));
+}
 
 class Gatherer {
  public:
@@ -112,21 +192,22 @@ class Gatherer {
         } else {
           f_.kms_unknown_reason = why(key.error());
         }
+      } else if (auto enabled = key_enabled(key.value())) {
+        f_.kms_key_usable = enabled.value();
       } else {
-        auto* meta = key.value().as_object().if_contains("KeyMetadata");
-        f_.kms_key_usable = meta && str_of(*meta, "KeyState") == "Enabled";
+        f_.kms_unknown_reason = why(enabled.error());
       }
     }
     if (!f_.log_group.empty()) {
       json::object req{{"logGroupNamePrefix", f_.log_group}};
       auto groups = co_await client_.json_call(aws::services::logs(), "DescribeLogGroups", req);
-      if (groups && groups.value().is_object()) {
-        bool found = false;
-        if (auto* arr = groups.value().as_object().if_contains("logGroups");
-            arr && arr->is_array()) {
-          for (const auto& g : arr->as_array()) found |= str_of(g, "logGroupName") == f_.log_group;
+      // When the call fails, or its reply is malformed, whether the group exists is not known.
+      if (groups) {
+        if (auto listed = log_group_listed(groups.value(), f_.log_group)) {
+          f_.log_group_exists = listed.value();
+        } else {
+          log::debug("{}", listed.error().message);
         }
-        f_.log_group_exists = found;
       }
     }
   }
@@ -251,54 +332,15 @@ class Gatherer {
     std::string def_role;
     if (!def) {
       f_.role_unknown_reason = why(def.error());
-    } else if (auto* td = def.value().as_object().if_contains("taskDefinition");
-               td && td->is_object()) {
-      const auto& o = td->as_object();
-      f_.task_definition = str_of(*td, "family") + ":" +
-                           (o.contains("revision") ? json::serialize(o.at("revision")) : "");
-      f_.pid_mode = str_of(*td, "pidMode");
-      f_.network_mode = str_of(*td, "networkMode");
-      def_role = str_of(*td, "taskRoleArn");
-      if (auto* cds = o.if_contains("containerDefinitions"); cds && cds->is_array()) {
-        for (const auto& cd : cds->as_array()) {
-          if (!cd.is_object()) continue;
-          const auto& co = cd.as_object();
-          ContainerDefinitionFacts c;
-          c.name = str_of(cd, "name");
-          if (auto* r = co.if_contains("readonlyRootFilesystem"); r && r->is_bool()) {
-            c.read_only_root = r->as_bool();
-          }
-          if (auto* lp = co.if_contains("linuxParameters"); lp && lp->is_object()) {
-            if (auto* ip = lp->as_object().if_contains("initProcessEnabled"); ip && ip->is_bool()) {
-              c.init_process_enabled = ip->as_bool();
-            }
-          }
-          auto credential_name = [](const std::string& name) {
-            return name == "AWS_ACCESS_KEY_ID" || name == "AWS_ACCESS_KEY" ||
-                   name == "AWS_SECRET_ACCESS_KEY";
-          };
-          if (auto* env = co.if_contains("environment"); env && env->is_array()) {
-            for (const auto& e : env->as_array()) {
-              std::string name = str_of(e, "name");
-              if (!credential_name(name)) continue;
-              c.credential_env.push_back(name);
-              // Only the key ID is kept: the secret's value is never read into the facts.
-              if (name == "AWS_ACCESS_KEY_ID" && !str_of(e, "value").empty()) {
-                EnvironmentKeys k;
-                k.access_key_id = str_of(e, "value");
-                c.keys = k;
-              }
-            }
-          }
-          if (auto* secrets = co.if_contains("secrets"); secrets && secrets->is_array()) {
-            for (const auto& e : secrets->as_array()) {
-              std::string name = str_of(e, "name");
-              if (credential_name(name)) c.credential_secrets.push_back(name);
-            }
-          }
-          f_.container_definitions.push_back(std::move(c));
-        }
-      }
+    } else if (auto facts = task_definition_facts(def.value()); !facts) {
+      f_.role_unknown_reason = why(facts.error());
+    } else if (facts.value()) {
+      auto& td = *facts.value();
+      f_.task_definition = std::move(td.task_definition);
+      f_.pid_mode = std::move(td.pid_mode);
+      f_.network_mode = std::move(td.network_mode);
+      def_role = std::move(td.task_role_arn);
+      for (auto& c : td.containers) f_.container_definitions.push_back(std::move(c));
     }
     if (!t.override_task_role_arn.empty()) {
       f_.role_arn = t.override_task_role_arn;
@@ -310,24 +352,17 @@ class Gatherer {
 
     // EC2: the container instance (agent version, subnet, instance role fallback).
     if (!t.container_instance_arn.empty()) {
-      json::object ci{{"cluster", scope_.cluster_arn},
-                      {"containerInstances", json::array{json::value(t.container_instance_arn)}}};
-      auto got = co_await client_.json_call(aws::services::ecs(), "DescribeContainerInstances", ci);
+      auto got = co_await ecs::describe_container_instance(client_, scope_.cluster_arn,
+                                                           t.container_instance_arn);
       if (!got) {
         f_.task_unknown_reason = why(got.error());
-      } else if (auto* arr = got.value().as_object().if_contains("containerInstances");
-                 arr && arr->is_array() && !arr->as_array().empty()) {
-        const auto& inst = arr->as_array().front();
-        f_.ec2_instance_id = str_of(inst, "ec2InstanceId");
-        if (auto* vi = inst.as_object().if_contains("versionInfo")) {
-          f_.agent_version = str_of(*vi, "agentVersion");
-        }
-        if (auto* attrs = inst.as_object().if_contains("attributes"); attrs && attrs->is_array()) {
-          for (const auto& a : attrs->as_array()) {
-            std::string name = str_of(a, "name");
-            if (name == "ecs.subnet-id" && f_.subnet_id.empty()) f_.subnet_id = str_of(a, "value");
-            if (name == "ecs.vpc-id" && f_.vpc_id.empty()) f_.vpc_id = str_of(a, "value");
-          }
+      } else if (got.value()) {
+        const auto& inst = *got.value();
+        f_.ec2_instance_id = inst.ec2_instance_id;
+        f_.agent_version = inst.agent_version;
+        for (const auto& [name, value] : inst.attributes) {
+          if (name == "ecs.subnet-id" && f_.subnet_id.empty()) f_.subnet_id = value;
+          if (name == "ecs.vpc-id" && f_.vpc_id.empty()) f_.vpc_id = value;
         }
       }
       if (f_.role_arn.empty() && !f_.ec2_instance_id.empty()) {
@@ -442,26 +477,16 @@ Task<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope) {
   if (f.task) f.subnet_id = f.task->subnet_id;
 
   // The cluster first: its KMS key and logging decide which permissions to simulate.
-  json::object req{{"clusters", json::array{json::value(scope.cluster_arn)}},
-                   {"include", json::array{json::value("CONFIGURATIONS")}}};
-  auto clusters = co_await client.json_call(aws::services::ecs(), "DescribeClusters", req);
-  if (!clusters) {
-    f.cluster_unknown_reason = why(clusters.error());
-  } else if (auto* arr = clusters.value().as_object().if_contains("clusters");
-             arr && arr->is_array() && !arr->as_array().empty()) {
-    const auto& c = arr->as_array().front();
-    f.cluster_status = str_of(c, "status");
-    if (auto* conf = c.as_object().if_contains("configuration"); conf && conf->is_object()) {
-      if (auto* ecc = conf->as_object().if_contains("executeCommandConfiguration");
-          ecc && ecc->is_object()) {
-        f.kms_key_id = str_of(*ecc, "kmsKeyId");
-        f.logging = str_of(*ecc, "logging");
-        if (auto* lc = ecc->as_object().if_contains("logConfiguration"); lc && lc->is_object()) {
-          f.log_group = str_of(*lc, "cloudWatchLogGroupName");
-          f.s3_bucket = str_of(*lc, "s3BucketName");
-        }
-      }
-    }
+  auto cluster = co_await ecs::describe_cluster(client, scope.cluster_arn);
+  if (!cluster) {
+    f.cluster_unknown_reason = why(cluster.error());
+  } else if (cluster.value()) {
+    const auto& c = *cluster.value();
+    f.cluster_status = c.status;
+    f.kms_key_id = c.exec_kms_key_id;
+    f.logging = c.exec_logging;
+    f.log_group = c.exec_log_group;
+    f.s3_bucket = c.exec_s3_bucket;
   } else {
     Error e = Error::usage("cluster " + scope.cluster_name + " not found",
                            "List clusters with: ecsh ls clusters");

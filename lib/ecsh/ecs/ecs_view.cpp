@@ -2,37 +2,26 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
+
 namespace ecsh::ecs {
 namespace json = boost::json;
 
 namespace {
 
-std::string str_of(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+// Epoch seconds as ECS writes them (a number, fractional).
+Result<void> read_time(const JsonFields& o, std::string_view key, std::optional<double>& out) {
+  ECSH_TRY(out, o.optional_number(key));
+  return ok();
 }
 
-int int_of(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_int64() ? static_cast<int>(v->as_int64()) : 0;
-}
-
-bool bool_of(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_bool() && v->as_bool();
-}
-
-const json::array* array_of(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_array() ? &v->as_array() : nullptr;
-}
-
-std::vector<std::string> strings_of(const json::array& a) {
-  std::vector<std::string> out;
-  for (const auto& v : a) {
-    if (v.is_string()) out.emplace_back(v.as_string());
+Result<void> read_int(const JsonFields& o, std::string_view key, int& out) {
+  ECSH_TRY(auto n, o.int_or(key, 0));
+  if (n < std::numeric_limits<int>::min() || n > std::numeric_limits<int>::max()) {
+    return Error::protocol(o.where(key) + " is out of range");
   }
-  return out;
+  out = static_cast<int>(n);
+  return ok();
 }
 
 }  // namespace
@@ -46,130 +35,193 @@ std::string TaskView::service_name() const {
   return group.starts_with("service:") ? group.substr(8) : std::string();
 }
 
-TaskView parse_task(const json::object& t) {
+Result<TaskView> parse_task(const JsonFields& t) {
   TaskView v;
-  v.arn = str_of(t, "taskArn");
+  ECSH_TRY(v.arn, t.string("taskArn"));
   v.id = arn_name(v.arn);
-  v.cluster_arn = str_of(t, "clusterArn");
-  v.task_definition_arn = str_of(t, "taskDefinitionArn");
-  v.last_status = str_of(t, "lastStatus");
-  v.desired_status = str_of(t, "desiredStatus");
-  v.launch_type = str_of(t, "launchType");
-  v.platform_version = str_of(t, "platformVersion");
-  v.container_instance_arn = str_of(t, "containerInstanceArn");
-  v.group = str_of(t, "group");
-  v.stopped_reason = str_of(t, "stoppedReason");
-  v.stop_code = str_of(t, "stopCode");
-  v.health_status = str_of(t, "healthStatus");
-  if (auto* s = t.if_contains("stoppedAt"); s && s->is_number())
-    v.stopped_at = s->to_number<double>();
-  if (auto* s = t.if_contains("createdAt"); s && s->is_number())
-    v.created_at = s->to_number<double>();
-  v.enable_execute_command = bool_of(t, "enableExecuteCommand");
-  if (auto* o = t.if_contains("overrides"); o && o->is_object()) {
-    v.override_task_role_arn = str_of(o->as_object(), "taskRoleArn");
+  ECSH_TRY(v.cluster_arn, t.string_or("clusterArn"));
+  ECSH_TRY(v.task_definition_arn, t.string_or("taskDefinitionArn"));
+  ECSH_TRY(v.last_status, t.string_or("lastStatus"));
+  ECSH_TRY(v.desired_status, t.string_or("desiredStatus"));
+  ECSH_TRY(v.launch_type, t.string_or("launchType"));
+  ECSH_TRY(v.platform_version, t.string_or("platformVersion"));
+  ECSH_TRY(v.container_instance_arn, t.string_or("containerInstanceArn"));
+  ECSH_TRY(v.group, t.string_or("group"));
+  ECSH_TRY(v.stopped_reason, t.string_or("stoppedReason"));
+  ECSH_TRY(v.stop_code, t.string_or("stopCode"));
+  ECSH_TRY(v.health_status, t.string_or("healthStatus"));
+  ECSH_TRY(read_time(t, "stoppedAt", v.stopped_at));
+  ECSH_TRY(read_time(t, "createdAt", v.created_at));
+  ECSH_TRY(read_time(t, "startedAt", v.started_at));
+  ECSH_TRY(v.enable_execute_command, t.bool_or("enableExecuteCommand", false));
+  ECSH_TRY(auto overrides, t.optional_object("overrides"));
+  if (overrides) {
+    ECSH_TRY(v.override_task_role_arn, overrides->string_or("taskRoleArn"));
   }
-  if (auto* atts = array_of(t, "attachments")) {
-    for (const auto& a : *atts) {
-      if (!a.is_object()) continue;
-      if (auto* details = array_of(a.as_object(), "details")) {
-        for (const auto& d : *details) {
-          if (d.is_object() && str_of(d.as_object(), "name") == "subnetId") {
-            v.subnet_id = str_of(d.as_object(), "value");
-          }
-        }
+  ECSH_TRY(auto attachments, t.objects("attachments"));
+  for (const auto& a : attachments) {
+    ECSH_TRY(auto details, a.objects("details"));
+    for (const auto& d : details) {
+      ECSH_TRY(auto name, d.string_or("name"));
+      if (name == "subnetId") {
+        ECSH_TRY(v.subnet_id, d.string_or("value"));
       }
     }
   }
-  if (auto* s = t.if_contains("startedAt"); s && s->is_number()) {
-    v.started_at = s->to_number<double>();
+  ECSH_TRY(auto containers, t.objects("containers"));
+  for (const auto& c : containers) {
+    ContainerView cv;
+    ECSH_TRY(cv.name, c.string("name"));
+    ECSH_TRY(cv.runtime_id, c.string_or("runtimeId"));
+    ECSH_TRY(cv.last_status, c.string_or("lastStatus"));
+    ECSH_TRY(cv.image, c.string_or("image"));
+    ECSH_TRY(cv.reason, c.string_or("reason"));
+    ECSH_TRY(cv.health_status, c.string_or("healthStatus"));
+    ECSH_TRY(auto exit_code, c.optional_int("exitCode"));
+    if (exit_code) cv.exit_code = static_cast<int>(*exit_code);
+    ECSH_TRY(auto agents, c.objects("managedAgents"));
+    for (const auto& a : agents) {
+      ECSH_TRY(auto name, a.string_or("name"));
+      if (name != "ExecuteCommandAgent") continue;
+      ECSH_TRY(cv.exec_agent_status, a.string_or("lastStatus"));
+      ECSH_TRY(cv.exec_agent_reason, a.string_or("reason"));
+    }
+    v.containers.push_back(std::move(cv));
   }
-  if (auto* cs = array_of(t, "containers")) {
-    for (const auto& c : *cs) {
-      if (!c.is_object()) continue;
-      const auto& co = c.as_object();
-      ContainerView cv;
-      cv.name = str_of(co, "name");
-      cv.runtime_id = str_of(co, "runtimeId");
-      cv.last_status = str_of(co, "lastStatus");
-      cv.image = str_of(co, "image");
-      cv.reason = str_of(co, "reason");
-      cv.health_status = str_of(co, "healthStatus");
-      if (auto* e = co.if_contains("exitCode"); e && e->is_int64()) {
-        cv.exit_code = static_cast<int>(e->as_int64());
-      }
-      if (auto* agents = array_of(co, "managedAgents")) {
-        for (const auto& a : *agents) {
-          if (!a.is_object() || str_of(a.as_object(), "name") != "ExecuteCommandAgent") continue;
-          cv.exec_agent_status = str_of(a.as_object(), "lastStatus");
-          cv.exec_agent_reason = str_of(a.as_object(), "reason");
-        }
-      }
-      v.containers.push_back(std::move(cv));
+  return v;
+}
+
+Result<ServiceView> parse_service(const JsonFields& s) {
+  ServiceView v;
+  ECSH_TRY(v.arn, s.string_or("serviceArn"));
+  ECSH_TRY(v.name, s.string("serviceName"));
+  ECSH_TRY(v.cluster_arn, s.string_or("clusterArn"));
+  ECSH_TRY(v.status, s.string_or("status"));
+  ECSH_TRY(v.task_definition, s.string_or("taskDefinition"));
+  ECSH_TRY(v.launch_type, s.string_or("launchType"));
+  ECSH_TRY(v.platform_version, s.string_or("platformVersion"));
+  ECSH_TRY(v.enable_execute_command, s.bool_or("enableExecuteCommand", false));
+  ECSH_TRY(read_int(s, "desiredCount", v.desired_count));
+  ECSH_TRY(read_int(s, "runningCount", v.running_count));
+  ECSH_TRY(read_int(s, "pendingCount", v.pending_count));
+  ECSH_TRY(auto deployments, s.objects("deployments"));
+  for (const auto& o : deployments) {
+    ServiceView::Deployment dep;
+    ECSH_TRY(dep.id, o.string_or("id"));
+    ECSH_TRY(dep.status, o.string_or("status"));
+    ECSH_TRY(dep.rollout_state, o.string_or("rolloutState"));
+    ECSH_TRY(dep.rollout_state_reason, o.string_or("rolloutStateReason"));
+    ECSH_TRY(dep.task_definition, o.string_or("taskDefinition"));
+    ECSH_TRY(read_int(o, "desiredCount", dep.desired));
+    ECSH_TRY(read_int(o, "runningCount", dep.running));
+    ECSH_TRY(read_int(o, "pendingCount", dep.pending));
+    ECSH_TRY(read_int(o, "failedTasks", dep.failed));
+    ECSH_TRY(read_time(o, "createdAt", dep.created_at));
+    ECSH_TRY(read_time(o, "updatedAt", dep.updated_at));
+    v.deployments.push_back(std::move(dep));
+  }
+  ECSH_TRY(auto events, s.objects("events"));
+  for (const auto& e : events) {
+    ServiceView::Event ev;
+    ECSH_TRY(ev.id, e.string_or("id"));
+    ECSH_TRY(ev.message, e.string_or("message"));
+    ECSH_TRY(read_time(e, "createdAt", ev.created_at));
+    v.events.push_back(std::move(ev));
+  }
+  ECSH_TRY(auto config, s.optional_object("deploymentConfiguration"));
+  if (config) {
+    ECSH_TRY(auto breaker, config->optional_object("deploymentCircuitBreaker"));
+    if (breaker) {
+      ECSH_TRY(v.circuit_breaker, breaker->bool_or("enable", false));
+      ECSH_TRY(v.rollback, breaker->bool_or("rollback", false));
     }
   }
   return v;
 }
 
-ServiceView parse_service(const json::object& s) {
-  ServiceView v;
-  v.arn = str_of(s, "serviceArn");
-  v.name = str_of(s, "serviceName");
-  v.cluster_arn = str_of(s, "clusterArn");
-  v.status = str_of(s, "status");
-  v.task_definition = str_of(s, "taskDefinition");
-  v.launch_type = str_of(s, "launchType");
-  v.platform_version = str_of(s, "platformVersion");
-  v.enable_execute_command = bool_of(s, "enableExecuteCommand");
-  v.desired_count = int_of(s, "desiredCount");
-  v.running_count = int_of(s, "runningCount");
-  v.pending_count = int_of(s, "pendingCount");
-  if (auto* ds = array_of(s, "deployments")) {
-    for (const auto& d : *ds) {
-      if (!d.is_object()) continue;
-      const auto& o = d.as_object();
-      ServiceView::Deployment dep;
-      dep.id = str_of(o, "id");
-      dep.status = str_of(o, "status");
-      dep.rollout_state = str_of(o, "rolloutState");
-      dep.rollout_state_reason = str_of(o, "rolloutStateReason");
-      dep.task_definition = str_of(o, "taskDefinition");
-      dep.desired = int_of(o, "desiredCount");
-      dep.running = int_of(o, "runningCount");
-      dep.pending = int_of(o, "pendingCount");
-      dep.failed = int_of(o, "failedTasks");
-      if (auto* x = o.if_contains("createdAt"); x && x->is_number())
-        dep.created_at = x->to_number<double>();
-      if (auto* x = o.if_contains("updatedAt"); x && x->is_number())
-        dep.updated_at = x->to_number<double>();
-      v.deployments.push_back(std::move(dep));
-    }
-  }
-  if (auto* es = array_of(s, "events")) {
-    for (const auto& e : *es) {
-      if (!e.is_object()) continue;
-      ServiceView::Event ev;
-      ev.id = str_of(e.as_object(), "id");
-      ev.message = str_of(e.as_object(), "message");
-      if (auto* x = e.as_object().if_contains("createdAt"); x && x->is_number())
-        ev.created_at = x->to_number<double>();
-      v.events.push_back(std::move(ev));
-    }
-  }
-  if (auto* dc = s.if_contains("deploymentConfiguration"); dc && dc->is_object()) {
-    if (auto* cb = dc->as_object().if_contains("deploymentCircuitBreaker"); cb && cb->is_object()) {
-      v.circuit_breaker = bool_of(cb->as_object(), "enable");
-      v.rollback = bool_of(cb->as_object(), "rollback");
-    }
+Result<ClusterView> parse_cluster(const JsonFields& c) {
+  ClusterView v;
+  ECSH_TRY(v.arn, c.string_or("clusterArn"));
+  ECSH_TRY(v.status, c.string_or("status"));
+  ECSH_TRY(v.active_services, c.int_or("activeServicesCount", 0));
+  ECSH_TRY(v.running_tasks, c.int_or("runningTasksCount", 0));
+  ECSH_TRY(v.pending_tasks, c.int_or("pendingTasksCount", 0));
+  ECSH_TRY(auto configuration, c.optional_object("configuration"));
+  if (!configuration) return v;
+  ECSH_TRY(auto exec, configuration->optional_object("executeCommandConfiguration"));
+  if (!exec) return v;
+  ECSH_TRY(v.exec_kms_key_id, exec->string_or("kmsKeyId"));
+  ECSH_TRY(v.exec_logging, exec->string_or("logging"));
+  ECSH_TRY(auto logs, exec->optional_object("logConfiguration"));
+  if (logs) {
+    ECSH_TRY(v.exec_log_group, logs->string_or("cloudWatchLogGroupName"));
+    ECSH_TRY(v.exec_s3_bucket, logs->string_or("s3BucketName"));
   }
   return v;
+}
+
+Result<std::vector<TaskView>> parse_describe_tasks(const boost::json::object& response) {
+  JsonFields r(response, "the DescribeTasks response");
+  ECSH_TRY(auto tasks, r.objects("tasks"));
+  std::vector<TaskView> out;
+  for (const auto& t : tasks) {
+    ECSH_TRY(auto view, parse_task(t));
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+Result<std::vector<ServiceView>> parse_describe_services(const boost::json::object& response) {
+  JsonFields r(response, "the DescribeServices response");
+  ECSH_TRY(auto services, r.objects("services"));
+  std::vector<ServiceView> out;
+  for (const auto& s : services) {
+    ECSH_TRY(auto view, parse_service(s));
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+Result<std::vector<ClusterView>> parse_describe_clusters(const boost::json::object& response) {
+  JsonFields r(response, "the DescribeClusters response");
+  ECSH_TRY(auto clusters, r.objects("clusters"));
+  std::vector<ClusterView> out;
+  for (const auto& c : clusters) {
+    ECSH_TRY(auto view, parse_cluster(c));
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+Result<std::vector<ContainerInstanceView>> parse_describe_container_instances(
+    const boost::json::object& response) {
+  JsonFields r(response, "the DescribeContainerInstances response");
+  ECSH_TRY(auto instances, r.objects("containerInstances"));
+  std::vector<ContainerInstanceView> out;
+  for (const auto& i : instances) {
+    ContainerInstanceView v;
+    ECSH_TRY(v.arn, i.string_or("containerInstanceArn"));
+    ECSH_TRY(v.ec2_instance_id, i.string_or("ec2InstanceId"));
+    ECSH_TRY(auto version, i.optional_object("versionInfo"));
+    if (version) {
+      ECSH_TRY(v.agent_version, version->string_or("agentVersion"));
+    }
+    ECSH_TRY(auto attributes, i.objects("attributes"));
+    for (const auto& a : attributes) {
+      ECSH_TRY(auto name, a.string("name"));
+      ECSH_TRY(auto value, a.string_or("value"));
+      v.attributes.emplace_back(std::move(name), std::move(value));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 Task<Result<std::vector<std::string>>> list_cluster_arns(aws::AwsClient& client) {
   json::object req;
   ECSH_CO_TRY(auto arr, co_await client.json_paginate(aws::services::ecs(), "ListClusters", req,
                                                       "clusterArns"));
-  co_return strings_of(arr);
+  co_return json_strings(arr, "the ListClusters response: clusterArns");
 }
 
 Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
@@ -178,7 +230,7 @@ Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
   req["cluster"] = cluster;
   ECSH_CO_TRY(auto arr, co_await client.json_paginate(aws::services::ecs(), "ListServices", req,
                                                       "serviceArns"));
-  co_return strings_of(arr);
+  co_return json_strings(arr, "the ListServices response: serviceArns");
 }
 
 Task<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
@@ -191,7 +243,7 @@ Task<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
   req["desiredStatus"] = desired_status.empty() ? std::string_view("RUNNING") : desired_status;
   ECSH_CO_TRY(auto arr,
               co_await client.json_paginate(aws::services::ecs(), "ListTasks", req, "taskArns"));
-  co_return strings_of(arr);
+  co_return json_strings(arr, "the ListTasks response: taskArns");
 }
 
 Task<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
@@ -207,12 +259,8 @@ Task<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
     }
     req["tasks"] = std::move(tasks);
     ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ecs(), "DescribeTasks", req));
-    if (!resp.is_object()) continue;
-    if (auto* arr = array_of(resp.as_object(), "tasks")) {
-      for (const auto& t : *arr) {
-        if (t.is_object()) out.push_back(parse_task(t.as_object()));
-      }
-    }
+    ECSH_CO_TRY(auto parsed, parse_describe_tasks(resp));
+    for (auto& t : parsed) out.push_back(std::move(t));
   }
   co_return out;
 }
@@ -230,14 +278,31 @@ Task<Result<std::vector<ServiceView>>> describe_services(aws::AwsClient& client,
     req["services"] = std::move(services);
     ECSH_CO_TRY(auto resp,
                 co_await client.json_call(aws::services::ecs(), "DescribeServices", req));
-    if (!resp.is_object()) continue;
-    if (auto* arr = array_of(resp.as_object(), "services")) {
-      for (const auto& s : *arr) {
-        if (s.is_object()) out.push_back(parse_service(s.as_object()));
-      }
-    }
+    ECSH_CO_TRY(auto parsed, parse_describe_services(resp));
+    for (auto& s : parsed) out.push_back(std::move(s));
   }
   co_return out;
+}
+
+Task<Result<std::optional<ClusterView>>> describe_cluster(aws::AwsClient& client,
+                                                          const std::string& cluster) {
+  json::object req{{"clusters", json::array{json::value(cluster)}},
+                   {"include", json::array{json::value("CONFIGURATIONS")}}};
+  ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ecs(), "DescribeClusters", req));
+  ECSH_CO_TRY(auto clusters, parse_describe_clusters(resp));
+  if (clusters.empty()) co_return std::optional<ClusterView>();
+  co_return std::optional<ClusterView>(std::move(clusters.front()));
+}
+
+Task<Result<std::optional<ContainerInstanceView>>> describe_container_instance(
+    aws::AwsClient& client, const std::string& cluster, const std::string& container_instance) {
+  json::object req{{"cluster", cluster},
+                   {"containerInstances", json::array{json::value(container_instance)}}};
+  ECSH_CO_TRY(auto resp,
+              co_await client.json_call(aws::services::ecs(), "DescribeContainerInstances", req));
+  ECSH_CO_TRY(auto instances, parse_describe_container_instances(resp));
+  if (instances.empty()) co_return std::optional<ContainerInstanceView>();
+  co_return std::optional<ContainerInstanceView>(std::move(instances.front()));
 }
 
 }  // namespace ecsh::ecs

@@ -7,11 +7,14 @@
 
 #include "ecsh/aws/client.hpp"
 #include "ecsh/common/error.hpp"
+#include "ecsh/common/json_fields.hpp"
 
 #include <boost/json/value.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ecsh::ecs {
@@ -78,11 +81,40 @@ struct ServiceView {
   bool circuit_breaker = false, rollback = false;
 };
 
+struct ClusterView {
+  std::string arn;
+  std::string status;
+  std::int64_t active_services = 0, running_tasks = 0, pending_tasks = 0;
+  // configuration.executeCommandConfiguration (DescribeClusters with include CONFIGURATIONS)
+  std::string exec_kms_key_id;
+  std::string exec_logging;  // DEFAULT, NONE, OVERRIDE ("" when not configured)
+  std::string exec_log_group;
+  std::string exec_s3_bucket;
+};
+
+struct ContainerInstanceView {
+  std::string arn;
+  std::string ec2_instance_id;
+  std::string agent_version;                                    // versionInfo.agentVersion
+  std::vector<std::pair<std::string, std::string>> attributes;  // "ecs.subnet-id", "subnet-…"
+};
+
 // The last path segment of an ARN ("arn:…:task/demo/0123" -> "0123"); the input if no '/'.
 std::string arn_name(std::string_view arn);
 
-TaskView parse_task(const boost::json::object& task);
-ServiceView parse_service(const boost::json::object& service);
+// One task, service or cluster object of a Describe response. Fields ECS always sends and ecsh
+// relies on are required (a task's taskArn and its containers' names, a service's serviceName);
+// any field of the wrong type is a protocol error naming it.
+Result<TaskView> parse_task(const JsonFields& task);
+Result<ServiceView> parse_service(const JsonFields& service);
+Result<ClusterView> parse_cluster(const JsonFields& cluster);
+// The "tasks" / "services" / "clusters" of whole DescribeTasks / DescribeServices /
+// DescribeClusters responses ("failures" are not read: what is missing is simply not there).
+Result<std::vector<TaskView>> parse_describe_tasks(const boost::json::object& response);
+Result<std::vector<ServiceView>> parse_describe_services(const boost::json::object& response);
+Result<std::vector<ClusterView>> parse_describe_clusters(const boost::json::object& response);
+Result<std::vector<ContainerInstanceView>> parse_describe_container_instances(
+    const boost::json::object& response);
 
 Task<Result<std::vector<std::string>>> list_cluster_arns(aws::AwsClient& client);
 Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
@@ -98,5 +130,12 @@ Task<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
 Task<Result<std::vector<ServiceView>>> describe_services(aws::AwsClient& client,
                                                          const std::string& cluster,
                                                          const std::vector<std::string>& names);
+// DescribeClusters of one cluster (by name or ARN), with its configuration; nothing when ECS
+// does not know it.
+Task<Result<std::optional<ClusterView>>> describe_cluster(aws::AwsClient& client,
+                                                          const std::string& cluster);
+// DescribeContainerInstances of one container instance; nothing when ECS does not know it.
+Task<Result<std::optional<ContainerInstanceView>>> describe_container_instance(
+    aws::AwsClient& client, const std::string& cluster, const std::string& container_instance);
 
 }  // namespace ecsh::ecs

@@ -10,20 +10,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string str_of(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::int64_t int_of(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  if (!v) return 0;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
-  return 0;
-}
-
 std::string task_label(const ecs::TaskView& t) {
   std::string svc = t.service_name();
   std::string label =
@@ -116,31 +102,45 @@ Task<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetS
   co_return scope;
 }
 
-Task<Result<json::object>> TaskDefinitions::get(aws::AwsClient& client, const std::string& arn) {
+Task<Result<TaskDefinition>> TaskDefinitions::get(aws::AwsClient& client, const std::string& arn) {
   if (auto it = cache_.find(arn); it != cache_.end()) co_return it->second;
   json::object req;
   req["taskDefinition"] = arn;
   ECSH_CO_TRY(auto resp,
               co_await client.json_call(aws::services::ecs(), "DescribeTaskDefinition", req));
-  json::object def;
-  if (resp.is_object()) {
-    if (auto* d = resp.as_object().if_contains("taskDefinition"); d && d->is_object())
-      def = d->as_object();
+  JsonFields r(resp, "the DescribeTaskDefinition response");
+  ECSH_CO_TRY(auto d, r.optional_object("taskDefinition"));
+  TaskDefinition def;
+  if (d) {
+    ECSH_CO_TRY(def, parse_task_definition(*d));
   }
   cache_[arn] = def;
   co_return def;
 }
 
-std::set<std::string> essential_containers(const json::object& task_definition) {
+std::set<std::string> essential_containers(const TaskDefinition& task_definition) {
   std::set<std::string> out;
-  auto* defs = task_definition.if_contains("containerDefinitions");
-  if (!defs || !defs->is_array()) return out;
-  for (const auto& d : defs->as_array()) {
-    if (!d.is_object()) continue;
-    auto* e = d.as_object().if_contains("essential");
-    if (!e || !e->is_bool() || e->as_bool()) out.insert(str_of(d.as_object(), "name"));
+  for (const auto& d : task_definition.containers) {
+    if (d.essential) out.insert(d.name);
   }
   return out;
+}
+
+Result<LogPage> parse_log_events(const json::object& response, std::string_view operation) {
+  JsonFields r(response, "the " + std::string(operation) + " response");
+  LogPage page;
+  ECSH_TRY(auto events, r.objects("events"));
+  for (const auto& ev : events) {
+    LogEvent e;
+    ECSH_TRY(e.timestamp, ev.int_or("timestamp", 0));
+    ECSH_TRY(e.ingestion, ev.int_or("ingestionTime", 0));
+    ECSH_TRY(e.event_id, ev.string_or("eventId"));
+    ECSH_TRY(e.stream, ev.string_or("logStreamName"));
+    ECSH_TRY(e.message, ev.string_or("message"));
+    page.events.push_back(std::move(e));
+  }
+  ECSH_TRY(page.next_token, r.string_or("nextToken"));
+  return page;
 }
 
 Task<Result<std::vector<LogEvent>>> filter_events(aws::AwsClient& client,
@@ -161,22 +161,12 @@ Task<Result<std::vector<LogEvent>>> filter_events(aws::AwsClient& client,
       if (!token.empty()) req["nextToken"] = token;
       ECSH_CO_TRY(auto resp,
                   co_await client.json_call(aws::services::logs(), "FilterLogEvents", req));
-      if (!resp.is_object()) break;
-      const auto& o = resp.as_object();
-      if (auto* evs = o.if_contains("events"); evs && evs->is_array()) {
-        for (const auto& ev : evs->as_array()) {
-          if (!ev.is_object()) continue;
-          LogEvent e;
-          e.timestamp = int_of(ev.as_object(), "timestamp");
-          e.ingestion = int_of(ev.as_object(), "ingestionTime");
-          e.event_id = str_of(ev.as_object(), "eventId");
-          e.stream = str_of(ev.as_object(), "logStreamName");
-          e.message = str_of(ev.as_object(), "message");
-          e.source = query.source;
-          out.push_back(std::move(e));
-        }
+      ECSH_CO_TRY(auto events, parse_log_events(resp, "FilterLogEvents"));
+      for (auto& e : events.events) {
+        e.source = query.source;
+        out.push_back(std::move(e));
       }
-      token = str_of(o, "nextToken");
+      token = std::move(events.next_token);
       if (token.empty()) break;
     }
   }
@@ -191,20 +181,12 @@ Task<Result<std::vector<LogEvent>>> last_events(aws::AwsClient& client, const st
   req["limit"] = count;
   req["startFromHead"] = false;
   ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::logs(), "GetLogEvents", req));
-  std::vector<LogEvent> out;
-  if (!resp.is_object()) co_return out;
-  if (auto* evs = resp.as_object().if_contains("events"); evs && evs->is_array()) {
-    for (const auto& ev : evs->as_array()) {
-      if (!ev.is_object()) continue;
-      LogEvent e;
-      e.timestamp = int_of(ev.as_object(), "timestamp");
-      e.ingestion = int_of(ev.as_object(), "ingestionTime");
-      e.stream = stream;
-      e.message = str_of(ev.as_object(), "message");
-      out.push_back(std::move(e));
-    }
+  ECSH_CO_TRY(auto page, parse_log_events(resp, "GetLogEvents"));
+  for (auto& e : page.events) {
+    e.event_id.clear();  // GetLogEvents has none (FilterLogEvents' eventId)
+    e.stream = stream;
   }
-  co_return out;
+  co_return std::move(page.events);
 }
 
 }  // namespace ecsh::logs

@@ -43,14 +43,23 @@ Task<Result<std::string>> resolve_service(aws::AwsClient& client, const std::str
 // DescribeTaskDefinition, once per ARN.
 class TaskDefinitions {
  public:
-  Task<Result<boost::json::object>> get(aws::AwsClient& client, const std::string& arn);
+  Task<Result<TaskDefinition>> get(aws::AwsClient& client, const std::string& arn);
 
  private:
-  std::map<std::string, boost::json::object> cache_;
+  std::map<std::string, TaskDefinition> cache_;
 };
 
 // Names of the essential containers of a task definition.
-std::set<std::string> essential_containers(const boost::json::object& task_definition);
+std::set<std::string> essential_containers(const TaskDefinition& task_definition);
+
+// One page of FilterLogEvents or GetLogEvents: its events (timestamp, ingestionTime, eventId,
+// logStreamName and message as far as present) and nextToken ("" when none). `operation` names
+// the response in errors.
+struct LogPage {
+  std::vector<LogEvent> events;
+  std::string next_token;
+};
+Result<LogPage> parse_log_events(const boost::json::object& response, std::string_view operation);
 
 struct FilterQuery {
   std::string group;

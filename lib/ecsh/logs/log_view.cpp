@@ -12,11 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string str_of(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 // Days since 1970-01-01 of a proleptic Gregorian date.
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -133,27 +128,37 @@ std::optional<std::int64_t> parse_iso(std::string_view s) {
 
 }  // namespace
 
-std::vector<LogSource> sources_for_task(const json::object& task_definition,
+Result<TaskDefinition> parse_task_definition(const JsonFields& task_definition) {
+  TaskDefinition out;
+  ECSH_TRY(auto containers, task_definition.objects("containerDefinitions"));
+  for (const auto& c : containers) {
+    ContainerDefinition d;
+    ECSH_TRY(d.name, c.string("name"));
+    ECSH_TRY(d.essential, c.bool_or("essential", true));
+    ECSH_TRY(auto lc, c.optional_object("logConfiguration"));
+    if (lc) {
+      d.has_log_configuration = true;
+      ECSH_TRY(d.log_driver, lc->string_or("logDriver"));
+      ECSH_TRY(d.log_options, lc->string_map("options"));
+    }
+    out.containers.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<LogSource> sources_for_task(const TaskDefinition& task_definition,
                                         const ecs::TaskView& task,
                                         std::string_view default_region) {
   std::vector<LogSource> out;
-  const json::array* defs = nullptr;
-  if (auto* v = task_definition.if_contains("containerDefinitions"); v && v->is_array())
-    defs = &v->as_array();
   for (const auto& c : task.containers) {
     LogSource s;
     s.task_id = task.id;
     s.container = c.name;
-    const json::object* def = nullptr;
-    if (defs) {
-      for (const auto& d : *defs) {
-        if (d.is_object() && str_of(d.as_object(), "name") == c.name) def = &d.as_object();
-      }
+    const ContainerDefinition* def = nullptr;
+    for (const auto& d : task_definition.containers) {
+      if (d.name == c.name) def = &d;
     }
-    const json::object* lc = nullptr;
-    if (def) {
-      if (auto* v = def->if_contains("logConfiguration"); v && v->is_object()) lc = &v->as_object();
-    }
+    const bool lc = def && def->has_log_configuration;
     if (!lc) {
       s.unreadable = task.launch_type == "FARGATE"
                          ? "no logConfiguration: its output is not kept"
@@ -162,20 +167,21 @@ std::vector<LogSource> sources_for_task(const json::object& task_definition,
       out.push_back(std::move(s));
       continue;
     }
-    s.driver = str_of(*lc, "logDriver");
-    const json::object empty;
-    const json::object* opts = &empty;
-    if (auto* v = lc->if_contains("options"); v && v->is_object()) opts = &v->as_object();
+    s.driver = def->log_driver;
+    auto option = [def](const char* name) {
+      auto it = def->log_options.find(name);
+      return it == def->log_options.end() ? std::string() : it->second;
+    };
     if (s.driver != "awslogs") {
       std::string name = s.driver == "awsfirelens" ? "firelens" : s.driver;
       s.unreadable = name + ": not readable here";
       out.push_back(std::move(s));
       continue;
     }
-    s.group = str_of(*opts, "awslogs-group");
-    s.region = str_of(*opts, "awslogs-region");
+    s.group = option("awslogs-group");
+    s.region = option("awslogs-region");
     if (s.region.empty()) s.region = std::string(default_region);
-    std::string prefix = str_of(*opts, "awslogs-stream-prefix");
+    std::string prefix = option("awslogs-stream-prefix");
     if (!prefix.empty()) {
       s.stream = prefix + "/" + c.name + "/" + task.id;
     } else if (!c.runtime_id.empty()) {

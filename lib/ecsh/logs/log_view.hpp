@@ -5,6 +5,7 @@
 // gaps and duplicates, and how an event is printed. No I/O: time comes in as a parameter.
 
 #include "ecsh/common/error.hpp"
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
 
 #include <boost/json/object.hpp>
@@ -33,10 +34,24 @@ struct LogSource {
   std::string label;  // the short prefix printed before each line (assign_labels)
 };
 
-// The sources of every container of `task`, from its task definition (DescribeTaskDefinition's
-// "taskDefinition"). awslogs streams are named `prefix/container/task-id`; without
-// awslogs-stream-prefix the awslogs driver names the stream after the container's runtime ID.
-std::vector<LogSource> sources_for_task(const boost::json::object& task_definition,
+// What ecsh reads of a task definition (DescribeTaskDefinition's "taskDefinition").
+struct ContainerDefinition {
+  std::string name;
+  bool essential = true;
+  bool has_log_configuration = false;
+  std::string log_driver;                          // logConfiguration.logDriver
+  std::map<std::string, std::string> log_options;  // logConfiguration.options
+};
+struct TaskDefinition {
+  std::vector<ContainerDefinition> containers;
+};
+// A field of the wrong type (or a container definition without a name) is a protocol error.
+Result<TaskDefinition> parse_task_definition(const JsonFields& task_definition);
+
+// The sources of every container of `task`, from its task definition. awslogs streams are named
+// `prefix/container/task-id`; without awslogs-stream-prefix the awslogs driver names the stream
+// after the container's runtime ID.
+std::vector<LogSource> sources_for_task(const TaskDefinition& task_definition,
                                         const ecs::TaskView& task, std::string_view default_region);
 
 // Short, unambiguous prefixes: the container name when all sources are of one task, the first

@@ -10,9 +10,9 @@ and session token in its environment) in each scenario:
 - `ecsh --debug exec -- CMD` by ECS Exec: starts no process at all;
 - `ecsh exec --via ec2 --ssh`: runs the system ssh client (twice: lookup, then the command),
   against an OpenSSH server on loopback and a private Docker engine; SKIP when those are missing;
-- a profile with `credential_process`: the credential process runs through /bin/sh (popen).
-  With no secret in ecsh's environment, none reaches it (the credentials it prints stay out of
-  every argv and environment). With the environment's keys present and `--profile` chosen, the
+- a profile with `credential_process`: the credential process runs without a shell, its command
+  line split into argv as botocore splits it. With no secret in ecsh's environment, none reaches
+  it (the credentials it prints stay out of every argv and environment). With the environment's keys present and `--profile` chosen, the
   credential process inherits ecsh's environment as it is, keys included, exactly as the AWS CLI
   passes its own environment to it (compared with /usr/bin/aws under the same trace): ecsh adds
   nothing, the user's environment reaches the user's own helper.
@@ -434,10 +434,11 @@ def scenario_credential_process(ecsh, work, sb, env_creds):
           (rc, out[-200:], err[-600:]))
     check("Credential=" + cp_creds["AccessKeyId"] + "/" in text,
           f"{label}: the requests are signed with the credentials the process printed")
-    shells = [c for c in tr.execs[1:] if c.started_by == tr.execs[0].path and c.result == 0]
-    check(len(shells) == 1 and shells[0].path == "/bin/sh" and shells[0].argv[1:2] == ["-c"]
-          and helper in shells[0].argv[2], f"{label}: ecsh starts exactly one process, "
-          "/bin/sh -c '<credential_process>' (popen), as the AWS CLI runs it", shells)
+    direct = [c for c in tr.execs[1:] if c.started_by == tr.execs[0].path and c.result == 0]
+    check(len(direct) == 1 and direct[0].path == helper and
+          direct[0].argv == [helper, "--profile-name", "hyg"], f"{label}: ecsh starts exactly one "
+          "process, the credential process itself with its command line as argv (no shell), as "
+          "the AWS CLI runs it", direct)
     check(len(helper_runs(tr)) == 1, f"{label}: the credential process itself runs once",
           tr.execs[1:])
     secrets = with_tokens(secrets_of(cp_creds), tr, label)
@@ -464,8 +465,8 @@ def scenario_credential_process(ecsh, work, sb, env_creds):
     in_log = [n for n, v in both.items() if v in text]
     check(not in_log, f"{label2}: no secret in ecsh's output and --debug log", in_log)
     own = tr.execs[0].env()
-    # credential_process runs through /bin/sh, which sets these for its children itself (PWD
-    # when the caller has none, as under ctest).
+    # The credential process here is a shell script, and /bin/sh sets these for its children
+    # itself (PWD when the caller has none, as under ctest).
     shell_set = {"PWD", "OLDPWD", "SHLVL", "_"}
     added = {k for c in tr.execs[1:] for k, v in c.env().items()
              if own.get(k) != v and k not in shell_set}

@@ -378,6 +378,9 @@ region = us-east-1
 [profile proc-fails]
 credential_process = sh -c 'echo no credentials for you >&2; exit 3'
 region = us-east-1
+[profile proc-no-shell]
+credential_process = printf '{{"Version": 1, "AccessKeyId": "AKIAECSHPROCESS00001", "SecretAccessKey": "process/secret/0001"}}' > /dev/null
+region = us-east-1
 [profile half]
 aws_access_key_id = AKIAONLYHALF00000000
 region = us-east-1
@@ -394,6 +397,9 @@ region = us-east-1
     run(who + ["--profile", "proc"], pfiles, 0, want_out=["user/proc", "credential_process"])
     run(who + ["--profile", "proc-fails"], pfiles, 253,
         want_err=["exited with status 3", "no credentials for you"])
+    # No shell (as botocore): "> /dev/null" are two more arguments of printf, not a redirection
+    # that would leave the output empty.
+    run(who + ["--profile", "proc-no-shell"], pfiles, 0, want_out=["user/proc"])
 
     # SSO: no token cached, then a valid cached token, then an expired one.
     run(who + ["--profile", "sso"], pfiles, 253, want_err=["aws sso login --profile sso"])

@@ -298,3 +298,53 @@ TEST(AwsClient, AdaptiveModePacesRequestsAfterThrottling) {
   ASSERT_TRUE(run(client.json_call(services::ecs(), "ListClusters", {})));
   EXPECT_GT(sleeps.size(), 4u);  // four backoffs plus at least one token wait
 }
+
+TEST(AwsClient, AReplyThatIsNotAJsonObjectIsAProtocolError) {
+  for (const char* body : {"[1, 2]", "\"text\"", "{\"clusters\": ["}) {
+    Fixture f;
+    f.http.replies.push_back(response(200, body));
+    auto v = run(f.client->json_call(services::ecs(), "DescribeClusters", {}));
+    ASSERT_FALSE(v) << body;
+    EXPECT_EQ(v.error().kind, ErrorKind::protocol);
+    EXPECT_EQ(exit_code_for(v.error()), 255);
+    EXPECT_TRUE(v.error().message.starts_with("the DescribeClusters response is "))
+        << v.error().message;
+  }
+  Fixture f;
+  f.http.replies.push_back(response(200, ""));
+  auto empty = run(f.client->json_call(services::ecs(), "TerminateSession", {}));
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty.value().empty());  // an empty body is an empty object
+}
+
+TEST(Pagination, AResultThatIsNotAnArrayOrATokenThatIsNotAStringIsAProtocolError) {
+  Fixture f;
+  f.http.replies.push_back(response(200, R"({"taskArns": "arn:one"})"));
+  auto all = run(f.client->json_paginate(services::ecs(), "ListTasks", {}, "taskArns"));
+  ASSERT_FALSE(all);
+  EXPECT_EQ(all.error().kind, ErrorKind::protocol);
+  EXPECT_EQ(all.error().message, "the ListTasks response: taskArns is a string, not an array");
+
+  Fixture g;
+  g.http.replies.push_back(response(200, R"({"taskArns": ["a"], "nextToken": 7})"));
+  auto token = run(g.client->json_paginate(services::ecs(), "ListTasks", {}, "taskArns"));
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().message, "the ListTasks response: nextToken is an integer, not a string");
+}
+
+TEST(CredentialsChain, AContainerCredentialsReplyOfTheWrongShapeIsAConfigErrorNamingTheField) {
+  FakeHttp http;
+  FixedClock clock{std::chrono::system_clock::from_time_t(1764000000)};
+  Environment env;
+  env.vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:9/creds";
+  AwsSettings settings;
+  auto chain = make_default_credentials_chain(settings, env, http, clock);
+  http.replies.push_back(
+      response(200, R"({"AccessKeyId": "ASIA", "SecretAccessKey": ["s"], "Token": "t"})"));
+  auto c = run(chain->credentials());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().kind, ErrorKind::config);
+  EXPECT_NE(c.error().message.find("the response: SecretAccessKey is an array, not a string"),
+            std::string::npos)
+      << c.error().message;
+}

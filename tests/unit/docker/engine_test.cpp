@@ -203,5 +203,24 @@ TEST(ExecCreate, BodyCarriesTheConfig) {
   EXPECT_NE(exec_create_body(c, true).find(R"("ConsoleSize":[40,120])"), std::string::npos);
 }
 
+TEST(ContainerList, AFieldOfTheWrongTypeIsAProtocolErrorNamingIt) {
+  auto names = parse_container_list(R"([{"Id":"a","Names":["/web",7]}])");
+  ASSERT_FALSE(names);
+  EXPECT_EQ(names.error().kind, ErrorKind::protocol);
+  EXPECT_EQ(names.error().message,
+            "the Docker Engine's container list[0].Names[1] is an integer, not a string");
+  auto labels = parse_container_list(R"([{"Id":"a"},{"Id":"b","Labels":{"n":1}}])");
+  ASSERT_FALSE(labels);
+  EXPECT_EQ(labels.error().message,
+            "the Docker Engine's container list[1].Labels.n is an integer, not a string");
+  auto item = parse_container_list(R"(["a"])");
+  ASSERT_FALSE(item);
+  EXPECT_EQ(item.error().message,
+            "the Docker Engine's container list[0] is a string, not an object");
+  // An error body of another shape is no reason to fail differently: the status line is used.
+  Error e = engine_error(500, R"({"message":{"text":"x"}})");
+  EXPECT_NE(e.message.find("HTTP 500"), std::string::npos) << e.message;
+}
+
 }  // namespace
 }  // namespace ecsh::docker

@@ -1,4 +1,5 @@
 #include "ecsh/logs/log_view.hpp"
+#include "ecsh/logs/fetch.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -21,7 +22,12 @@ ecs::TaskView task(std::string id, std::vector<std::string> containers,
   return t;
 }
 
-json::object definition(const char* text) { return json::parse(text).as_object(); }
+TaskDefinition definition(const char* text) {
+  auto o = json::parse(text).as_object();
+  auto d = parse_task_definition(JsonFields(o, "the task definition"));
+  EXPECT_TRUE(d) << d.error().message;
+  return d ? d.value() : TaskDefinition();
+}
 
 const char* kDefinition = R"({"containerDefinitions": [
   {"name": "app", "logConfiguration": {"logDriver": "awslogs", "options": {
@@ -61,6 +67,63 @@ TEST(LogSources, WithoutPrefixTheStreamIsTheContainerId) {
   s = sources_for_task(definition(kDefinition), t, "us-east-1");
   EXPECT_EQ(s[0].stream, "a1b2c3d4e5f6");
   EXPECT_EQ(s[0].unreadable, "");
+}
+
+TEST(LogSources, EssentialContainersAreThoseNotMarkedOtherwise) {
+  auto d = definition(R"({"containerDefinitions": [{"name": "app"},
+      {"name": "init", "essential": false}, {"name": "proxy", "essential": true}]})");
+  EXPECT_EQ(essential_containers(d), (std::set<std::string>{"app", "proxy"}));
+}
+
+TEST(LogSources, AMalformedTaskDefinitionIsAProtocolErrorNamingTheField) {
+  struct Case {
+    const char* body;
+    const char* message;
+  } cases[] = {
+      {R"({"containerDefinitions": [{"name": "app", "logConfiguration": {"options":
+          {"awslogs-group": ["/ecs/web"]}}}]})",
+       "the task definition: containerDefinitions[0].logConfiguration.options.awslogs-group is an "
+       "array, not a string"},
+      {R"({"containerDefinitions": [{"name": "app", "essential": "yes"}]})",
+       "the task definition: containerDefinitions[0].essential is a string, not a boolean"},
+      {R"({"containerDefinitions": [{"image": "nginx"}]})",
+       "the task definition: containerDefinitions[0].name is missing"},
+      {R"({"containerDefinitions": [{"name": "app", "logConfiguration": "awslogs"}]})",
+       "the task definition: containerDefinitions[0].logConfiguration is a string, not an object"},
+  };
+  for (const auto& c : cases) {
+    auto o = json::parse(c.body).as_object();
+    auto d = parse_task_definition(JsonFields(o, "the task definition"));
+    ASSERT_FALSE(d) << c.body;
+    EXPECT_EQ(d.error().kind, ErrorKind::protocol);
+    EXPECT_EQ(d.error().message, c.message);
+  }
+}
+
+TEST(LogEvents, APageIsReadAndAMalformedOneIsAProtocolError) {
+  auto ok = parse_log_events(json::parse(R"({"events": [{"timestamp": 1764000000123,
+      "ingestionTime": 1764000000456, "eventId": "e1", "logStreamName": "s", "message": "hi"}],
+      "nextToken": "t2"})")
+                                 .as_object(),
+                             "FilterLogEvents");
+  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_EQ(ok.value().events.size(), 1u);
+  EXPECT_EQ(ok.value().events[0].timestamp, 1764000000123);
+  EXPECT_EQ(ok.value().events[0].message, "hi");
+  EXPECT_EQ(ok.value().next_token, "t2");
+
+  auto bad = parse_log_events(
+      json::parse(R"({"events": [{"timestamp": "1764000000123", "message": "hi"}]})").as_object(),
+      "GetLogEvents");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind, ErrorKind::protocol);
+  EXPECT_EQ(bad.error().message,
+            "the GetLogEvents response: events[0].timestamp is a string, not an integer");
+  auto token = parse_log_events(json::parse(R"({"events": [], "nextToken": {}})").as_object(),
+                                "FilterLogEvents");
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().message,
+            "the FilterLogEvents response: nextToken is an object, not a string");
 }
 
 TEST(LogSources, LabelsAreShortAndUnambiguous) {
