@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "ecsh/aws/client.hpp"
+#include "ecsh/aws/credentials.hpp"
 #include "ecsh/aws/http_client.hpp"
 #include "ecsh/aws/settings.hpp"
 

@@ -134,7 +134,7 @@ void print_names(const std::string& text) {
 Task<Result<std::vector<std::string>>> cluster_arns(aws::AwsClient& client,
                                                     const std::string& given) {
   if (!given.empty()) {
-    exec::Picker no_picker;  // never ask: no terminal is ours while completing
+    ecs::Picker no_picker;  // never ask: no terminal is ours while completing
     ECSH_CO_TRY(auto arn, co_await ecs::resolve_cluster(client, given, no_picker));
     co_return std::vector<std::string>{arn};
   }

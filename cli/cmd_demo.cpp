@@ -94,11 +94,11 @@ Task<Result<int>> demo(const GlobalOptions& global, const DemoOptions& options) 
 
   step(2, "fix it: task role policy, exec flag, redeploy, verify",
        "ecsh enable -c demo -s web --yes");
-  auto plan = plan_enable(before);
+  auto plan = enable::plan_enable(before.scope.service, before.facts, before.checks);
   print_plan(plan, before.facts);
-  ECSH_CO_TRY(auto enabled,
-              co_await apply_enable(client, before, plan, std::chrono::seconds(120), false));
-  (void)enabled;
+  const auto progress = stdout_progress();
+  const std::chrono::seconds rollout_timeout(120);
+  ECSH_CO_TRY(co_await enable::apply_enable(client, before.facts, plan, rollout_timeout, progress));
 
   step(3, "check again", "ecsh doctor -c demo -s web");
   ECSH_CO_TRY(auto after, co_await run_doctor(client, target));

@@ -60,7 +60,7 @@ Task<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
   scope.cluster_name = ecs::arn_name(scope.cluster_arn);
   ECSH_CO_TRY(auto services, co_await ecs::list_service_arns(client, scope.cluster_arn));
   if (!services.empty() || !spec.service.empty()) {
-    exec::SelectRequest req;
+    ecs::SelectRequest req;
     req.kind = "service";
     req.flag = "-s/--service";
     req.given = spec.service;

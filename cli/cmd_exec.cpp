@@ -3,6 +3,7 @@
 #include "cli/target_options.hpp"
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/connect/instance_exec.hpp"
+#include "ecsh/connect/via.hpp"
 #include "ecsh/term/tty.hpp"
 
 #include <fmt/format.h>
@@ -22,28 +23,6 @@ struct ExecOptions {
   connect::InstanceAccess instance;
   bool ssh = false;
 };
-
-// ExecuteCommand refused for a reason that waiting or retrying does not fix.
-bool ecs_exec_refused(const Error& e) {
-  return e.kind == ErrorKind::service &&
-         (e.code == "InvalidParameterException" || e.code == "TargetNotConnectedException");
-}
-
-// Why ECS Exec cannot reach this container, from what DescribeTasks said.
-std::string why_ecs_exec_is_impossible(const ecs::ResolvedTarget& t, const Error& e) {
-  if (!t.task.enable_execute_command) {
-    return "task " + t.task.id +
-           " was started without enableExecuteCommand, and that cannot change while it runs "
-           "(only a new deployment, `ecsh enable`, brings tasks that accept ECS Exec)";
-  }
-  if (t.container.exec_agent_status && *t.container.exec_agent_status != "RUNNING") {
-    std::string s = "the ExecuteCommandAgent of container " + t.container.name + " is " +
-                    *t.container.exec_agent_status;
-    if (!t.container.exec_agent_reason.empty()) s += ": " + t.container.exec_agent_reason;
-    return s + " (`ecsh doctor` says why)";
-  }
-  return e.message;
-}
 
 }  // namespace
 
@@ -95,7 +74,8 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
         return connect::run_via_instance(*ctx->client, target, options.instance, options.command,
                                          forward_stdin, settings, picker);
       };
-      if (options.via == "ec2") co_return co_await via_instance();
+      const auto via = connect::parse_via(options.via).value_or(connect::Via::automatic);
+      if (via == connect::Via::ec2) co_return co_await via_instance();
 
       // Awaited into named locals, never inside a condition (docs/CODING.md: g++ 12).
       std::optional<Result<int>> result;
@@ -108,11 +88,12 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
         result.emplace(std::move(one_shot));
       }
       Result<int>& r = *result;
-      if (r || options.via == "ecs" || !ecs_exec_refused(r.error())) co_return r;
-      // --via auto: ECS Exec is impossible. On EC2 the instance is another way in; ask first.
-      if (connect::method2_unavailable(target)) co_return r;
-      std::string why = why_ecs_exec_is_impossible(target, r.error());
-      fmt::print(stderr, "ecsh: ECS Exec is impossible: {}.\n", why);
+      if (r) co_return r;
+      // --via auto: when ECS Exec is impossible and the task runs on EC2, the instance is
+      // another way in; ask first.
+      auto why = connect::instance_fallback(via, target, r.error());
+      if (!why) co_return r;
+      fmt::print(stderr, "ecsh: ECS Exec is impossible: {}.\n", *why);
       fmt::print(stderr,
                  "ecsh: task {} runs on EC2, so its container instance can be entered with docker "
                  "exec (Method 2).\n",

@@ -145,8 +145,8 @@ Task<Result<int>> run_logs(const GlobalOptions& global, const LogsOptions& o) {
   }
   ecs::TargetSpec spec = o.target;
   spec.container.clear();
-  const exec::Picker picker = terminal_picker();
-  const exec::Picker no_picker;
+  const ecs::Picker picker = terminal_picker();
+  const ecs::Picker no_picker;
   ECSH_CO_TRY(auto scope, co_await logs::resolve_tasks(client, spec, o.stopped, picker));
   if (scope.tasks.empty()) {
     std::string what =

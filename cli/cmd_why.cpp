@@ -134,7 +134,7 @@ Task<Result<int>> run_why(const GlobalOptions& global, const WhyOptions& o) {
   auto& client = *ctx->client;
   const bool as_json = global.output == "json";
   const std::int64_t now = why_now_ms();
-  const exec::Picker picker = terminal_picker();
+  const ecs::Picker picker = terminal_picker();
   logs::TaskDefinitions defs;
   ecs::TargetSpec spec = o.target;
   spec.container.clear();

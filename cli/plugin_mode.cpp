@@ -6,8 +6,8 @@
 #include "cli/command.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/connect/exec_session.hpp"
-#include "ecsh/exec/plugin_args.hpp"
 #include "ecsh/forward/port_forward.hpp"
+#include "ecsh/plugin/plugin_args.hpp"
 
 #include <boost/asio/signal_set.hpp>
 
@@ -124,13 +124,13 @@ Task<Result<int>> run_plugin_stdio_session(aws::AwsClient& client, connect::Sess
   co_return 0;
 }
 
-Task<Result<int>> run_plugin_session(exec::PluginSession s) {
+Task<Result<int>> run_plugin_session(plugin::PluginSession s) {
   auto executor = co_await asio::this_coro::executor;
   GlobalOptions global;
   global.profile = s.profile;
   global.region = s.region;
   if (is_custom_endpoint(s.endpoint_url)) global.endpoint_url = s.endpoint_url;
-  auto parent_tls = exec::tls_flags_of_aws_cli(parent_command_line());
+  auto parent_tls = plugin::tls_flags_of_aws_cli(parent_command_line());
   global.ca_bundle = parent_tls.ca_bundle;
   global.no_verify_ssl = parent_tls.no_verify_ssl;
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
@@ -165,19 +165,19 @@ int plugin_main(int argc, char** argv) {
     auto eq = kv.find('=');
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  auto invocation = exec::parse_plugin_args(args, env);
+  auto invocation = plugin::parse_plugin_args(args, env);
   if (!invocation) {
     fmt::print(stderr, "{}\n", log::redact(invocation.error().describe()));
     return exit_code_for(invocation.error());
   }
   switch (invocation.value().kind) {
-    case exec::PluginInvocation::Kind::banner:
-      fmt::print("{}", exec::kPluginInstalledBanner);
+    case plugin::PluginInvocation::Kind::banner:
+      fmt::print("{}", plugin::kPluginInstalledBanner);
       return 0;
-    case exec::PluginInvocation::Kind::version:
-      fmt::print("{}\n", exec::kPluginCompatibleVersion);
+    case plugin::PluginInvocation::Kind::version:
+      fmt::print("{}\n", plugin::kPluginCompatibleVersion);
       return 0;
-    case exec::PluginInvocation::Kind::session:
+    case plugin::PluginInvocation::Kind::session:
       break;
   }
   if (std::getenv("ECSH_DEBUG")) log::set_debug(true);

@@ -19,7 +19,7 @@ void add_target_options(CLI::App& cmd, ecs::TargetSpec& spec) {
   cmd.add_option("-n,--container", spec.container, "Container name (or a unique prefix)");
 }
 
-exec::Picker terminal_picker() {
+ecs::Picker terminal_picker() {
   if (!term::is_tty(STDIN_FILENO) || !term::is_tty(STDERR_FILENO)) return nullptr;
   return [](const std::string& title,
             const std::vector<std::string>& items) -> Result<std::optional<std::size_t>> {

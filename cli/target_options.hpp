@@ -14,7 +14,7 @@ void add_target_options(CLI::App& cmd, ecs::TargetSpec& spec);
 
 // The interactive picker when stdin and stderr are terminals, else null (a list is printed
 // instead by the selection code).
-exec::Picker terminal_picker();
+ecs::Picker terminal_picker();
 
 // Asks a yes/no question on the terminal (prompt on stderr, so that stdout stays the command's).
 // False when stdin is not a terminal.

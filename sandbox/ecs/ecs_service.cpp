@@ -1,6 +1,7 @@
 #include "sandbox/ecs/ecs_service.hpp"
 
 #include "ecsh/common/crypto.hpp"
+#include "ecsh/session/agent_permissions.hpp"
 #include "sandbox/core/time_format.hpp"
 
 #include <boost/json.hpp>
@@ -28,9 +29,6 @@ using TimePoint = Clock::time_point;
 
 constexpr std::string_view kAccount = "000000000000";
 constexpr const char* kTargetPrefix = "AmazonEC2ContainerServiceV20141113";
-constexpr const char* kSsmActions[] = {
-    "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"};
 constexpr const char* kNotEnabled =
     "The execute command failed because execute command was not enabled when the task was run "
     "or the execute command agent isn't running. Wait and try again or run a new task with "
@@ -1043,7 +1041,7 @@ std::string Ecs::agent_problem(const Task& t, const Container& c) const {
   }
   if (principal.empty() || !env_.iam)
     return "The ExecuteCommandAgent has no credentials: the task has no task role";
-  for (const char* action : kSsmActions) {
+  for (const char* action : session::kExecChannelActions) {
     if (!env_.iam->evaluate(principal, action, "*", {}).allowed()) {
       return "AccessDeniedException: " + principal + " (" + whose +
              ") is not authorized to perform " + action;

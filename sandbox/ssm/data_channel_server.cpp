@@ -3,7 +3,7 @@
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/shlex.hpp"
 #include "ecsh/common/tcp_or_tls_stream.hpp"
-#include "ecsh/connect/channel_timer.hpp"
+#include "ecsh/session/channel_timer.hpp"
 #include "ecsh/session/data_channel.hpp"
 #include "sandbox/core/time_format.hpp"
 #include "sandbox/kms/kms_module.hpp"
@@ -94,7 +94,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   session::DataChannel channel;
   std::shared_ptr<WsStream> ws;
   std::uint64_t link = 0;
-  connect::ChannelTimer timer;
+  session::ChannelTimer timer;
   asio::steady_timer writer_wake, writable, input_wake, orphan, idle;
   std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
   std::deque<std::string> outbox;

@@ -4,6 +4,7 @@
 // SigV4, structured errors, and botocore's "standard" retries. One AwsClient per command.
 
 #include "ecsh/aws/adaptive.hpp"
+#include "ecsh/aws/credentials.hpp"
 #include "ecsh/aws/http_client.hpp"
 #include "ecsh/aws/settings.hpp"
 #include "ecsh/common/asio.hpp"

@@ -5,6 +5,8 @@
 // credentials are never silently skipped or guessed. Temporary credentials are refreshed 15
 // minutes before they expire (botocore's advisory refresh).
 
+#include "ecsh/aws/credentials.hpp"
+
 #include "ecsh/aws/client.hpp"
 #include "ecsh/aws/config_file.hpp"
 #include "ecsh/aws/settings.hpp"

@@ -1,18 +1,13 @@
 #pragma once
 
 // How to reach AWS, resolved once per command from the command line, the environment and the
-// shared config/credentials files, as the AWS CLI v2 resolves it. Owned by the credentials and
-// config work (issue 2); the HTTP/protocol layer consumes it.
+// shared config/credentials files, as the AWS CLI v2 resolves it. The credentials themselves come
+// from credentials.hpp; the HTTP/protocol layer consumes both.
 
-#include "ecsh/aws/http_client.hpp"
 #include "ecsh/aws/http_types.hpp"
-#include "ecsh/aws/sigv4.hpp"
-#include "ecsh/common/asio.hpp"
-#include "ecsh/common/clock.hpp"
 #include "ecsh/common/error.hpp"
 
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -88,20 +83,5 @@ struct ResolvedEndpoint {
   std::string signing_region;
 };
 Result<ResolvedEndpoint> resolve_endpoint(const AwsSettings& settings, const ServiceId& service);
-
-// Credentials that refresh themselves before they expire.
-class CredentialsProvider {
- public:
-  virtual ~CredentialsProvider() = default;
-  virtual Task<Result<Credentials>> credentials() = 0;
-};
-
-// The AWS CLI v2 chain: environment, web identity, shared files (static keys, credential_process,
-// role assumption, SSO), ECS container credentials, IMDSv2. A broken profile is an error naming
-// the file and profile; it is never skipped.
-std::shared_ptr<CredentialsProvider> make_default_credentials_chain(const AwsSettings& settings,
-                                                                    const Environment& env,
-                                                                    HttpClient& http,
-                                                                    const Clock& clock);
 
 }  // namespace ecsh::aws

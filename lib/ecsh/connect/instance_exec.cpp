@@ -176,7 +176,7 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
 Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                    const InstanceAccess& access,
                                    const std::vector<std::string>& words, bool forward_stdin,
-                                   const ExecSettings& settings, const exec::Picker& picker) {
+                                   const ExecSettings& settings, const ecs::Picker& picker) {
   if (auto why = method2_unavailable(target)) {
     Error e = Error::usage(*why, "Use ECS Exec (--via ecs); `ecsh doctor` says what it needs.");
     co_return e;
@@ -268,15 +268,15 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
     if (!found.by_image) {
       log::debug("several containers carry the task's labels; using the first");
     } else {
-      std::vector<exec::Candidate> list;
+      std::vector<ecs::Candidate> list;
       for (const auto& c : found.candidates) {
         list.push_back(
             {c.id.substr(0, 12), "", c.id.substr(0, 12) + "  " + c.name + "  " + c.status});
       }
-      exec::SelectRequest req{"container", "--container-id", "",
-                              "from image " + target.container.image + " on " +
-                                  instance.instance_id + " (no ECS labels to tell them apart)"};
-      ECSH_CO_TRY(chosen, exec::select_one(req, list, picker));
+      ecs::SelectRequest req{"container", "--container-id", "",
+                             "from image " + target.container.image + " on " +
+                                 instance.instance_id + " (no ECS labels to tell them apart)"};
+      ECSH_CO_TRY(chosen, ecs::select_one(req, list, picker));
     }
   } else if (found.by_image) {
     term::write_all(settings.stderr_fd, "ecsh: no container carries the task's ECS labels; using " +

@@ -8,7 +8,7 @@
 // asking when that is ambiguous) and runs `docker exec` (exec/instance_command.hpp).
 
 #include "ecsh/connect/exec_session.hpp"
-#include "ecsh/exec/target_match.hpp"
+#include "ecsh/ecs/target_match.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -51,6 +51,6 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
 Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                    const InstanceAccess& access,
                                    const std::vector<std::string>& words, bool forward_stdin,
-                                   const ExecSettings& settings, const exec::Picker& picker);
+                                   const ExecSettings& settings, const ecs::Picker& picker);
 
 }  // namespace ecsh::connect

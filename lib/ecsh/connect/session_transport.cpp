@@ -1,6 +1,6 @@
 #include "ecsh/connect/session_transport.hpp"
 
-#include "ecsh/connect/channel_timer.hpp"
+#include "ecsh/session/channel_timer.hpp"
 
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/log.hpp"
@@ -45,7 +45,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   session::DataChannel channel;
   std::unique_ptr<aws::WebSocketClient> ws;
   std::uint64_t link = 0;  // bumped on every reconnect
-  ChannelTimer timer;
+  session::ChannelTimer timer;
   asio::steady_timer writer_wake;
   asio::steady_timer writable;
   std::deque<std::string> outbox;

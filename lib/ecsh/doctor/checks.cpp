@@ -49,10 +49,10 @@ constexpr const char* kMinPlatform = "1.4.0";
 
 struct Builder {
   std::vector<Check> out;
-  Check& add(std::string id, std::string group, Status status, std::string title,
+  Check& add(std::string_view id, std::string group, Status status, std::string title,
              std::string detail = {}, std::string fix = {}, bool fixable = false) {
     Check c;
-    c.id = std::move(id);
+    c.id = std::string(id);
     c.group = std::move(group);
     c.status = status;
     c.title = std::move(title);
@@ -70,26 +70,26 @@ std::string simulate_fix(const std::string& who) {
 
 void caller_checks(const Facts& f, Builder& b) {
   if (f.caller_arn.empty()) {
-    b.add("caller.identity", "you", Status::unknown, "who you are", f.caller_unknown_reason,
+    b.add(check_id::caller_identity, "you", Status::unknown, "who you are", f.caller_unknown_reason,
           "Check your credentials with: ecsh whoami");
   } else {
-    b.add("caller.identity", "you", Status::ok, "signed in as " + f.caller_arn);
+    b.add(check_id::caller_identity, "you", Status::ok, "signed in as " + f.caller_arn);
   }
   const auto& p = f.caller_execute_command;
   std::string title = "ecs:ExecuteCommand allowed for you";
   if (p.decision.empty()) {
-    b.add("caller.execute_command", "you", Status::unknown, title,
+    b.add(check_id::caller_execute_command, "you", Status::unknown, title,
           "cannot tell: " + p.unknown_reason, simulate_fix(f.caller_arn));
   } else if (p.allowed()) {
-    b.add("caller.execute_command", "you", Status::ok, title);
+    b.add(check_id::caller_execute_command, "you", Status::ok, title);
   } else if (p.decision == "explicitDeny") {
-    b.add("caller.execute_command", "you", Status::fail, title,
+    b.add(check_id::caller_execute_command, "you", Status::fail, title,
           "an explicit Deny in your policies (or a permissions boundary) blocks ecs:ExecuteCommand "
           "on " +
               p.resource,
           "Remove or narrow that Deny statement; ecsh enable never edits your own permissions.");
   } else {
-    b.add("caller.execute_command", "you", Status::fail, title,
+    b.add(check_id::caller_execute_command, "you", Status::fail, title,
           "no policy of " + f.caller_arn + " allows ecs:ExecuteCommand on " + p.resource,
           "Ask an administrator to allow ecs:ExecuteCommand on " + p.resource + " for " +
               f.caller_policy_source + ".");
@@ -98,12 +98,12 @@ void caller_checks(const Facts& f, Builder& b) {
     const auto& k = *f.caller_generate_data_key;
     std::string t = "kms:GenerateDataKey allowed for you on the cluster's exec KMS key";
     if (k.decision.empty()) {
-      b.add("caller.kms_generate_data_key", "you", Status::unknown, t,
+      b.add(check_id::caller_kms_generate_data_key, "you", Status::unknown, t,
             "cannot tell: " + k.unknown_reason, simulate_fix(f.caller_arn));
     } else if (k.allowed()) {
-      b.add("caller.kms_generate_data_key", "you", Status::ok, t);
+      b.add(check_id::caller_kms_generate_data_key, "you", Status::ok, t);
     } else {
-      b.add("caller.kms_generate_data_key", "you", Status::fail, t,
+      b.add(check_id::caller_kms_generate_data_key, "you", Status::fail, t,
             "sessions are encrypted with " + k.resource + " and you may not use it (" + k.decision +
                 ")",
             "Allow kms:GenerateDataKey on " + k.resource + " for " + f.caller_policy_source +
@@ -114,37 +114,40 @@ void caller_checks(const Facts& f, Builder& b) {
 
 void cluster_checks(const Facts& f, Builder& b) {
   if (f.cluster_status.empty()) {
-    b.add("cluster.exists", "cluster", Status::unknown, "cluster " + f.cluster_name,
+    b.add(check_id::cluster_exists, "cluster", Status::unknown, "cluster " + f.cluster_name,
           f.cluster_unknown_reason, "Grant ecs:DescribeClusters.");
     return;
   }
   if (f.cluster_status != "ACTIVE") {
-    b.add("cluster.exists", "cluster", Status::fail, "cluster " + f.cluster_name + " is active",
-          "status " + f.cluster_status, "Use an active cluster.");
+    b.add(check_id::cluster_exists, "cluster", Status::fail,
+          "cluster " + f.cluster_name + " is active", "status " + f.cluster_status,
+          "Use an active cluster.");
     return;
   }
-  b.add("cluster.exists", "cluster", Status::ok, "cluster " + f.cluster_name + " is active");
+  b.add(check_id::cluster_exists, "cluster", Status::ok,
+        "cluster " + f.cluster_name + " is active");
   if (!f.kms_key_id.empty()) {
     std::string t = "exec KMS key " + f.kms_key_id + " usable";
     if (!f.kms_key_usable) {
-      b.add("cluster.kms_key", "cluster", Status::unknown, t, f.kms_unknown_reason,
+      b.add(check_id::cluster_kms_key, "cluster", Status::unknown, t, f.kms_unknown_reason,
             "Grant kms:DescribeKey so that doctor can check the key.");
     } else if (*f.kms_key_usable) {
-      b.add("cluster.kms_key", "cluster", Status::ok, t, "sessions are encrypted with KMS");
+      b.add(check_id::cluster_kms_key, "cluster", Status::ok, t, "sessions are encrypted with KMS");
     } else {
-      b.add("cluster.kms_key", "cluster", Status::fail, t,
+      b.add(check_id::cluster_kms_key, "cluster", Status::fail, t,
             "the key does not exist or is not enabled",
             "Point executeCommandConfiguration.kmsKeyId at an enabled key, or remove it.");
     }
   }
   if (f.logging.empty() || f.logging == "NONE") {
-    b.add("cluster.logging", "cluster", Status::info, "session logging",
+    b.add(check_id::cluster_logging, "cluster", Status::info, "session logging",
           f.logging.empty() ? "not configured (no audit trail of sessions)" : "disabled");
   } else {
-    b.add("cluster.logging", "cluster", Status::info, "session logging " + f.logging,
+    b.add(check_id::cluster_logging, "cluster", Status::info, "session logging " + f.logging,
           f.log_group.empty() ? std::string() : "CloudWatch log group " + f.log_group);
     if (!f.log_group.empty() && f.log_group_exists && !*f.log_group_exists) {
-      b.add("cluster.log_group", "cluster", Status::fail, "log group " + f.log_group + " exists",
+      b.add(check_id::cluster_log_group, "cluster", Status::fail,
+            "log group " + f.log_group + " exists",
             "the agent cannot deliver session logs, so sessions fail",
             "Create it: aws logs create-log-group --log-group-name " + f.log_group);
     }
@@ -155,10 +158,10 @@ void service_checks(const Facts& f, Builder& b) {
   if (!f.service) return;
   const auto& s = *f.service;
   if (s.enable_execute_command) {
-    b.add("service.exec_enabled", "service", Status::ok,
+    b.add(check_id::service_exec_enabled, "service", Status::ok,
           "service " + s.name + " has enableExecuteCommand");
   } else {
-    b.add("service.exec_enabled", "service", Status::fail,
+    b.add(check_id::service_exec_enabled, "service", Status::fail,
           "service " + s.name + " has enableExecuteCommand",
           "exec is disabled on the service; new tasks start without it",
           "ecsh enable -c " + f.cluster_name + " -s " + s.name +
@@ -172,7 +175,7 @@ void service_checks(const Facts& f, Builder& b) {
   bool rolling = std::any_of(s.deployments.begin(), s.deployments.end(),
                              [](const auto& d) { return d.rollout_state == "IN_PROGRESS"; });
   if (s.enable_execute_command && stale > 0) {
-    b.add("service.redeploy_needed", "service", Status::fail,
+    b.add(check_id::service_redeploy_needed, "service", Status::fail,
           "running tasks started with exec enabled",
           fmt::format("{} of {} running tasks started before exec was enabled (redeploy needed{})",
                       stale, f.service_tasks.size(), rolling ? "; a rollout is in progress" : ""),
@@ -180,12 +183,12 @@ void service_checks(const Facts& f, Builder& b) {
               "  (forces a new deployment; running tasks never change their flag)",
           true);
   } else if (s.enable_execute_command && !f.service_tasks.empty()) {
-    b.add("service.redeploy_needed", "service", Status::ok,
+    b.add(check_id::service_redeploy_needed, "service", Status::ok,
           "running tasks started with exec enabled",
           fmt::format("{} of {}", f.service_tasks.size(), f.service_tasks.size()));
   }
   if (f.service_tasks.empty()) {
-    b.add("service.running_tasks", "service", Status::fail, "service has running tasks",
+    b.add(check_id::service_running_tasks, "service", Status::fail, "service has running tasks",
           fmt::format("desired {}, running {}", s.desired_count, s.running_count),
           "Scale the service up or look at its events: aws ecs describe-services");
   }
@@ -206,20 +209,20 @@ void credential_env_check(const ContainerDefinitionFacts& d, const std::string& 
                              " from container " + d.name + " (the agent then uses the task role)";
   if (!d.keys) {
     // Keys from secrets, or a secret key without its ID: their owner cannot be read.
-    b.add("container.credential_env", group, Status::unknown, title,
+    b.add(check_id::container_credential_env, group, Status::unknown, title,
           set + "; doctor cannot tell whose keys they are",
           remove + ", or make sure the keys' user may use the four ssmmessages actions.");
     return;
   }
   const auto& k = *d.keys;
   if (k.key_unknown) {
-    b.add("container.credential_env", group, Status::fail, title,
+    b.add(check_id::container_credential_env, group, Status::fail, title,
           set + "; access key " + k.access_key_id + " is not a key of this account",
           remove + ", or replace them with a valid key whose user may use ssmmessages.");
     return;
   }
   if (k.owner_arn.empty()) {
-    b.add("container.credential_env", group, Status::unknown, title,
+    b.add(check_id::container_credential_env, group, Status::unknown, title,
           set + "; whose key " + k.access_key_id + " is cannot tell: " + k.unknown_reason,
           "Grant iam:GetAccessKeyLastUsed and iam:SimulatePrincipalPolicy so that doctor can "
           "check this; or " +
@@ -237,15 +240,15 @@ void credential_env_check(const ContainerDefinitionFacts& d, const std::string& 
   }
   const std::string owner = "key " + k.access_key_id + " belongs to " + k.owner_arn;
   if (!denied.empty()) {
-    b.add("container.credential_env", group, Status::fail, title,
+    b.add(check_id::container_credential_env, group, Status::fail, title,
           set + "; " + owner + ", which may not: " + fmt::format("{}", fmt::join(denied, ", ")),
           remove + ", or allow the four ssmmessages actions for " + k.owner_arn + ".");
   } else if (unknown || k.ssmmessages.empty()) {
-    b.add("container.credential_env", group, Status::unknown, title,
+    b.add(check_id::container_credential_env, group, Status::unknown, title,
           set + "; " + owner + ", whose permissions cannot tell: " + k.unknown_reason,
           simulate_fix("you"));
   } else {
-    b.add("container.credential_env", group, Status::ok, title,
+    b.add(check_id::container_credential_env, group, Status::ok, title,
           set + "; " + owner + ", which may use ssmmessages");
   }
 }
@@ -253,28 +256,28 @@ void credential_env_check(const ContainerDefinitionFacts& d, const std::string& 
 void task_checks(const Facts& f, Builder& b) {
   if (!f.task) {
     if (!f.task_unknown_reason.empty()) {
-      b.add("task.status", "task", Status::unknown, "the task", f.task_unknown_reason);
+      b.add(check_id::task_status, "task", Status::unknown, "the task", f.task_unknown_reason);
     }
     return;
   }
   const auto& t = *f.task;
   std::string group = "task";
   if (t.last_status == "RUNNING") {
-    b.add("task.status", group, Status::ok, "task " + t.id + " is RUNNING");
+    b.add(check_id::task_status, group, Status::ok, "task " + t.id + " is RUNNING");
   } else if (t.last_status == "PROVISIONING" || t.last_status == "PENDING" ||
              t.last_status == "ACTIVATING") {
-    b.add("task.status", group, Status::fail, "task " + t.id + " is RUNNING",
+    b.add(check_id::task_status, group, Status::fail, "task " + t.id + " is RUNNING",
           "still " + t.last_status, "Wait for it to reach RUNNING.");
   } else {
-    b.add("task.status", group, Status::fail, "task " + t.id + " is RUNNING",
+    b.add(check_id::task_status, group, Status::fail, "task " + t.id + " is RUNNING",
           t.last_status + (t.stopped_reason.empty() ? "" : " (" + t.stopped_reason + ")"),
           "Pick a running task (ecsh ls tasks), or see why it stopped.");
   }
   if (t.enable_execute_command) {
-    b.add("task.exec_enabled", group, Status::ok, "task was started with exec enabled");
+    b.add(check_id::task_exec_enabled, group, Status::ok, "task was started with exec enabled");
   } else {
     bool service_task = !t.service_name().empty();
-    b.add("task.exec_enabled", group, Status::fail, "task was started with exec enabled",
+    b.add(check_id::task_exec_enabled, group, Status::fail, "task was started with exec enabled",
           "the flag is fixed at launch; this task can never be exec'd into",
           service_task ? "ecsh enable -c " + f.cluster_name + " -s " + t.service_name() +
                              "  (new tasks replace it)"
@@ -285,19 +288,19 @@ void task_checks(const Facts& f, Builder& b) {
     std::string pv = t.platform_version.empty() ? "LATEST" : t.platform_version;
     bool ok = pv == "LATEST" || compare_versions(pv, kMinPlatform) >= 0;
     b.add(
-        "task.platform_version", group, ok ? Status::ok : Status::fail,
+        check_id::task_platform_version, group, ok ? Status::ok : Status::fail,
         std::string("Fargate platform version >= ") + kMinPlatform, pv,
         ok ? ""
            : "Run on platform version 1.4.0 or LATEST (update-service --platform-version LATEST).");
   } else if (t.launch_type == "EC2" || t.launch_type == "EXTERNAL") {
     if (f.agent_version.empty()) {
-      b.add("task.agent_version", group, Status::unknown,
+      b.add(check_id::task_agent_version, group, Status::unknown,
             std::string("ECS agent version >= ") + kMinAgent,
             "cannot tell: " + f.task_unknown_reason, "Grant ecs:DescribeContainerInstances.");
     } else {
       bool ok = compare_versions(f.agent_version, kMinAgent) >= 0;
       b.add(
-          "task.agent_version", group, ok ? Status::ok : Status::fail,
+          check_id::task_agent_version, group, ok ? Status::ok : Status::fail,
           std::string("ECS agent version >= ") + kMinAgent,
           f.agent_version + (f.ec2_instance_id.empty() ? "" : " on " + f.ec2_instance_id),
           ok ? ""
@@ -306,22 +309,20 @@ void task_checks(const Facts& f, Builder& b) {
   }
 
   // The role the agent uses.
-  const char* ssm_actions[] = {"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                               "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"};
   if (f.role_arn.empty()) {
     if (!f.role_unknown_reason.empty()) {
-      b.add("task.role", group, Status::unknown, "task role allows ssmmessages",
+      b.add(check_id::task_role, group, Status::unknown, "task role allows ssmmessages",
             f.role_unknown_reason);
     } else {
-      b.add("task.role", group, Status::fail, "task role allows ssmmessages",
+      b.add(check_id::task_role, group, Status::fail, "task role allows ssmmessages",
             "the task has no task role (and no EC2 instance role)",
             "Set taskRoleArn in the task definition to a role with the four ssmmessages actions.");
     }
   } else {
     std::vector<std::string> denied, unknown;
     for (const auto& p : f.role_permissions) {
-      bool is_ssm = std::find(std::begin(ssm_actions), std::end(ssm_actions), p.action) !=
-                    std::end(ssm_actions);
+      bool is_ssm = std::find(kExecChannelActions.begin(), kExecChannelActions.end(), p.action) !=
+                    kExecChannelActions.end();
       if (!is_ssm) continue;
       if (p.decision.empty()) {
         unknown.push_back(p.action);
@@ -334,7 +335,7 @@ void task_checks(const Facts& f, Builder& b) {
       bool explicit_deny = std::any_of(denied.begin(), denied.end(), [](const std::string& d) {
         return d.find("explicit") != std::string::npos;
       });
-      b.add("task.role_ssmmessages", group, Status::fail, title,
+      b.add(check_id::task_role_ssmmessages, group, Status::fail, title,
             f.role_arn + " may not: " + fmt::format("{}", fmt::join(denied, ", ")),
             explicit_deny ? "Remove the Deny on ssmmessages from " + f.role_arn + "."
                           : "ecsh enable  (puts an inline policy with the four ssmmessages actions "
@@ -342,20 +343,20 @@ void task_checks(const Facts& f, Builder& b) {
                                 f.role_arn + ")",
             !explicit_deny);
     } else if (!unknown.empty()) {
-      b.add("task.role_ssmmessages", group, Status::unknown, title,
+      b.add(check_id::task_role_ssmmessages, group, Status::unknown, title,
             "cannot tell: " + f.role_unknown_reason, simulate_fix("you"));
     } else {
-      b.add("task.role_ssmmessages", group, Status::ok, title, f.role_arn);
+      b.add(check_id::task_role_ssmmessages, group, Status::ok, title, f.role_arn);
     }
     for (const auto& p : f.role_permissions) {
       if (p.action == "kms:Decrypt") {
         std::string t = f.role_source + " allows kms:Decrypt on the exec key";
         if (p.decision.empty()) {
-          b.add("task.role_kms_decrypt", group, Status::unknown, t, p.unknown_reason);
+          b.add(check_id::task_role_kms_decrypt, group, Status::unknown, t, p.unknown_reason);
         } else if (p.allowed()) {
-          b.add("task.role_kms_decrypt", group, Status::ok, t);
+          b.add(check_id::task_role_kms_decrypt, group, Status::ok, t);
         } else {
-          b.add("task.role_kms_decrypt", group, Status::fail, t,
+          b.add(check_id::task_role_kms_decrypt, group, Status::fail, t,
                 f.role_arn + " may not decrypt with " + p.resource,
                 "ecsh enable  (adds kms:Decrypt on the key to the exec policy)",
                 p.decision != "explicitDeny");
@@ -363,8 +364,9 @@ void task_checks(const Facts& f, Builder& b) {
       }
       if (p.action.starts_with("logs:")) {
         if (p.decision.empty() || p.allowed()) continue;
-        b.add("task.role_logs_" + p.action.substr(5), group, Status::fail,
-              f.role_source + " allows " + p.action, f.role_arn + " may not " + p.action,
+        b.add(std::string(check_id::task_role_logs_prefix) + p.action.substr(5), group,
+              Status::fail, f.role_source + " allows " + p.action,
+              f.role_arn + " may not " + p.action,
               "ecsh enable  (adds the logging permissions to the exec policy)",
               p.decision != "explicitDeny");
       }
@@ -372,7 +374,7 @@ void task_checks(const Facts& f, Builder& b) {
   }
 
   if (!f.pid_mode.empty()) {
-    b.add("task.pid_mode", group, Status::info, "pidMode " + f.pid_mode,
+    b.add(check_id::task_pid_mode, group, Status::info, "pidMode " + f.pid_mode,
           f.pid_mode == "task" ? "exec sessions see every container's processes" : "");
   }
 
@@ -386,20 +388,20 @@ void task_checks(const Facts& f, Builder& b) {
   for (const auto& c : t.containers) {
     std::string cg = "container:" + c.name;
     if (no_agent_at_all) {
-      b.add("container.exec_agent", cg, Status::fail, "exec agent RUNNING",
+      b.add(check_id::container_exec_agent, cg, Status::fail, "exec agent RUNNING",
             "no container of the task has an ExecuteCommandAgent, although exec was enabled at "
             "launch (an ECS agent or platform version without ECS Exec starts none)",
             "Fix the version checks above, then start a new task.");
     } else if (!c.exec_agent_status && !t.enable_execute_command) {
-      b.add("container.exec_agent", cg, Status::info, "no exec agent",
+      b.add(check_id::container_exec_agent, cg, Status::info, "no exec agent",
             "the task was started without exec, so no agent runs in its containers");
     } else if (!c.exec_agent_status) {
-      b.add("container.exec_agent", cg, Status::info, "no exec agent",
+      b.add(check_id::container_exec_agent, cg, Status::info, "no exec agent",
             "this container has no ExecuteCommandAgent (a sidecar?); exec into another one");
     } else if (*c.exec_agent_status == "RUNNING") {
-      b.add("container.exec_agent", cg, Status::ok, "exec agent RUNNING");
+      b.add(check_id::container_exec_agent, cg, Status::ok, "exec agent RUNNING");
     } else {
-      b.add("container.exec_agent", cg, Status::fail, "exec agent RUNNING",
+      b.add(check_id::container_exec_agent, cg, Status::fail, "exec agent RUNNING",
             *c.exec_agent_status + (c.exec_agent_reason.empty() ? "" : ": " + c.exec_agent_reason),
             "Fix the checks above, then start a new task.");
     }
@@ -407,14 +409,14 @@ void task_checks(const Facts& f, Builder& b) {
       if (d.name != c.name) continue;
       if (d.read_only_root) {
         b.add(
-            "container.read_only_root", cg, logging_on ? Status::fail : Status::info,
+            check_id::container_read_only_root, cg, logging_on ? Status::fail : Status::info,
             "root filesystem is read-only",
             logging_on ? "the exec agent cannot write its session logs"
                        : "fine without session logging",
             logging_on ? "Set readonlyRootFilesystem to false, or turn session logging off." : "");
       }
       if (!d.init_process_enabled) {
-        b.add("container.init_process", cg, Status::info, "initProcessEnabled is off",
+        b.add(check_id::container_init_process, cg, Status::info, "initProcessEnabled is off",
               "processes left by exec sessions are not reaped");
       }
       credential_env_check(d, cg, b);
@@ -426,17 +428,17 @@ void network_checks(const Facts& f, Builder& b) {
   if (!f.task) return;
   std::string title = "the task can reach ssmmessages." + f.region + ".amazonaws.com";
   if (f.ssmmessages_endpoint && *f.ssmmessages_endpoint) {
-    b.add("network.ssmmessages", "network", Status::ok, title,
+    b.add(check_id::network_ssmmessages, "network", Status::ok, title,
           "VPC endpoint with private DNS in " + f.vpc_id);
   } else if (f.route_out && *f.route_out) {
-    b.add("network.ssmmessages", "network", Status::ok, title,
+    b.add(check_id::network_ssmmessages, "network", Status::ok, title,
           "subnet " + f.subnet_id + " routes 0.0.0.0/0 to a gateway");
   } else if (!f.ssmmessages_endpoint || !f.route_out) {
-    b.add("network.ssmmessages", "network", Status::unknown, title,
+    b.add(check_id::network_ssmmessages, "network", Status::unknown, title,
           "cannot tell: " + f.network_unknown_reason,
           "Grant ec2:DescribeSubnets, ec2:DescribeVpcEndpoints and ec2:DescribeRouteTables.");
   } else {
-    b.add("network.ssmmessages", "network", Status::fail, title,
+    b.add(check_id::network_ssmmessages, "network", Status::fail, title,
           "subnet " + f.subnet_id + " has no route out and VPC " + f.vpc_id +
               " has no ssmmessages endpoint with private DNS",
           "Create an interface VPC endpoint com.amazonaws." + f.region +

@@ -6,19 +6,18 @@
 // says "cannot tell" instead of guessing.
 
 #include "ecsh/ecs/ecs_view.hpp"
+#include "ecsh/session/agent_permissions.hpp"
 
-#include <array>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace ecsh::doctor {
 
-// What the SSM agent in a task needs for ECS Exec, on the task role (or on the user whose keys are
-// in the container's environment): doctor checks these and enable grants them.
-inline constexpr std::array<const char*, 4> kExecChannelActions = {
-    "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"};
+// The four ssmmessages actions the SSM agent in a task needs for ECS Exec, on the task role (or
+// on the user whose keys are in the container's environment): doctor checks them, enable grants
+// them.
+using session::kExecChannelActions;
 
 // The outcome of one IAM policy simulation.
 struct Permission {

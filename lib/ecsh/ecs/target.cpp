@@ -6,22 +6,22 @@
 
 namespace ecsh::ecs {
 
-Result<std::string> select_arn(const exec::SelectRequest& request,
-                               const std::vector<std::string>& arns, const exec::Picker& picker) {
-  std::vector<exec::Candidate> candidates;
+Result<std::string> select_arn(const SelectRequest& request, const std::vector<std::string>& arns,
+                               const Picker& picker) {
+  std::vector<Candidate> candidates;
   for (const auto& arn : arns) {
-    exec::Candidate c;
+    Candidate c;
     c.id = arn_name(arn);
     c.arn = arn;
     c.label = c.id;
     candidates.push_back(std::move(c));
   }
-  ECSH_TRY(auto index, exec::select_one(request, candidates, picker));
+  ECSH_TRY(auto index, select_one(request, candidates, picker));
   return arns[index];
 }
 
 Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
-                                          const exec::Picker& picker) {
+                                          const Picker& picker) {
   if (given.starts_with("arn:")) co_return given;
   auto listed = co_await list_cluster_arns(client);
   if (!listed) {
@@ -29,7 +29,7 @@ Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::str
     if (!given.empty()) co_return given;
     co_return listed.error();
   }
-  exec::SelectRequest req;
+  SelectRequest req;
   req.kind = "cluster";
   req.flag = "-c/--cluster";
   req.given = given;
@@ -41,7 +41,7 @@ namespace {
 
 // The task and container within one cluster, given by name or ARN.
 Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const TargetSpec& spec,
-                                                std::string cluster, const exec::Picker& picker) {
+                                                std::string cluster, const Picker& picker) {
   ResolvedTarget out;
   out.cluster_arn = std::move(cluster);
   out.cluster_name = arn_name(out.cluster_arn);
@@ -49,7 +49,7 @@ Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const Ta
   std::string service;
   if (!spec.service.empty() && spec.task.empty()) {
     ECSH_CO_TRY(auto arns, co_await list_service_arns(client, out.cluster_arn));
-    exec::SelectRequest req;
+    SelectRequest req;
     req.kind = "service";
     req.flag = "-s/--service";
     req.given = spec.service;
@@ -75,9 +75,9 @@ Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const Ta
                      "List the running tasks with: ecsh ls tasks -c " + out.cluster_name);
     co_return e;
   }
-  std::vector<exec::Candidate> candidates;
+  std::vector<Candidate> candidates;
   for (const auto& t : tasks) {
-    exec::Candidate c;
+    Candidate c;
     c.id = t.id;
     c.arn = t.arn;
     std::string svc = t.service_name();
@@ -85,21 +85,21 @@ Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const Ta
                           t.enable_execute_command ? "" : "  (exec not enabled)");
     candidates.push_back(std::move(c));
   }
-  exec::SelectRequest treq;
+  SelectRequest treq;
   treq.kind = "task";
   treq.flag = "-t/--task";
   treq.given = exact_task ? arn_name(spec.task) : spec.task;
   treq.scope = service.empty() ? "in cluster " + out.cluster_name
                                : "of service " + service + " in cluster " + out.cluster_name;
-  ECSH_CO_TRY(auto task_index, exec::select_one(treq, candidates, picker));
+  ECSH_CO_TRY(auto task_index, select_one(treq, candidates, picker));
   out.task = tasks[task_index];
 
-  std::vector<exec::Candidate> containers;
+  std::vector<Candidate> containers;
   std::vector<std::size_t> origin;
   for (std::size_t i = 0; i < out.task.containers.size(); ++i) {
     const auto& c = out.task.containers[i];
-    if (spec.container.empty() && exec::is_sidecar_container(c.name)) continue;
-    exec::Candidate cand;
+    if (spec.container.empty() && is_sidecar_container(c.name)) continue;
+    Candidate cand;
     cand.id = c.name;
     cand.label = c.name + "  " + c.last_status;
     containers.push_back(std::move(cand));
@@ -107,19 +107,19 @@ Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const Ta
   }
   if (containers.empty()) {  // only sidecars: offer them all
     for (std::size_t i = 0; i < out.task.containers.size(); ++i) {
-      exec::Candidate cand;
+      Candidate cand;
       cand.id = out.task.containers[i].name;
       cand.label = cand.id;
       containers.push_back(std::move(cand));
       origin.push_back(i);
     }
   }
-  exec::SelectRequest creq;
+  SelectRequest creq;
   creq.kind = "container";
   creq.flag = "-n/--container";
   creq.given = spec.container;
   creq.scope = "in task " + out.task.id;
-  ECSH_CO_TRY(auto container_index, exec::select_one(creq, containers, picker));
+  ECSH_CO_TRY(auto container_index, select_one(creq, containers, picker));
   out.container = out.task.containers[origin[container_index]];
   if (!out.task.cluster_arn.empty()) {
     out.cluster_arn = out.task.cluster_arn;
@@ -131,7 +131,7 @@ Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const Ta
 }  // namespace
 
 Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
-                                            const exec::Picker& picker) {
+                                            const Picker& picker) {
   if (!spec.cluster.empty() && !spec.cluster.starts_with("arn:")) {
     // A cluster is usually given by its full name: used as is, it saves the ListClusters round
     // trip (a whole RTT to the region on every exec). A prefix or a typo is not found, and then

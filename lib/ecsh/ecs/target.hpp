@@ -4,7 +4,7 @@
 // and one container, as docs/exec.md "Target selection" describes.
 
 #include "ecsh/ecs/ecs_view.hpp"
-#include "ecsh/exec/target_match.hpp"
+#include "ecsh/ecs/target_match.hpp"
 
 namespace ecsh::ecs {
 
@@ -21,16 +21,16 @@ struct ResolvedTarget {
 
 // `picker` may be null (stdin not a TTY): several candidates are then a usage error listing them.
 Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
-                                            const exec::Picker& picker);
+                                            const Picker& picker);
 
 // One of `arns` chosen by name (the last part of the ARN), ARN or unique prefix, as
-// exec::select_one does; returns the ARN.
-Result<std::string> select_arn(const exec::SelectRequest& request,
-                               const std::vector<std::string>& arns, const exec::Picker& picker);
+// select_one does; returns the ARN.
+Result<std::string> select_arn(const SelectRequest& request, const std::vector<std::string>& arns,
+                               const Picker& picker);
 
 // Only cluster (+ optional service / task) resolution, for commands that act on a whole service
 // or cluster (doctor, enable, ls).
 Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
-                                          const exec::Picker& picker);
+                                          const Picker& picker);
 
 }  // namespace ecsh::ecs

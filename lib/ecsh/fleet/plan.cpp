@@ -1,7 +1,7 @@
 #include "ecsh/fleet/plan.hpp"
 
 #include "ecsh/common/strings.hpp"
-#include "ecsh/exec/target_match.hpp"
+#include "ecsh/ecs/target_match.hpp"
 
 #include <algorithm>
 #include <tuple>
@@ -84,7 +84,7 @@ Result<std::optional<std::size_t>> pick_container(const ecs::TaskView& task,
   }
   std::vector<std::size_t> apps;
   for (std::size_t i = 0; i < cs.size(); ++i) {
-    if (!exec::is_sidecar_container(cs[i].name)) apps.push_back(i);
+    if (!ecs::is_sidecar_container(cs[i].name)) apps.push_back(i);
   }
   if (apps.size() == 1) return std::optional<std::size_t>(apps[0]);
   if (apps.empty() && !cs.empty()) return std::optional<std::size_t>(0);

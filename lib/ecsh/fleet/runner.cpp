@@ -54,7 +54,7 @@ Task<Result<T>> patiently(F call) {
 }  // namespace
 
 Task<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
-                               const exec::Picker& picker) {
+                               const ecs::Picker& picker) {
   Found found;
   std::vector<std::string> cluster_arns;
   if (scope.all_clusters) {
@@ -90,7 +90,7 @@ Task<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
           }
           continue;
         }
-        exec::SelectRequest req;
+        ecs::SelectRequest req;
         req.kind = "service";
         req.flag = "-s/--service";
         req.given = given;

@@ -8,7 +8,7 @@
 // The decisions are in plan.hpp and report.hpp (pure).
 
 #include "ecsh/connect/exec_session.hpp"
-#include "ecsh/exec/target_match.hpp"
+#include "ecsh/ecs/target_match.hpp"
 #include "ecsh/fleet/output.hpp"
 #include "ecsh/fleet/plan.hpp"
 #include "ecsh/fleet/report.hpp"
@@ -33,7 +33,7 @@ struct Found {
 
 // The RUNNING tasks in scope, described. Throttled calls are retried with backoff.
 Task<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
-                               const exec::Picker& picker);
+                               const ecs::Picker& picker);
 
 struct RunOptions {
   int max_parallel = 32;

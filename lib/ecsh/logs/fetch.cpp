@@ -31,7 +31,7 @@ Task<Result<std::string>> resolve_service(aws::AwsClient& client, const std::str
     if (arns.size() == 1) co_return ecs::arn_name(arns.front());
     co_return std::string();
   }
-  exec::SelectRequest req;
+  ecs::SelectRequest req;
   req.kind = "service";
   req.flag = "-s/--service";
   req.given = given;
@@ -41,7 +41,7 @@ Task<Result<std::string>> resolve_service(aws::AwsClient& client, const std::str
 }
 
 Task<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetSpec& spec,
-                                      bool include_stopped, const exec::Picker& picker) {
+                                      bool include_stopped, const ecs::Picker& picker) {
   TaskScope scope;
   ECSH_CO_TRY(scope.cluster_arn, co_await ecs::resolve_cluster(client, spec.cluster, picker));
   scope.cluster_name = ecs::arn_name(scope.cluster_arn);
@@ -82,22 +82,22 @@ Task<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetS
                                scope.cluster_name);
     co_return e;
   }
-  std::vector<exec::Candidate> candidates;
+  std::vector<ecs::Candidate> candidates;
   for (const auto& t : tasks) {
-    exec::Candidate c;
+    ecs::Candidate c;
     c.id = t.id;
     c.arn = t.arn;
     c.label = task_label(t);
     candidates.push_back(std::move(c));
   }
-  exec::SelectRequest req;
+  ecs::SelectRequest req;
   req.kind = "task";
   req.flag = "-t/--task";
   req.given = exact_task ? ecs::arn_name(spec.task) : spec.task;
   req.scope = scope.service.empty()
                   ? "in cluster " + scope.cluster_name
                   : "of service " + scope.service + " in cluster " + scope.cluster_name;
-  ECSH_CO_TRY(auto index, exec::select_one(req, candidates, picker));
+  ECSH_CO_TRY(auto index, ecs::select_one(req, candidates, picker));
   scope.tasks = {tasks[index]};
   co_return scope;
 }

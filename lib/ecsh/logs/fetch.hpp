@@ -32,7 +32,7 @@ struct TaskScope {
 // within -s when given), else the running tasks of the service (-s) and, with
 // `include_stopped`, its stopped ones (ECS keeps them about an hour), else those of the cluster.
 Task<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetSpec& spec,
-                                      bool include_stopped, const exec::Picker& picker);
+                                      bool include_stopped, const ecs::Picker& picker);
 
 // The service named by -s, or the only service of the cluster; "" when there are several or
 // none (nothing is picked: the caller says what to name).

@@ -1,4 +1,5 @@
 #include "ecsh/aws/client.hpp"
+#include "ecsh/aws/credentials.hpp"
 
 #include <gtest/gtest.h>
 

@@ -80,7 +80,7 @@ struct Fixture {
     asio::co_spawn(
         io,
         [&]() -> Task<void> {
-          exec::Picker no_picker;
+          ecs::Picker no_picker;
           out.emplace(co_await ecs::resolve_target(*client, spec, no_picker));
         },
         [](std::exception_ptr e) {

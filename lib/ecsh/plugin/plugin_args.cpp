@@ -1,11 +1,11 @@
-#include "ecsh/exec/plugin_args.hpp"
+#include "ecsh/plugin/plugin_args.hpp"
 
 #include "ecsh/common/strings.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-namespace ecsh::exec {
+namespace ecsh::plugin {
 namespace {
 
 constexpr const char* kEnvName = "AWS_SSM_START_SESSION_RESPONSE";
@@ -114,4 +114,4 @@ ParentTlsFlags tls_flags_of_aws_cli(const std::vector<std::string>& parent_argv)
   return flags;
 }
 
-}  // namespace ecsh::exec
+}  // namespace ecsh::plugin

@@ -1,10 +1,10 @@
-#include "ecsh/exec/target_match.hpp"
+#include "ecsh/ecs/target_match.hpp"
 
 #include <algorithm>
 #include <array>
 #include <string_view>
 
-namespace ecsh::exec {
+namespace ecsh::ecs {
 namespace {
 
 std::string list_for_message(const std::vector<Candidate>& candidates,
@@ -86,4 +86,4 @@ bool is_sidecar_container(const std::string& name) {
                      [&](std::string_view p) { return name.starts_with(p); });
 }
 
-}  // namespace ecsh::exec
+}  // namespace ecsh::ecs

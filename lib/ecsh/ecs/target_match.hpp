@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace ecsh::exec {
+namespace ecsh::ecs {
 
 struct Candidate {
   std::string id;     // what -c/-s/-t/-n accept: name, or task ID
@@ -40,4 +40,4 @@ Result<std::size_t> select_one(const SelectRequest& request,
 // and the automatic choice skip them (they can still be named with -n).
 bool is_sidecar_container(const std::string& name);
 
-}  // namespace ecsh::exec
+}  // namespace ecsh::ecs

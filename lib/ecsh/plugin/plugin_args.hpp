@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace ecsh::exec {
+namespace ecsh::plugin {
 
 // The version ecsh reports in plugin mode. The AWS CLI passes the session response through the
 // AWS_SSM_START_SESSION_RESPONSE environment variable (not argv) to plugins newer than 1.2.497.0;
@@ -52,4 +52,4 @@ struct ParentTlsFlags {
 };
 ParentTlsFlags tls_flags_of_aws_cli(const std::vector<std::string>& parent_argv);
 
-}  // namespace ecsh::exec
+}  // namespace ecsh::plugin

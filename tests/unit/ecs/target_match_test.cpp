@@ -1,9 +1,9 @@
-#include "ecsh/exec/target_match.hpp"
+#include "ecsh/ecs/target_match.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace ecsh;
-using namespace ecsh::exec;
+using namespace ecsh::ecs;
 
 namespace {
 std::vector<Candidate> tasks() {

@@ -1,8 +1,8 @@
-#include "ecsh/exec/plugin_args.hpp"
+#include "ecsh/plugin/plugin_args.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace ecsh::exec;
+using namespace ecsh::plugin;
 
 namespace {
 const std::string kEcsSession =

@@ -10,7 +10,7 @@
 
 #include <optional>
 
-namespace ecsh::connect {
+namespace ecsh::session {
 
 class ChannelTimer {
  public:
@@ -18,7 +18,7 @@ class ChannelTimer {
     timer_.expires_at(asio::steady_timer::time_point::max());
   }
 
-  void arm(std::optional<session::TimePoint> at) {
+  void arm(std::optional<TimePoint> at) {
     if (!at || (at_ && *at >= *at_)) return;
     at_ = at;
     timer_.expires_at(*at);
@@ -29,7 +29,7 @@ class ChannelTimer {
     while (!stopped_) {
       co_await timer_.async_wait(use_awaitable_nothrow);
       if (stopped_) break;
-      if (at_ && session::TimePoint::clock::now() >= *at_) {
+      if (at_ && TimePoint::clock::now() >= *at_) {
         at_.reset();
         timer_.expires_at(asio::steady_timer::time_point::max());
         co_return true;
@@ -46,8 +46,8 @@ class ChannelTimer {
 
  private:
   asio::steady_timer timer_;
-  std::optional<session::TimePoint> at_;
+  std::optional<TimePoint> at_;
   bool stopped_ = false;
 };
 
-}  // namespace ecsh::connect
+}  // namespace ecsh::session
