@@ -131,8 +131,8 @@ void print_names(const std::string& text) {
   std::fflush(stdout);
 }
 
-Task<Result<std::vector<std::string>>> cluster_arns(aws::AwsClient& client,
-                                                    const std::string& given) {
+Awaitable<Result<std::vector<std::string>>> cluster_arns(aws::AwsClient& client,
+                                                         const std::string& given) {
   if (!given.empty()) {
     ecs::Picker no_picker;  // never ask: no terminal is ours while completing
     ECSH_CO_TRY(auto arn, co_await ecs::resolve_cluster(client, given, no_picker));
@@ -145,9 +145,9 @@ Task<Result<std::vector<std::string>>> cluster_arns(aws::AwsClient& client,
 
 // The services of a cluster that -s names: the exact name if there is one, else every service
 // whose name starts with it; every service when -s is empty.
-Task<Result<std::vector<std::string>>> services_named(aws::AwsClient& client,
-                                                      const std::string& cluster,
-                                                      const std::string& given) {
+Awaitable<Result<std::vector<std::string>>> services_named(aws::AwsClient& client,
+                                                           const std::string& cluster,
+                                                           const std::string& given) {
   ECSH_CO_TRY(auto arns, co_await ecs::list_service_arns(client, cluster));
   std::vector<std::string> names;
   for (const auto& arn : arns) {
@@ -159,8 +159,9 @@ Task<Result<std::vector<std::string>>> services_named(aws::AwsClient& client,
 }
 
 // The running tasks of a cluster, of the services -s names when given.
-Task<Result<std::vector<std::string>>> task_arns(aws::AwsClient& client, const std::string& cluster,
-                                                 const std::string& service) {
+Awaitable<Result<std::vector<std::string>>> task_arns(aws::AwsClient& client,
+                                                      const std::string& cluster,
+                                                      const std::string& service) {
   const std::string running = "RUNNING";
   if (service.empty()) {
     std::string any;
@@ -175,7 +176,7 @@ Task<Result<std::vector<std::string>>> task_arns(aws::AwsClient& client, const s
   co_return out;
 }
 
-Task<Result<std::set<std::string>>> lookup(aws::AwsClient& client, const LookupOptions& o) {
+Awaitable<Result<std::set<std::string>>> lookup(aws::AwsClient& client, const LookupOptions& o) {
   std::set<std::string> names;
   ECSH_CO_TRY(auto clusters, co_await cluster_arns(client, o.target.cluster));
   if (o.kind == "clusters") {
@@ -206,7 +207,7 @@ Task<Result<std::set<std::string>>> lookup(aws::AwsClient& client, const LookupO
   co_return names;
 }
 
-Task<Result<int>> complete_names(const GlobalOptions& global, const LookupOptions& o) {
+Awaitable<Result<int>> complete_names(const GlobalOptions& global, const LookupOptions& o) {
   auto executor = co_await asio::this_coro::executor;
   // Past the budget, leave at once: nothing has been printed yet, and the cache is only ever
   // replaced whole, so there is nothing to tidy.
@@ -249,7 +250,7 @@ Task<Result<int>> complete_names(const GlobalOptions& global, const LookupOption
   co_return 0;
 }
 
-Task<Result<int>> print_script(const CompletionOptions& o) {
+Awaitable<Result<int>> print_script(const CompletionOptions& o) {
   const char* script = o.shell == "bash"  ? kBashCompletion
                        : o.shell == "zsh" ? kZshCompletion
                                           : kFishCompletion;
@@ -257,7 +258,7 @@ Task<Result<int>> print_script(const CompletionOptions& o) {
   co_return 0;
 }
 
-Task<Result<int>> complete_entry(const GlobalOptions& global, const LookupOptions& o) {
+Awaitable<Result<int>> complete_entry(const GlobalOptions& global, const LookupOptions& o) {
   const auto& k = o.kind;
   if (k != "clusters" && k != "services" && k != "tasks" && k != "containers") co_return 0;
   co_return co_await complete_names(global, o);

@@ -55,7 +55,7 @@ void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
       "destination appears only when complete "
       "and verified. Modes and mtimes are kept.");
   cmd->callback([&run, &global] {
-    run = [&global]() -> Task<Result<int>> {
+    run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
       ECSH_CO_TRY(auto plan, copy::plan_copy(options.operands));
       ecs::TargetSpec spec = options.target;
@@ -71,7 +71,7 @@ void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
       auto picker = terminal_picker();
       ECSH_CO_TRY(auto target, co_await ecs::resolve_target(*ctx->client, spec, picker));
       copy::RemoteRunner runner = [&](std::vector<std::string> words, int in, int out,
-                                      int err) -> Task<Result<int>> {
+                                      int err) -> Awaitable<Result<int>> {
         auto settings = exec_settings(*ctx, false);
         settings.stdin_fd = in >= 0 ? in : STDIN_FILENO;
         settings.stdout_fd = out;

@@ -47,7 +47,7 @@ void use_sandbox_environment() {
   ::setenv("NO_PROXY", "127.0.0.1,localhost", 1);
 }
 
-Task<Result<int>> demo(const GlobalOptions& global, const DemoOptions& options) {
+Awaitable<Result<int>> demo(const GlobalOptions& global, const DemoOptions& options) {
   auto executor = co_await asio::this_coro::executor;
   fmt::print("ecsh demo: the ECS Exec runbook, automated, against a local sandbox.\n");
   EmbeddedSandbox sandbox;

@@ -50,7 +50,7 @@ struct DockerExecOptions {
 
 // ---- ps ---------------------------------------------------------------------------------------
 
-Task<Result<int>> docker_ps(const GlobalOptions& global, const PsOptions& o) {
+Awaitable<Result<int>> docker_ps(const GlobalOptions& global, const PsOptions& o) {
   ECSH_CO_TRY(auto filters, docker::parse_filter_args(o.filters));
   ECSH_CO_TRY(auto endpoint, docker::endpoint_from_environment());
   auto executor = co_await asio::this_coro::executor;
@@ -91,7 +91,7 @@ Task<Result<int>> docker_ps(const GlobalOptions& global, const PsOptions& o) {
 // ---- exec -------------------------------------------------------------------------------------
 
 // Waits until cancelled (by the || that runs it).
-Task<void> until_cancelled() {
+Awaitable<void> until_cancelled() {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor, asio::steady_timer::time_point::max());
   auto [ec] = co_await timer.async_wait(use_awaitable_nothrow);
@@ -111,7 +111,7 @@ std::vector<std::string> exec_env(const std::vector<std::string>& args) {
   return env;
 }
 
-Task<Result<int>> docker_exec(const DockerExecOptions& o) {
+Awaitable<Result<int>> docker_exec(const DockerExecOptions& o) {
   std::vector<std::string> cmd = o.command;
   if (!cmd.empty() && cmd.front() == "--") cmd.erase(cmd.begin());
   if (cmd.empty()) {
@@ -157,7 +157,7 @@ Task<Result<int>> docker_exec(const DockerExecOptions& o) {
   // With a TTY the engine detaches on Ctrl-P Ctrl-Q (its default detach keys): the stream ends
   // while the command goes on. Whether those were the last keys sent tells that case apart.
   std::string last_keys;
-  auto pump_output = [&]() -> Task<void> {
+  auto pump_output = [&]() -> Awaitable<void> {
     for (;;) {
       auto chunk = co_await stream.read();
       if (!chunk) {
@@ -181,7 +181,7 @@ Task<Result<int>> docker_exec(const DockerExecOptions& o) {
       }
     }
   };
-  auto pump_input = [&]() -> Task<void> {
+  auto pump_input = [&]() -> Awaitable<void> {
     if (o.interactive) {
       term::InputReader reader(executor, STDIN_FILENO);
       for (;;) {
@@ -199,7 +199,7 @@ Task<Result<int>> docker_exec(const DockerExecOptions& o) {
     }
     co_await until_cancelled();
   };
-  auto pump_sizes = [&]() -> Task<void> {
+  auto pump_sizes = [&]() -> Awaitable<void> {
     if (winch) {
       // An engine older than API 1.42 takes no size at creation: set it once the exec runs.
       asio::steady_timer pause(executor);

@@ -44,8 +44,8 @@ std::string group_title(const std::string& group, const doctor::Facts& f) {
 
 }  // namespace
 
-Task<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
-                                                 const ecs::TargetSpec& spec) {
+Awaitable<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
+                                                      const ecs::TargetSpec& spec) {
   doctor::Scope scope;
   auto picker = terminal_picker();
   if (!spec.task.empty()) {
@@ -84,7 +84,7 @@ Task<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
   co_return scope;
 }
 
-Task<Result<DoctorRun>> run_doctor(aws::AwsClient& client, const ecs::TargetSpec& spec) {
+Awaitable<Result<DoctorRun>> run_doctor(aws::AwsClient& client, const ecs::TargetSpec& spec) {
   DoctorRun run;
   ECSH_CO_TRY(run.scope, co_await resolve_doctor_scope(client, spec));
   ECSH_CO_TRY(run.facts, co_await doctor::gather(client, run.scope));
@@ -162,7 +162,7 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody&
       "Check every prerequisite of ECS Exec for a service or task, and say how to fix it");
   add_target_options(*cmd, options.target);
   cmd->callback([&run, &global] {
-    run = [&global]() -> Task<Result<int>> {
+    run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
       ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
       ECSH_CO_TRY(auto result, co_await run_doctor(*ctx->client, options.target));

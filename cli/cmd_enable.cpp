@@ -69,7 +69,7 @@ void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody&
   cmd->add_option("--timeout", options.timeout_seconds, "Seconds to wait for the rollout")
       ->capture_default_str();
   cmd->callback([&run, &global] {
-    run = [&global]() -> Task<Result<int>> {
+    run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
       ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
       ECSH_CO_TRY(auto doctor_run, co_await run_doctor(*ctx->client, options.target));

@@ -62,7 +62,7 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
   cmd->add_option("command", options.command, "The command and its arguments, after --");
   cmd->positionals_at_end();
   cmd->callback([&run, &global] {
-    run = [&global]() -> Task<Result<int>> {
+    run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
       ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
       auto picker = terminal_picker();

@@ -32,8 +32,8 @@ struct ForwardOptions {
 std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) + "…" : id; }
 
 // Why the service closed the session: the task stopped, or something else.
-Task<Error> session_over(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                         std::string output) {
+Awaitable<Error> session_over(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                              std::string output) {
   std::vector<std::string> arns{target.task.arn};
   auto tasks = co_await ecs::describe_tasks(client, target.cluster_arn, arns);
   if (tasks && !tasks.value().empty()) {
@@ -73,7 +73,7 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
       "Each listener prints one line (\"forwarding 127.0.0.1:15432 -> db.internal:5432 via task "
       "…\") once its session is ready. Ctrl-C ends every session; exit 255 when the task stops.");
   cmd->callback([&run, &global] {
-    run = [&global]() -> Task<Result<int>> {
+    run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
       std::vector<forward::ListenSpec> specs;
       for (const auto& text : options.listen) {
@@ -161,7 +161,7 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
       for (auto& f : forwards) {
         asio::co_spawn(
             executor,
-            [&, f]() -> Task<void> {
+            [&, f]() -> Awaitable<void> {
               auto end = co_await f->run();
               if (!end && !first_error) first_error = end.error();
               if (end && end.value().channel_closed && !end.value().stopped && !closed_end) {

@@ -59,9 +59,9 @@ struct Sources {
   std::set<std::string> warned;
 };
 
-Task<Result<void>> add_sources(aws::AwsClient& client, logs::TaskDefinitions& defs,
-                               const std::vector<ecs::TaskView>& tasks,
-                               const std::string& container, Sources& sources) {
+Awaitable<Result<void>> add_sources(aws::AwsClient& client, logs::TaskDefinitions& defs,
+                                    const std::vector<ecs::TaskView>& tasks,
+                                    const std::string& container, Sources& sources) {
   for (const auto& t : tasks) {
     bool known = false;
     for (const auto& s : sources.all) known |= s.task_id == t.id;
@@ -89,11 +89,10 @@ struct Printer {
 };
 
 // One FilterLogEvents pass over every readable source, events mapped to their sources.
-Task<Result<std::vector<logs::LogEvent>>> fetch_all(RegionalClients& clients,
-                                                    const std::vector<logs::LogSource>& sources,
-                                                    std::optional<std::int64_t> start,
-                                                    std::optional<std::int64_t> end,
-                                                    const std::string& pattern) {
+Awaitable<Result<std::vector<logs::LogEvent>>> fetch_all(
+    RegionalClients& clients, const std::vector<logs::LogSource>& sources,
+    std::optional<std::int64_t> start, std::optional<std::int64_t> end,
+    const std::string& pattern) {
   std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> by_group;
   for (std::size_t i = 0; i < sources.size(); ++i) {
     if (sources[i].unreadable.empty()) by_group[{sources[i].region, sources[i].group}].push_back(i);
@@ -123,7 +122,7 @@ Task<Result<std::vector<logs::LogEvent>>> fetch_all(RegionalClients& clients,
   co_return out;
 }
 
-Task<Result<int>> run_logs(const GlobalOptions& global, const LogsOptions& o) {
+Awaitable<Result<int>> run_logs(const GlobalOptions& global, const LogsOptions& o) {
   auto executor = co_await asio::this_coro::executor;
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
   auto& client = *ctx->client;

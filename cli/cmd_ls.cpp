@@ -49,8 +49,8 @@ std::string container_exec_state(const ecs::TaskView& t, const ecs::ContainerVie
          (c.exec_agent_reason.empty() ? "" : ": " + c.exec_agent_reason);
 }
 
-Task<Result<std::vector<std::string>>> clusters_in_scope(aws::AwsClient& client,
-                                                         const ecs::TargetSpec& spec) {
+Awaitable<Result<std::vector<std::string>>> clusters_in_scope(aws::AwsClient& client,
+                                                              const ecs::TargetSpec& spec) {
   if (!spec.cluster.empty()) {
     ECSH_CO_TRY(auto arn, co_await ecs::resolve_cluster(client, spec.cluster, nullptr));
     co_return std::vector<std::string>{arn};
@@ -58,7 +58,7 @@ Task<Result<std::vector<std::string>>> clusters_in_scope(aws::AwsClient& client,
   co_return co_await ecs::list_cluster_arns(client);
 }
 
-Task<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
+Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
   auto executor = co_await asio::this_coro::executor;
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
   auto& client = *ctx->client;

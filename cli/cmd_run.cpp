@@ -37,7 +37,7 @@ void write_emit(const fleet::Emit& e) {
   if (!e.err.empty()) term::write_all(STDERR_FILENO, e.err);
 }
 
-Task<Result<int>> run_fleet_command(const GlobalOptions& global, const FleetRunOptions& o) {
+Awaitable<Result<int>> run_fleet_command(const GlobalOptions& global, const FleetRunOptions& o) {
   if (o.command.empty()) {
     Error e = Error::usage("nothing to run: give the command after --",
                            "For example: ecsh run -c CLUSTER -s SERVICE -- uname -a");
@@ -121,7 +121,7 @@ void add_run_command(CLI::App& app, const GlobalOptions& global, CommandBody& ru
   cmd->add_option("command", options.command, "The command and its arguments, after --");
   cmd->positionals_at_end();
   cmd->callback([&run, &global] {
-    run = [&global]() -> Task<Result<int>> {
+    run = [&global]() -> Awaitable<Result<int>> {
       co_return co_await run_fleet_command(global, options);
     };
   });

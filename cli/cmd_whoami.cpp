@@ -9,7 +9,7 @@
 namespace ecsh::cli {
 namespace {
 
-Task<Result<int>> whoami(const GlobalOptions& global) {
+Awaitable<Result<int>> whoami(const GlobalOptions& global) {
   auto executor = co_await asio::this_coro::executor;
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
   ECSH_CO_TRY(auto creds, co_await ctx->credentials->credentials());

@@ -36,9 +36,9 @@ struct TaskReport {
 };
 
 // The verdict on a task and the last lines of the container that explains it (or -n's).
-Task<Result<TaskReport>> report_task(AwsContext& ctx, logs::TaskDefinitions& defs,
-                                     const ecs::TaskView& task, const std::string& container,
-                                     int lines) {
+Awaitable<Result<TaskReport>> report_task(AwsContext& ctx, logs::TaskDefinitions& defs,
+                                          const ecs::TaskView& task, const std::string& container,
+                                          int lines) {
   auto& client = *ctx.client;
   TaskReport r;
   ECSH_CO_TRY(auto def, co_await defs.get(client, task.task_definition_arn));
@@ -128,7 +128,7 @@ const ecs::TaskView* telling_task(const std::vector<ecs::TaskView>& tasks) {
   return best ? best : newest;
 }
 
-Task<Result<int>> run_why(const GlobalOptions& global, const WhyOptions& o) {
+Awaitable<Result<int>> run_why(const GlobalOptions& global, const WhyOptions& o) {
   auto executor = co_await asio::this_coro::executor;
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
   auto& client = *ctx->client;

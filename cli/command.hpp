@@ -29,7 +29,7 @@ struct GlobalOptions {
 
 // A command's body: returns the process exit code, or an Error that main() prints and maps to
 // the documented exit code.
-using CommandBody = std::function<Task<Result<int>>()>;
+using CommandBody = std::function<Awaitable<Result<int>>()>;
 
 // Each command adds its subcommand to the app; when the user chose it, the command sets `run`.
 void add_whoami_command(CLI::App& app, const GlobalOptions& global, CommandBody& run);

@@ -18,7 +18,7 @@ struct DoctorRun {
   std::vector<doctor::Check> checks;
 };
 
-Task<Result<DoctorRun>> run_doctor(aws::AwsClient& client, const ecs::TargetSpec& spec);
+Awaitable<Result<DoctorRun>> run_doctor(aws::AwsClient& client, const ecs::TargetSpec& spec);
 void print_doctor_text(const DoctorRun& run);
 boost::json::object doctor_json(const DoctorRun& run);
 

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   int exit_code = 255;
   asio::co_spawn(
       io,
-      [&]() -> Task<void> {
+      [&]() -> Awaitable<void> {
         auto result = co_await run();
         if (result) {
           exit_code = result.value();

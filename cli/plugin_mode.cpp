@@ -55,8 +55,9 @@ bool is_port_forwarding_document(const std::string& name) {
 // A Port session as the plugin runs one: the listener comes from the handshake's properties
 // (localPortNumber, 0 for a free port, or localUnixSocket), with the plugin's messages. Ctrl-C
 // ends it with exit 0, as the plugin does.
-Task<Result<int>> run_plugin_port_session(aws::AwsClient& client, connect::SessionTarget target,
-                                          std::string ssm_target, connect::ExecSettings exec) {
+Awaitable<Result<int>> run_plugin_port_session(aws::AwsClient& client,
+                                               connect::SessionTarget target,
+                                               std::string ssm_target, connect::ExecSettings exec) {
   auto executor = co_await asio::this_coro::executor;
   forward::ForwardSettings settings;
   settings.exec = exec;
@@ -107,8 +108,10 @@ Task<Result<int>> run_plugin_port_session(aws::AwsClient& client, connect::Sessi
 
 // AWS-StartSSHSession (ssh's ProxyCommand): stdin and stdout are the connection to the port.
 // Nothing else may be printed on stdout, which is ssh's protocol stream.
-Task<Result<int>> run_plugin_stdio_session(aws::AwsClient& client, connect::SessionTarget target,
-                                           std::string ssm_target, connect::ExecSettings exec) {
+Awaitable<Result<int>> run_plugin_stdio_session(aws::AwsClient& client,
+                                                connect::SessionTarget target,
+                                                std::string ssm_target,
+                                                connect::ExecSettings exec) {
   forward::ForwardSettings settings;
   settings.exec = exec;
   settings.ssm_target = ssm_target;
@@ -124,7 +127,7 @@ Task<Result<int>> run_plugin_stdio_session(aws::AwsClient& client, connect::Sess
   co_return 0;
 }
 
-Task<Result<int>> run_plugin_session(plugin::PluginSession s) {
+Awaitable<Result<int>> run_plugin_session(plugin::PluginSession s) {
   auto executor = co_await asio::this_coro::executor;
   GlobalOptions global;
   global.profile = s.profile;
@@ -185,7 +188,7 @@ int plugin_main(int argc, char** argv) {
   int exit_code = 255;
   asio::co_spawn(
       io,
-      [&]() -> Task<void> {
+      [&]() -> Awaitable<void> {
         auto r = co_await run_plugin_session(invocation.value().session);
         if (r) {
           exit_code = r.value();

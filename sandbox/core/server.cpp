@@ -32,7 +32,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::deque<TlsConnection> tls_log;
   std::size_t tls_log_dropped = 0;  // entries dropped from the front (for stable indices)
 
-  Task<void> accept_loop() {
+  Awaitable<void> accept_loop() {
     auto self = shared_from_this();
     while (!closed) {
       auto [ec, socket] = co_await acceptor.async_accept(use_awaitable_nothrow);
@@ -64,7 +64,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // A bad request (a TLS ClientHello on the plain port, a plain request on the TLS port) gets a
   // 400 and the connection is closed, as nginx does.
   template <class Stream>
-  static Task<void> reject(Stream& stream, std::string body) {
+  static Awaitable<void> reject(Stream& stream, std::string body) {
     http::response<http::string_body> res{http::status::bad_request, 11};
     res.set(http::field::server, "ecsh-sandbox");
     res.set(http::field::content_type, "text/plain");
@@ -76,7 +76,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     (void)wn;
   }
 
-  Task<void> serve(tcp::socket socket) {
+  Awaitable<void> serve(tcp::socket socket) {
     auto self = shared_from_this();
     boost::system::error_code peer_ec;
     auto peer = socket.remote_endpoint(peer_ec);
@@ -125,7 +125,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_await serve_http(std::move(stream), loopback, log_index);
   }
 
-  Task<void> serve_http(TcpOrTlsStream stream, bool loopback, std::size_t tls_log_index) {
+  Awaitable<void> serve_http(TcpOrTlsStream stream, bool loopback, std::size_t tls_log_index) {
     auto self = shared_from_this();
     tcp::socket* socket = &stream.socket();
     open_sockets.insert(socket);

@@ -496,7 +496,7 @@ void ExecProcess::async_wait(std::function<void(int)> done) {
   });
 }
 
-Task<int> ExecProcess::wait() {
+Awaitable<int> ExecProcess::wait() {
   auto state = state_;
   while (!state->exit_code) {
     auto [ec] = co_await state->done.async_wait(use_awaitable_nothrow);

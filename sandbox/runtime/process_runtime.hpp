@@ -118,7 +118,7 @@ class ExecProcess {
   std::optional<int> exit_code() const;
   // Calls `done` on the runtime's executor when the process has exited (at once if it has).
   void async_wait(std::function<void(int exit_code)> done);
-  Task<int> wait();
+  Awaitable<int> wait();
 
  private:
   std::shared_ptr<State> state_;

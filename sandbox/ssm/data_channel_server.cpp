@@ -57,7 +57,7 @@ struct DataChannelServer::Impl : std::enable_shared_from_this<DataChannelServer:
        logs::LogsModule* l, Options o)
       : executor(ex), sessions(s), exec(std::move(e)), kms(k), logs(l), options(o) {}
 
-  Task<void> handle_upgrade(TcpOrTlsStream stream, BeastRequest request);
+  Awaitable<void> handle_upgrade(TcpOrTlsStream stream, BeastRequest request);
   double roll() { return std::uniform_real_distribution<double>(0, 1)(rng); }
 };
 
@@ -288,8 +288,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
 
   // Session data from the port plugin: waits while the window is full; false once the session
   // is over.
-  static Task<bool> send_session_data(std::shared_ptr<Agent> self, PayloadType type,
-                                      std::string bytes) {
+  static Awaitable<bool> send_session_data(std::shared_ptr<Agent> self, PayloadType type,
+                                           std::string bytes) {
     if (!self) co_return false;
     while (self->backpressure && !self->done && !self->ending) {
       co_await self->writable.async_wait(use_awaitable_nothrow);
@@ -356,7 +356,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     asio::co_spawn(server->executor, pump_input(self), asio::detached);
   }
 
-  Task<void> pump_output(std::shared_ptr<Agent> self) {
+  Awaitable<void> pump_output(std::shared_ptr<Agent> self) {
     asio::steady_timer pace(server->executor);
     const std::size_t chunk = server->options.realistic_pacing ? 1024 : 65536;
     std::string buf(chunk, '\0');
@@ -383,7 +383,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     co_await drain_and_close(self);
   }
 
-  Task<void> pump_input(std::shared_ptr<Agent> /*keep_alive*/) {
+  Awaitable<void> pump_input(std::shared_ptr<Agent> /*keep_alive*/) {
     while (!done) {
       if (input.empty()) {
         co_await input_wake.async_wait(use_awaitable_nothrow);
@@ -413,7 +413,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
 
   // As the agent: wait (at most 2 s) until everything sent is acknowledged, then the service
   // tells the client the channel is closed.
-  Task<void> drain_and_close(std::shared_ptr<Agent> self) {
+  Awaitable<void> drain_and_close(std::shared_ptr<Agent> self) {
     if (ending) co_return;
     ending = true;
     // The SSM agent drains for at most 2 s; the sandbox waits for every acknowledgement (up to
@@ -441,7 +441,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   }
 
   // Whether `script` is on the container's PATH (a short exec, as the agent's lookup).
-  Task<bool> container_has_script() {
+  Awaitable<bool> container_has_script() {
     if (record.host) co_return true;
     runtime::ExecOptions opts;
     opts.tty = false;
@@ -460,7 +460,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     asio::co_spawn(server->executor, flush_and_close(shared_from_this()), asio::detached);
   }
 
-  Task<void> flush_and_close(std::shared_ptr<Agent> self) {
+  Awaitable<void> flush_and_close(std::shared_ptr<Agent> self) {
     if (flushed) co_return;
     flushed = true;
     asio::steady_timer poll(server->executor);
@@ -526,8 +526,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
     });
   }
 
-  Task<void> reader(std::shared_ptr<Agent> /*keep_alive*/, std::shared_ptr<WsStream> stream,
-                    std::uint64_t my_link) {
+  Awaitable<void> reader(std::shared_ptr<Agent> /*keep_alive*/, std::shared_ptr<WsStream> stream,
+                         std::uint64_t my_link) {
     beast::flat_buffer buffer;
     while (!done) {
       auto [ec, n] = co_await stream->async_read(buffer, use_awaitable_nothrow);
@@ -542,7 +542,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     }
   }
 
-  Task<void> writer(std::shared_ptr<Agent> /*keep_alive*/) {
+  Awaitable<void> writer(std::shared_ptr<Agent> /*keep_alive*/) {
     auto& f = server->faults;
     while (!done) {
       if (outbox.empty() || !ws) {
@@ -601,7 +601,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
 
   // The service's idle session timeout: nothing from the client for that long ends the session.
   // The wording of the reason is inferred.
-  Task<void> idle_watch(std::shared_ptr<Agent> /*keep_alive*/) {
+  Awaitable<void> idle_watch(std::shared_ptr<Agent> /*keep_alive*/) {
     const auto timeout = server->options.idle_timeout;
     last_input = std::chrono::steady_clock::now();
     while (!done && !ending) {
@@ -615,7 +615,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     }
   }
 
-  Task<void> timers(std::shared_ptr<Agent> /*keep_alive*/) {
+  Awaitable<void> timers(std::shared_ptr<Agent> /*keep_alive*/) {
     while (!done) {
       bool due = co_await timer.wait_due();
       if (!due) break;
@@ -624,7 +624,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
   }
 };
 
-Task<void> DataChannelServer::Impl::handle_upgrade(TcpOrTlsStream stream, BeastRequest request) {
+Awaitable<void> DataChannelServer::Impl::handle_upgrade(TcpOrTlsStream stream,
+                                                        BeastRequest request) {
   auto self = shared_from_this();
   auto ws = std::make_shared<WsStream>(std::move(stream));
   ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -646,7 +647,7 @@ Task<void> DataChannelServer::Impl::handle_upgrade(TcpOrTlsStream stream, BeastR
       token = std::string(t->as_string());
     }
   }
-  auto refuse = [&](std::string why) -> Task<void> {
+  auto refuse = [&](std::string why) -> Awaitable<void> {
     websocket::close_reason reason(websocket::close_code::bad_payload, why);
     co_await ws->async_close(reason, use_awaitable_nothrow);
   };

@@ -48,7 +48,7 @@ bool is_forbidden(const asio::ip::address& ip) {
   return ip.to_string() == "fd00:ec2::254";
 }
 
-Task<Result<tcp::socket>> dial_from_task(
+Awaitable<Result<tcp::socket>> dial_from_task(
     asio::any_io_executor executor, runtime::TaskRuntime* runtime,
     std::shared_ptr<const std::map<std::string, std::string>> vpc_hosts, std::string task_id,
     bool on_instance, std::string host, std::string port) {
@@ -197,7 +197,7 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
 
   // The agent reads the mux (or the basic connection) 1 KiB at a time and sleeps 1 ms after each
   // send; without pacing it sends what it has, up to 64 KiB a message.
-  Task<void> pump(std::shared_ptr<Impl> /*keep_alive*/) {
+  Awaitable<void> pump(std::shared_ptr<Impl> /*keep_alive*/) {
     asio::steady_timer pace(executor);
     const std::size_t chunk = realistic ? 1024 : 65536;
     while (!stopped) {
@@ -249,8 +249,8 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
   }
 
   // Writes what the client sent; `ended` runs when the client is done (mux FIN) or on an error.
-  Task<void> writer(std::shared_ptr<Impl> /*keep_alive*/, std::shared_ptr<Connection> c,
-                    std::function<void()> ended) {
+  Awaitable<void> writer(std::shared_ptr<Impl> /*keep_alive*/, std::shared_ptr<Connection> c,
+                         std::function<void()> ended) {
     while (!c->closed && !stopped) {
       if (c->to_destination.empty()) {
         if (c->client_done) break;
@@ -326,8 +326,8 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
     flush_mux();
   }
 
-  Task<void> dial_stream(std::shared_ptr<Impl> self, std::uint32_t id,
-                         std::shared_ptr<Connection> c) {
+  Awaitable<void> dial_stream(std::shared_ptr<Impl> self, std::uint32_t id,
+                              std::shared_ptr<Connection> c) {
     std::string dial_host = host;
     std::string dial_port = port;
     auto dialed = co_await io.dial(record, dial_host, dial_port);
@@ -343,8 +343,8 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
     asio::co_spawn(executor, read_stream(self, id, c), asio::detached);
   }
 
-  Task<void> read_stream(std::shared_ptr<Impl> /*keep_alive*/, std::uint32_t id,
-                         std::shared_ptr<Connection> c) {
+  Awaitable<void> read_stream(std::shared_ptr<Impl> /*keep_alive*/, std::uint32_t id,
+                              std::shared_ptr<Connection> c) {
     std::string buf(32 << 10, '\0');
     while (!c->closed && !stopped) {
       while (out_bytes > kMaxToClient && !stopped && !c->closed) co_await out_space.wait();
@@ -364,7 +364,7 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
   }
 
   // ---- basic ----
-  Task<void> dial_basic(std::shared_ptr<Impl> self) {
+  Awaitable<void> dial_basic(std::shared_ptr<Impl> self) {
     dialing = true;
     std::string dial_host = host;
     std::string dial_port = port;
@@ -398,7 +398,7 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
     }
   }
 
-  Task<void> read_basic(std::shared_ptr<Impl> /*keep_alive*/, std::shared_ptr<Connection> c) {
+  Awaitable<void> read_basic(std::shared_ptr<Impl> /*keep_alive*/, std::shared_ptr<Connection> c) {
     std::string buf(realistic ? 1024 : 65536, '\0');
     while (!c->closed && !stopped) {
       while (out_bytes > kMaxToClient && !stopped && !c->closed) co_await out_space.wait();

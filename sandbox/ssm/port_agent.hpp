@@ -47,7 +47,7 @@ PortMode choose_port_mode(const PortProperties& properties, std::string_view cli
 
 // A connected TCP socket to HOST:PORT as seen from the session's target, or the reason it could
 // not be reached ("connection refused", "Forwarding to IP address … is forbidden.").
-using DialFn = std::function<Task<Result<asio::ip::tcp::socket>>(
+using DialFn = std::function<Awaitable<Result<asio::ip::tcp::socket>>(
     const SessionRecord& session, std::string host, std::string port)>;
 
 // Dials as the agent inside the task would: loopback names in the task's network namespace,
@@ -58,7 +58,7 @@ DialFn make_task_dialer(asio::any_io_executor executor, runtime::TaskRuntime& ru
 struct PortAgentIo {
   // Sends session output (PayloadType output or flag) through the data channel, waiting while
   // its window is full; false once the session is over.
-  std::function<Task<bool>(session::PayloadType type, std::string bytes)> send;
+  std::function<Awaitable<bool>(session::PayloadType type, std::string bytes)> send;
   // "Application not ready": incoming data is neither acked nor delivered (the client resends).
   std::function<void(bool ready)> set_input_ready;
   // Ends the session: channel_closed with this Output (empty: a normal end).

@@ -336,7 +336,8 @@ TEST_P(ProcessRuntimeTest, ExecWaitsAsynchronously) {
   int via_callback = -1, via_coroutine = -1;
   p.value()->async_wait([&](int code) { via_callback = code; });
   asio::co_spawn(
-      io, [&, proc = p.value()]() -> ecsh::Task<void> { via_coroutine = co_await proc->wait(); },
+      io,
+      [&, proc = p.value()]() -> ecsh::Awaitable<void> { via_coroutine = co_await proc->wait(); },
       asio::detached);
   ASSERT_TRUE(run_until([&] { return via_callback >= 0 && via_coroutine >= 0; }));
   EXPECT_EQ(via_callback, 5);

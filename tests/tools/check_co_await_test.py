@@ -35,7 +35,7 @@ CLEAN = [
 
 def run(lines):
     with tempfile.NamedTemporaryFile("w", suffix=".cpp", delete=False) as f:
-        f.write("Task<void> f() {\n" + "\n".join(lines) + "\n}\n")
+        f.write("Awaitable<void> f() {\n" + "\n".join(lines) + "\n}\n")
         path = f.name
     try:
         p = subprocess.run([sys.executable, CHECK, path], capture_output=True, text=True)

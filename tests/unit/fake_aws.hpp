@@ -24,7 +24,7 @@ class ScriptedAws final : public aws::HttpClient {
     replies[operation] = {status, std::move(body)};
   }
 
-  Task<Result<aws::HttpResponse>> send(aws::HttpRequest request) override {
+  Awaitable<Result<aws::HttpResponse>> send(aws::HttpRequest request) override {
     std::string op(request.header("X-Amz-Target").value_or(""));
     const bool json = !op.empty();
     if (json) {
@@ -49,7 +49,7 @@ class ScriptedAws final : public aws::HttpClient {
 
 class StaticCredentials final : public aws::CredentialsProvider {
  public:
-  Task<Result<aws::Credentials>> credentials() override {
+  Awaitable<Result<aws::Credentials>> credentials() override {
     aws::Credentials c;
     c.access_key_id = "AKIDEXAMPLE";
     c.secret_access_key = "secret";
@@ -72,11 +72,11 @@ struct FakeAwsClient {
 
 // Runs a coroutine to completion; an exception escaping it fails the test (rethrown).
 template <class T>
-T run(Task<T> task) {
+T run(Awaitable<T> task) {
   asio::io_context io;
   std::optional<T> out;
   asio::co_spawn(
-      io, [&]() -> Task<void> { out.emplace(co_await std::move(task)); },
+      io, [&]() -> Awaitable<void> { out.emplace(co_await std::move(task)); },
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });

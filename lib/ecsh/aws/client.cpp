@@ -191,15 +191,15 @@ AwsClient::AwsClient(AwsSettings settings, std::shared_ptr<CredentialsProvider> 
       http_(http),
       clock_(clock) {
   if (settings_.retry_mode == "adaptive") rate_limiter_.emplace(seconds_since_epoch(clock_.now()));
-  sleeper_ = [](std::chrono::milliseconds d) -> Task<void> {
+  sleeper_ = [](std::chrono::milliseconds d) -> Awaitable<void> {
     asio::steady_timer timer(co_await asio::this_coro::executor, d);
     co_await timer.async_wait(use_awaitable_nothrow);
   };
 }
 
-Task<Result<boost::json::object>> AwsClient::json_call(const ServiceSpec& service,
-                                                       std::string_view operation_name,
-                                                       boost::json::object request) {
+Awaitable<Result<boost::json::object>> AwsClient::json_call(const ServiceSpec& service,
+                                                            std::string_view operation_name,
+                                                            boost::json::object request) {
   std::string operation(operation_name);
   HttpRequest req;
   req.method = "POST";
@@ -213,9 +213,9 @@ Task<Result<boost::json::object>> AwsClient::json_call(const ServiceSpec& servic
   co_return parse_json_object(body, "the " + operation + " response");
 }
 
-Task<Result<std::string>> AwsClient::query_call(const ServiceSpec& service,
-                                                std::string_view operation_name,
-                                                QueryParams params) {
+Awaitable<Result<std::string>> AwsClient::query_call(const ServiceSpec& service,
+                                                     std::string_view operation_name,
+                                                     QueryParams params) {
   std::string operation(operation_name);
   HttpRequest req;
   req.method = "POST";
@@ -229,7 +229,7 @@ Task<Result<std::string>> AwsClient::query_call(const ServiceSpec& service,
   co_return std::move(response.value().body);
 }
 
-Task<Result<boost::json::array>> AwsClient::json_paginate(
+Awaitable<Result<boost::json::array>> AwsClient::json_paginate(
     const ServiceSpec& service, std::string_view operation_name, boost::json::object request,
     std::string_view result_key_name, std::string_view token_name, int max_pages) {
   std::string operation(operation_name);
@@ -254,7 +254,7 @@ Task<Result<boost::json::array>> AwsClient::json_paginate(
   co_return e;
 }
 
-Task<Result<std::vector<std::string>>> AwsClient::query_paginate(
+Awaitable<Result<std::vector<std::string>>> AwsClient::query_paginate(
     const ServiceSpec& service, std::string_view operation_name, QueryParams params,
     std::string_view token_param_name, std::string_view token_element_name, int max_pages) {
   std::string operation(operation_name);
@@ -282,9 +282,9 @@ Task<Result<std::vector<std::string>>> AwsClient::query_paginate(
   co_return e;
 }
 
-Task<Result<HttpResponse>> AwsClient::send_with_retries(const ServiceSpec& service,
-                                                        const std::string& operation,
-                                                        HttpRequest request) {
+Awaitable<Result<HttpResponse>> AwsClient::send_with_retries(const ServiceSpec& service,
+                                                             const std::string& operation,
+                                                             HttpRequest request) {
   ECSH_CO_TRY(auto endpoint, resolve_endpoint(settings_, service.id));
   request.scheme = endpoint.endpoint.scheme;
   request.host = endpoint.endpoint.authority();

@@ -51,7 +51,7 @@ void add_query_list(QueryParams& params, const std::string& prefix,
                     const std::vector<std::string>& values, Protocol protocol);
 
 // Waits between retries; injected so that tests take no wall time.
-using Sleeper = std::function<Task<void>(std::chrono::milliseconds)>;
+using Sleeper = std::function<Awaitable<void>(std::chrono::milliseconds)>;
 
 // botocore's standard-mode retry decisions, exposed for tests.
 namespace retry {
@@ -79,28 +79,29 @@ class AwsClient {
   // Each coroutine copies them before it first suspends.
   // The response object; a response that is not JSON, or not an object, is a protocol error
   // ("the DescribeTasks response is …"). An empty body is an empty object.
-  Task<Result<boost::json::object>> json_call(const ServiceSpec& service,
-                                              std::string_view operation,
-                                              boost::json::object request);
+  Awaitable<Result<boost::json::object>> json_call(const ServiceSpec& service,
+                                                   std::string_view operation,
+                                                   boost::json::object request);
   // Returns the XML response body.
-  Task<Result<std::string>> query_call(const ServiceSpec& service, std::string_view operation,
-                                       QueryParams params);
+  Awaitable<Result<std::string>> query_call(const ServiceSpec& service, std::string_view operation,
+                                            QueryParams params);
 
   // Every page of a JSON operation: follows `token` (nextToken / NextToken) and concatenates the
   // `result_key` arrays. Stops after max_pages as a guard against a service that loops. A
   // `result_key` that is not an array, or a token that is not a string, is a protocol error.
-  Task<Result<boost::json::array>> json_paginate(
+  Awaitable<Result<boost::json::array>> json_paginate(
       const ServiceSpec& service, std::string_view operation, boost::json::object request,
       std::string_view result_key, std::string_view token = "nextToken", int max_pages = 1000);
   // Every page of a Query/EC2 operation, as XML bodies: sends `token_param` with the value of
   // the response element `token_element` (Marker, NextToken, nextToken) until there is none.
-  Task<Result<std::vector<std::string>>> query_paginate(
+  Awaitable<Result<std::vector<std::string>>> query_paginate(
       const ServiceSpec& service, std::string_view operation, QueryParams params,
       std::string_view token_param, std::string_view token_element, int max_pages = 1000);
 
  private:
-  Task<Result<HttpResponse>> send_with_retries(const ServiceSpec& service,
-                                               const std::string& operation, HttpRequest request);
+  Awaitable<Result<HttpResponse>> send_with_retries(const ServiceSpec& service,
+                                                    const std::string& operation,
+                                                    HttpRequest request);
 
   AwsSettings settings_;
   std::shared_ptr<CredentialsProvider> credentials_;

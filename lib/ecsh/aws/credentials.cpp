@@ -124,7 +124,7 @@ class Resolver {
   Resolver(const AwsSettings& s, const Environment& env, HttpClient& http, const Clock& clock)
       : s_(s), env_(env), http_(http), clock_(clock) {}
 
-  Task<Result<Credentials>> resolve() {
+  Awaitable<Result<Credentials>> resolve() {
     // --profile takes the environment's keys out of the chain (botocore); AWS_PROFILE does not.
     if (!s_.profile_from_flag) {
       ECSH_CO_TRY(auto env_creds, from_environment(env_));
@@ -157,7 +157,7 @@ class Resolver {
   }
 
  private:
-  Task<Result<Found>> profile(const Profile& p, std::set<std::string>& visiting) {
+  Awaitable<Result<Found>> profile(const Profile& p, std::set<std::string>& visiting) {
     if (!visiting.insert(p.name).second) {
       Error e = Error::config("profile " + p.name + " is part of a source_profile cycle",
                               "Check source_profile in " + where(p, "source_profile") + ".");
@@ -200,8 +200,8 @@ class Resolver {
     co_return Found();
   }
 
-  Task<Result<Credentials>> assume_role_for(const Profile& p, const std::string& role_arn,
-                                            std::set<std::string>& visiting) {
+  Awaitable<Result<Credentials>> assume_role_for(const Profile& p, const std::string& role_arn,
+                                                 std::set<std::string>& visiting) {
     std::string what = "profile " + p.name + " (" + where(p, "role_arn") + ")";
     if (auto token_file = p.get("web_identity_token_file")) {
       std::string session_name = p.get("role_session_name").value_or("");
@@ -278,9 +278,10 @@ class Resolver {
                                     "profile " + p.name + " via assume-role");
   }
 
-  Task<Result<Credentials>> web_identity(const std::string& role_arn, const std::string& token_file,
-                                         const std::string& session_name,
-                                         const std::string& source) {
+  Awaitable<Result<Credentials>> web_identity(const std::string& role_arn,
+                                              const std::string& token_file,
+                                              const std::string& session_name,
+                                              const std::string& source) {
     ECSH_CO_TRY(auto token, read_file(token_file, "the web identity token file"));
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
     log::add_secret(token);
@@ -300,8 +301,8 @@ class Resolver {
   }
 
   // STS through the same endpoint rules as every other call; AssumeRoleWithWebIdentity unsigned.
-  Task<Result<std::string>> sts_call(const std::string& action, QueryParams params,
-                                     const Credentials* creds, const std::string& what) {
+  Awaitable<Result<std::string>> sts_call(const std::string& action, QueryParams params,
+                                          const Credentials* creds, const std::string& what) {
     const auto& sts = services::sts();
     // As in botocore, the command's --endpoint-url does not apply to the credential provider's
     // own STS client; AWS_ENDPOINT_URL_STS and the config files do.
@@ -364,7 +365,7 @@ class Resolver {
     return code;
   }
 
-  Task<Result<Credentials>> sso(const Profile& p) {
+  Awaitable<Result<Credentials>> sso(const Profile& p) {
     std::string what = "profile " + p.name + " (SSO)";
     std::string start_url, sso_region, cache_key;
     if (auto session = p.get("sso_session")) {
@@ -507,7 +508,7 @@ class Resolver {
     return creds;
   }
 
-  Task<Result<Credentials>> container() {
+  Awaitable<Result<Credentials>> container() {
     std::string url;
     if (auto rel = env_.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
       url = "http://169.254.170.2" + *rel;
@@ -556,7 +557,7 @@ class Resolver {
 
   // IMDSv2: a session token, then the role name, then its credentials. Short timeouts so that a
   // machine without IMDS fails fast.
-  Task<Result<Found>> instance_metadata(bool required) {
+  Awaitable<Result<Found>> instance_metadata(bool required) {
     std::string base =
         env_.get("AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");
     while (!base.empty() && base.back() == '/') base.pop_back();
@@ -615,7 +616,7 @@ class Chain final : public CredentialsProvider {
   Chain(AwsSettings settings, Environment env, HttpClient& http, const Clock& clock)
       : settings_(std::move(settings)), env_(std::move(env)), http_(http), clock_(clock) {}
 
-  Task<Result<Credentials>> credentials() override {
+  Awaitable<Result<Credentials>> credentials() override {
     auto now = clock_.now();
     if (cached_ && (!cached_->expiration || *cached_->expiration - kAdvisoryRefresh > now)) {
       co_return *cached_;

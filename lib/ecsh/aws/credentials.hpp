@@ -19,7 +19,7 @@ namespace ecsh::aws {
 class CredentialsProvider {
  public:
   virtual ~CredentialsProvider() = default;
-  virtual Task<Result<Credentials>> credentials() = 0;
+  virtual Awaitable<Result<Credentials>> credentials() = 0;
 };
 
 // The AWS CLI v2 chain: environment, web identity, shared files (static keys, credential_process,

@@ -91,7 +91,7 @@ class BeastHttpClient final : public HttpClient {
   BeastHttpClient(asio::any_io_executor ex, HttpOptions options)
       : ex_(std::move(ex)), options_(std::move(options)) {}
 
-  Task<Result<HttpResponse>> send(HttpRequest request) override {
+  Awaitable<Result<HttpResponse>> send(HttpRequest request) override {
     ECSH_CO_TRY(auto target, target_of(request, options_));
     // A pooled connection may have been closed by the server meanwhile: one fresh retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -135,7 +135,8 @@ class BeastHttpClient final : public HttpClient {
     return ssl_ctx_.get();
   }
 
-  Task<Result<std::unique_ptr<Connection>>> connect(const HttpRequest& request, const Target& t) {
+  Awaitable<Result<std::unique_ptr<Connection>>> connect(const HttpRequest& request,
+                                                         const Target& t) {
     std::unique_ptr<Connection> conn;
     if (t.scheme == "http") {
       conn = std::make_unique<Connection>(
@@ -169,8 +170,8 @@ class BeastHttpClient final : public HttpClient {
 
   // The response, and whether the connection can be reused. `nothing_back` tells the caller that
   // the failure happened before any response byte arrived (safe to retry on a fresh connection).
-  Task<Result<std::pair<HttpResponse, bool>>> exchange(Connection& conn, const HttpRequest& r,
-                                                       const Target& t, bool& nothing_back) {
+  Awaitable<Result<std::pair<HttpResponse, bool>>> exchange(Connection& conn, const HttpRequest& r,
+                                                            const Target& t, bool& nothing_back) {
     http::request<http::string_body> req;
     req.method_string(r.method);
     std::string origin_form =

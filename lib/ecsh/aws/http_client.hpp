@@ -33,7 +33,7 @@ class HttpClient {
   virtual ~HttpClient() = default;
   // Sends one request (keep-alive connections are reused per host). Connection, TLS and timeout
   // failures are Error{kind=connection}; any HTTP status is a successful HttpResponse.
-  virtual Task<Result<HttpResponse>> send(HttpRequest request) = 0;
+  virtual Awaitable<Result<HttpResponse>> send(HttpRequest request) = 0;
 };
 
 std::unique_ptr<HttpClient> make_http_client(asio::any_io_executor executor, HttpOptions options);

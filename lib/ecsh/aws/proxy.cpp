@@ -101,9 +101,9 @@ Result<std::optional<Proxy>> proxy_for(const HttpOptions& options, bool tls,
   return std::optional<Proxy>(std::move(*proxy));
 }
 
-Task<Result<void>> dial(beast::tcp_stream& stream, std::string host, std::string port,
-                        std::optional<Proxy> proxy, bool tunnel,
-                        std::chrono::milliseconds timeout) {
+Awaitable<Result<void>> dial(beast::tcp_stream& stream, std::string host, std::string port,
+                             std::optional<Proxy> proxy, bool tunnel,
+                             std::chrono::milliseconds timeout) {
   const std::string& dial_host = proxy ? proxy->host : host;
   const std::string& dial_port = proxy ? proxy->port : port;
   std::string via = proxy ? "the proxy " + proxy->display() + " (" + proxy->variable + ")" : "";

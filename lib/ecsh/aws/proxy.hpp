@@ -45,7 +45,8 @@ std::string authority_of(const std::string& host, const std::string& port);
 // Connects `stream` to host:port, directly or through `proxy` (resolving and connecting to the
 // proxy, then CONNECT when `tunnel`), with Nagle off, within `timeout`. Errors through a proxy
 // name the proxy; direct errors carry only the reason (callers add the endpoint).
-Task<Result<void>> dial(boost::beast::tcp_stream& stream, std::string host, std::string port,
-                        std::optional<Proxy> proxy, bool tunnel, std::chrono::milliseconds timeout);
+Awaitable<Result<void>> dial(boost::beast::tcp_stream& stream, std::string host, std::string port,
+                             std::optional<Proxy> proxy, bool tunnel,
+                             std::chrono::milliseconds timeout);
 
 }  // namespace ecsh::aws

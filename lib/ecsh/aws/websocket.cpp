@@ -37,7 +37,7 @@ class WebSocketImpl final : public WebSocketClient {
 
   websocket::stream<TcpOrTlsStream>& ws() { return ws_; }
 
-  Task<Result<void>> write(bool text, std::string data) override {
+  Awaitable<Result<void>> write(bool text, std::string data) override {
     ws_.text(text);
     auto [ec, n] = co_await ws_.async_write(asio::buffer(data), use_awaitable_nothrow);
     (void)n;
@@ -45,7 +45,7 @@ class WebSocketImpl final : public WebSocketClient {
     co_return ok();
   }
 
-  Task<Result<WebSocketMessage>> read() override {
+  Awaitable<Result<WebSocketMessage>> read() override {
     buffer_.clear();
     auto [ec, n] = co_await ws_.async_read(buffer_, use_awaitable_nothrow);
     (void)n;
@@ -61,7 +61,7 @@ class WebSocketImpl final : public WebSocketClient {
     co_return msg;
   }
 
-  Task<void> close() override {
+  Awaitable<void> close() override {
     if (ws_.is_open()) {
       auto [ec] = co_await ws_.async_close(websocket::close_code::normal, use_awaitable_nothrow);
       (void)ec;
@@ -81,8 +81,8 @@ class WebSocketImpl final : public WebSocketClient {
   beast::flat_buffer buffer_;
 };
 
-Task<Result<void>> handshake(WebSocketImpl& impl, const WebSocketTarget& t,
-                             const WebSocketOptions& o) {
+Awaitable<Result<void>> handshake(WebSocketImpl& impl, const WebSocketTarget& t,
+                                  const WebSocketOptions& o) {
   auto& ws = impl.ws();
   ws.read_message_max(kMaxMessageBytes);
   websocket::stream_base::timeout timeouts{};
@@ -139,9 +139,8 @@ Result<WebSocketTarget> parse_websocket_url(std::string_view url) {
   return t;
 }
 
-Task<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(asio::any_io_executor executor,
-                                                                 std::string url,
-                                                                 WebSocketOptions options) {
+Awaitable<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(
+    asio::any_io_executor executor, std::string url, WebSocketOptions options) {
   ECSH_CO_TRY(auto target, parse_websocket_url(url));
   // IPv6 literals arrive bracketed; the resolver wants them bare.
   std::string resolve_host = target.host;

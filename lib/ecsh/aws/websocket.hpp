@@ -34,20 +34,19 @@ class WebSocketClient {
  public:
   virtual ~WebSocketClient() = default;
   // One write at a time: callers serialise their writes.
-  virtual Task<Result<void>> write(bool text, std::string data) = 0;
+  virtual Awaitable<Result<void>> write(bool text, std::string data) = 0;
   // A close frame from the peer is an Error{connection} whose message says "closed: <code>
   // <reason>".
-  virtual Task<Result<WebSocketMessage>> read() = 0;
+  virtual Awaitable<Result<WebSocketMessage>> read() = 0;
   // Sends a close frame (best effort) and shuts the socket down.
-  virtual Task<void> close() = 0;
+  virtual Awaitable<void> close() = 0;
   // Closes the socket at once, making pending reads and writes fail (no close frame).
   virtual void abort() = 0;
 };
 
 // ws:// or wss:// URL.
-Task<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(asio::any_io_executor executor,
-                                                                 std::string url,
-                                                                 WebSocketOptions options);
+Awaitable<Result<std::unique_ptr<WebSocketClient>>> connect_websocket(
+    asio::any_io_executor executor, std::string url, WebSocketOptions options);
 
 // Host header value and request target (path?query, raw) of a ws/wss URL, as the upgrade request
 // carries them: what a SigV4 signature of the upgrade must cover.

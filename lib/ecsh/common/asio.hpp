@@ -14,7 +14,8 @@
 
 namespace ecsh {
 namespace asio = boost::asio;
+// A coroutine's result: Awaitable<T> (not "Task", which in this code base is an ECS task).
 template <class T>
-using Task = asio::awaitable<T>;
+using Awaitable = asio::awaitable<T>;
 inline constexpr auto use_awaitable_nothrow = asio::as_tuple(asio::use_awaitable);
 }  // namespace ecsh

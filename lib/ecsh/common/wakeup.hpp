@@ -13,7 +13,7 @@ class Wakeup {
     timer_.expires_at(asio::steady_timer::time_point::max());
   }
 
-  Task<void> wait() {
+  Awaitable<void> wait() {
     // The expiry stays at max: setting it again would cancel the other waiters' waits, and two
     // waiters would then wake each other for ever.
     if (!pending_) co_await timer_.async_wait(use_awaitable_nothrow);

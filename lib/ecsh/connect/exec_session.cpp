@@ -20,7 +20,7 @@
 namespace ecsh::connect {
 namespace json = boost::json;
 
-Task<void> terminate_session(aws::AwsClient& client, const std::string& session_id) {
+Awaitable<void> terminate_session(aws::AwsClient& client, const std::string& session_id) {
   json::object req{{"SessionId", session_id}};
   auto r = co_await client.json_call(aws::services::ssm(), "TerminateSession", req);
   if (!r) log::debug("TerminateSession: {}", r.error().message);
@@ -54,9 +54,9 @@ Result<SessionTarget> session_from(const json::object& resp, const char* operati
 
 }  // namespace
 
-Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
-                                              const ecs::ResolvedTarget& target,
-                                              const std::string& command) {
+Awaitable<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
+                                                   const ecs::ResolvedTarget& target,
+                                                   const std::string& command) {
   json::object req{{"cluster", target.cluster_arn},
                    {"task", target.task.arn},
                    {"container", target.container.name},
@@ -66,7 +66,7 @@ Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
   co_return session_from(resp, "ExecuteCommand");
 }
 
-Task<Result<SessionTarget>> start_document_session(
+Awaitable<Result<SessionTarget>> start_document_session(
     aws::AwsClient& client, const std::string& ssm_target, const std::string& document,
     const std::map<std::string, std::vector<std::string>>& parameters) {
   json::object params;
@@ -81,9 +81,9 @@ Task<Result<SessionTarget>> start_document_session(
   co_return session_from(resp, "StartSession");
 }
 
-Task<Result<SessionTarget>> start_instance_session(aws::AwsClient& client,
-                                                   const std::string& instance_id,
-                                                   const std::string& command) {
+Awaitable<Result<SessionTarget>> start_instance_session(aws::AwsClient& client,
+                                                        const std::string& instance_id,
+                                                        const std::string& command) {
   const std::string document = "AWS-StartInteractiveCommand";
   const std::map<std::string, std::vector<std::string>> parameters{{"command", {command}}};
   co_return co_await start_document_session(client, instance_id, document, parameters);
@@ -94,13 +94,14 @@ TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& 
   TransportOptions o;
   o.websocket.http = settings.http;
   std::string id = session.session_id;
-  o.resume = [&client, id]() -> Task<Result<std::string>> {
+  o.resume = [&client, id]() -> Awaitable<Result<std::string>> {
     json::object req{{"SessionId", id}};
     ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ssm(), "ResumeSession", req));
     JsonFields r(resp, "the ResumeSession response");
     co_return r.string_or("TokenValue");
   };
-  o.generate_data_key = [&client, id, ssm_target](std::string key_id) -> Task<Result<KmsDataKey>> {
+  o.generate_data_key = [&client, id,
+                         ssm_target](std::string key_id) -> Awaitable<Result<KmsDataKey>> {
     json::object req{{"KeyId", key_id},
                      {"NumberOfBytes", 64},
                      {"EncryptionContext",
@@ -124,13 +125,13 @@ TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& 
   return o;
 }
 
-Task<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                               const std::vector<std::string>& words, bool forward_stdin,
-                               const ExecSettings& settings) {
+Awaitable<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                    const std::vector<std::string>& words, bool forward_stdin,
+                                    const ExecSettings& settings) {
   OneShotStarter starter;
   starter.ssm_target = ecs_ssm_target(target);
   // A coroutine lambda: `command` lives in its frame (start_ecs_session takes a reference).
-  starter.start = [&client, &target](std::string command) -> Task<Result<SessionTarget>> {
+  starter.start = [&client, &target](std::string command) -> Awaitable<Result<SessionTarget>> {
     co_return co_await start_ecs_session(client, target, command);
   };
   co_return co_await run_one_shot_with(client, starter, words, forward_stdin, settings);
@@ -167,9 +168,9 @@ Error cancelled_error() {
 
 // One one-shot session: output to `io`'s callbacks, stdin forwarded from settings.stdin_fd when
 // `forward_stdin`.
-Task<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& starter,
-                           const std::vector<std::string>& words, bool forward_stdin,
-                           const ExecSettings& settings, OneShotIo& io) {
+Awaitable<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& starter,
+                                const std::vector<std::string>& words, bool forward_stdin,
+                                const ExecSettings& settings, OneShotIo& io) {
   auto executor = co_await asio::this_coro::executor;
   std::string nonce = crypto::hex(crypto::random_bytes(16));
   auto remote = exec::wrap_one_shot(
@@ -201,7 +202,7 @@ Task<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& starter
   // Only when forwarding: `ecsh run` opens hundreds of sessions and reads no input.
   std::optional<term::InputReader> reader;
   if (forward_stdin) reader.emplace(executor, settings.stdin_fd);
-  auto pump_stdin = [&]() -> Task<void> {
+  auto pump_stdin = [&]() -> Awaitable<void> {
     exec::StdinEncoder encoder(demux.decoder());
     for (;;) {
       std::string chunk = co_await reader->read();
@@ -239,31 +240,31 @@ Task<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& starter
 
 }  // namespace
 
-Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
-                                    const std::vector<std::string>& words, bool forward_stdin,
-                                    const ExecSettings& settings) {
+Awaitable<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
+                                         const std::vector<std::string>& words, bool forward_stdin,
+                                         const ExecSettings& settings) {
   OneShotIo io;
   io.on_stdout = [fd = settings.stdout_fd](std::string_view b) { term::write_all(fd, b); };
   io.on_stderr = [fd = settings.stderr_fd](std::string_view b) { term::write_all(fd, b); };
   co_return co_await one_shot(client, starter, words, forward_stdin, settings, io);
 }
 
-Task<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStarter& starter,
-                                  const std::vector<std::string>& words,
-                                  const ExecSettings& settings, OneShotIo& io) {
+Awaitable<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStarter& starter,
+                                       const std::vector<std::string>& words,
+                                       const ExecSettings& settings, OneShotIo& io) {
   co_return co_await one_shot(client, starter, words, false, settings, io);
 }
 
-Task<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                                  const ExecSettings& settings) {
+Awaitable<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                       const ExecSettings& settings) {
   ECSH_CO_TRY(auto session,
               co_await start_ecs_session(client, target, exec::interactive_shell_command()));
   co_return co_await run_terminal_session(client, session, ecs_ssm_target(target), settings);
 }
 
-Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarget& session,
-                                       const std::string& ssm_target,
-                                       const ExecSettings& settings) {
+Awaitable<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarget& session,
+                                            const std::string& ssm_target,
+                                            const ExecSettings& settings) {
   auto executor = co_await asio::this_coro::executor;
   auto options = transport_options(client, session, ssm_target, settings);
   ECSH_CO_TRY(auto transport,
@@ -291,7 +292,7 @@ Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarg
 
   bool disconnected = false;
   term::InputReader reader(executor, settings.stdin_fd);
-  auto pump_keys = [&]() -> Task<void> {
+  auto pump_keys = [&]() -> Awaitable<void> {
     term::EscapeFilter escapes(settings.escapes);
     for (;;) {
       std::string chunk = co_await reader.read();
@@ -312,7 +313,7 @@ Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarg
       }
     }
   };
-  auto pump_sizes = [&]() -> Task<void> {
+  auto pump_sizes = [&]() -> Awaitable<void> {
     for (;;) {
       auto size = co_await winch.changed();
       if (!size) co_return;

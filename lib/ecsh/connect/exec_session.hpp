@@ -27,21 +27,21 @@ struct ExecSettings {
 };
 
 // ExecuteCommand for one container; the session's ID, stream URL and token.
-Task<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
-                                              const ecs::ResolvedTarget& target,
-                                              const std::string& command);
+Awaitable<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
+                                                   const ecs::ResolvedTarget& target,
+                                                   const std::string& command);
 
 // SSM StartSession on `ssm_target` (an ECS container's "ecs:…" or an instance's "i-…") with a
 // document and its parameters; the session's ID, stream URL and token.
-Task<Result<SessionTarget>> start_document_session(
+Awaitable<Result<SessionTarget>> start_document_session(
     aws::AwsClient& client, const std::string& ssm_target, const std::string& document,
     const std::map<std::string, std::vector<std::string>>& parameters);
 
 // StartSession to a managed instance with AWS-StartInteractiveCommand: the agent runs `command`
 // with `sh -c` on the instance.
-Task<Result<SessionTarget>> start_instance_session(aws::AwsClient& client,
-                                                   const std::string& instance_id,
-                                                   const std::string& command);
+Awaitable<Result<SessionTarget>> start_instance_session(aws::AwsClient& client,
+                                                        const std::string& instance_id,
+                                                        const std::string& command);
 
 // The transport options for a session started by ExecuteCommand/StartSession: ResumeSession on
 // dropped links, kms:GenerateDataKey for encrypted sessions.
@@ -49,24 +49,24 @@ TransportOptions transport_options(aws::AwsClient& client, const SessionTarget& 
                                    const std::string& ssm_target, const ExecSettings& settings);
 
 // Runs `words` (no shell) in the container; returns the remote exit status.
-Task<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                               const std::vector<std::string>& words, bool forward_stdin,
-                               const ExecSettings& settings);
+Awaitable<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                    const std::vector<std::string>& words, bool forward_stdin,
+                                    const ExecSettings& settings);
 
 // How a one-shot session is started: `start` gets the wrapped command (remote_command.hpp) and
 // starts a session that runs it in a pty; ssm_target names the target for KMS; ended_hint is
 // what to do when the session ends before the command's status arrives.
 struct OneShotStarter {
-  std::function<Task<Result<SessionTarget>>(std::string command)> start;
+  std::function<Awaitable<Result<SessionTarget>>(std::string command)> start;
   std::string ssm_target;
   std::string ended_hint = "The task may have stopped; check it with: ecsh doctor";
 };
 
 // Ends a session for the service (TerminateSession); a failure is only logged.
-Task<void> terminate_session(aws::AwsClient& client, const std::string& session_id);
-Task<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
-                                    const std::vector<std::string>& words, bool forward_stdin,
-                                    const ExecSettings& settings);
+Awaitable<void> terminate_session(aws::AwsClient& client, const std::string& session_id);
+Awaitable<Result<int>> run_one_shot_with(aws::AwsClient& client, const OneShotStarter& starter,
+                                         const std::vector<std::string>& words, bool forward_stdin,
+                                         const ExecSettings& settings);
 
 // Ends a one-shot session from outside (a deadline): the session is closed if it is open, and
 // not opened if it is not yet.
@@ -87,17 +87,18 @@ struct OneShotIo {
   bool started = false;  // out: the command started (running it again would run it twice)
   std::shared_ptr<SessionCancel> cancel;  // may be null
 };
-Task<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStarter& starter,
-                                  const std::vector<std::string>& words,
-                                  const ExecSettings& settings, OneShotIo& io);
+Awaitable<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStarter& starter,
+                                       const std::vector<std::string>& words,
+                                       const ExecSettings& settings, OneShotIo& io);
 
 // An interactive shell (bash if present, else sh); returns 0 when the session ended normally.
-Task<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                                  const ExecSettings& settings);
+Awaitable<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                       const ExecSettings& settings);
 
 // A terminal session on a session that is already started (ExecuteCommand or StartSession).
-Task<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarget& session,
-                                       const std::string& ssm_target, const ExecSettings& settings);
+Awaitable<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarget& session,
+                                            const std::string& ssm_target,
+                                            const ExecSettings& settings);
 
 std::string ecs_ssm_target(const ecs::ResolvedTarget& target);
 

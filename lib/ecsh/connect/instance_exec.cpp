@@ -85,8 +85,8 @@ struct Capture {
 };
 
 // Runs `script` on the instance over SSM and returns what it printed.
-Task<Result<Capture>> ssm_capture(aws::AwsClient& client, const InstanceInfo& instance,
-                                  const std::string& script, const ExecSettings& settings) {
+Awaitable<Result<Capture>> ssm_capture(aws::AwsClient& client, const InstanceInfo& instance,
+                                       const std::string& script, const ExecSettings& settings) {
   auto executor = co_await asio::this_coro::executor;
   ECSH_CO_TRY(auto session, co_await start_instance_session(client, instance.instance_id, script));
   auto options = transport_options(client, session, instance.instance_id, settings);
@@ -125,8 +125,9 @@ Result<std::optional<std::string>> ssm_ping_status(const json::object& response,
   return status;
 }
 
-Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                                         bool need_ssm_status) {
+Awaitable<Result<InstanceInfo>> find_instance(aws::AwsClient& client,
+                                              const ecs::ResolvedTarget& target,
+                                              bool need_ssm_status) {
   InstanceInfo info;
   ECSH_CO_TRY(auto instance, co_await ecs::describe_container_instance(
                                  client, target.cluster_arn, target.task.container_instance_arn));
@@ -173,10 +174,10 @@ Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::Reso
   co_return info;
 }
 
-Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                                   const InstanceAccess& access,
-                                   const std::vector<std::string>& words, bool forward_stdin,
-                                   const ExecSettings& settings, const ecs::Picker& picker) {
+Awaitable<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                        const InstanceAccess& access,
+                                        const std::vector<std::string>& words, bool forward_stdin,
+                                        const ExecSettings& settings, const ecs::Picker& picker) {
   if (auto why = method2_unavailable(target)) {
     Error e = Error::usage(*why, "Use ECS Exec (--via ecs); `ecsh doctor` says what it needs.");
     co_return e;
@@ -314,7 +315,8 @@ Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTa
   OneShotStarter starter;
   starter.ssm_target = instance.instance_id;
   starter.ended_hint = "The container may have stopped; check it with: ecsh ls containers";
-  starter.start = [&client, &instance, ex](std::string wrapped) -> Task<Result<SessionTarget>> {
+  starter.start = [&client, &instance,
+                   ex](std::string wrapped) -> Awaitable<Result<SessionTarget>> {
     exec::InstanceExec e = ex;
     e.mode = exec::InstanceExecMode::pty_command;
     e.inner = std::move(wrapped);

@@ -44,13 +44,14 @@ std::optional<std::string> method2_unavailable(const ecs::ResolvedTarget& target
 Result<std::optional<std::string>> ssm_ping_status(const boost::json::object& response,
                                                    const std::string& instance_id);
 
-Task<Result<InstanceInfo>> find_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                                         bool need_ssm_status);
+Awaitable<Result<InstanceInfo>> find_instance(aws::AwsClient& client,
+                                              const ecs::ResolvedTarget& target,
+                                              bool need_ssm_status);
 
 // Interactive when `words` is empty. Returns the exit code ecsh should exit with.
-Task<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                                   const InstanceAccess& access,
-                                   const std::vector<std::string>& words, bool forward_stdin,
-                                   const ExecSettings& settings, const ecs::Picker& picker);
+Awaitable<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                        const InstanceAccess& access,
+                                        const std::vector<std::string>& words, bool forward_stdin,
+                                        const ExecSettings& settings, const ecs::Picker& picker);
 
 }  // namespace ecsh::connect

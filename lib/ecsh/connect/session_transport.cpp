@@ -62,7 +62,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   std::function<void()> ready;
   std::function<void(std::uint32_t)> flag;
 
-  Task<Result<void>> connect(const std::string& token) {
+  Awaitable<Result<void>> connect(const std::string& token) {
     ECSH_CO_TRY(auto client,
                 co_await aws::connect_websocket(executor, target.stream_url, options.websocket));
     std::string open_frame = open_data_channel_json(token, options.client_id);
@@ -129,7 +129,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  static Task<void> handshake(session::HandshakeRequest request, std::shared_ptr<Impl> self) {
+  static Awaitable<void> handshake(session::HandshakeRequest request, std::shared_ptr<Impl> self) {
     std::optional<std::string> blob;
     std::string plaintext;
     if (request.kms_encryption && self->options.generate_data_key) {
@@ -167,7 +167,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     writable.cancel();
   }
 
-  Task<void> writer(std::shared_ptr<Impl> /*keep_alive*/) {
+  Awaitable<void> writer(std::shared_ptr<Impl> /*keep_alive*/) {
     while (!finished) {
       if (outbox.empty() || !ws) {
         co_await writer_wake.async_wait(use_awaitable_nothrow);
@@ -184,7 +184,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  Task<void> timers(std::shared_ptr<Impl> /*keep_alive*/) {
+  Awaitable<void> timers(std::shared_ptr<Impl> /*keep_alive*/) {
     while (!finished) {
       bool due = co_await timer.wait_due();
       if (!due) break;
@@ -192,7 +192,7 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  Task<Result<void>> reconnect() {
+  Awaitable<Result<void>> reconnect() {
     if (!options.resume) {
       Error e = Error::connection("the session's connection was lost", "Run the command again.");
       co_return e;
@@ -234,7 +234,7 @@ SessionTransport::~SessionTransport() {
   if (impl_) impl_->finish();
 }
 
-Task<Result<std::unique_ptr<SessionTransport>>> SessionTransport::open(
+Awaitable<Result<std::unique_ptr<SessionTransport>>> SessionTransport::open(
     asio::any_io_executor executor, SessionTarget target, TransportOptions options) {
   log::add_secret(target.token_value);
   if (options.client_id.empty()) options.client_id = crypto::uuid4();
@@ -258,7 +258,7 @@ void SessionTransport::on_flag(std::function<void(std::uint32_t)> sink) {
   impl_->flag = std::move(sink);
 }
 
-Task<Result<void>> SessionTransport::send(session::PayloadType type, std::string bytes) {
+Awaitable<Result<void>> SessionTransport::send(session::PayloadType type, std::string bytes) {
   auto impl = impl_;
   while (impl->backpressure && !impl->finished) {
     co_await impl->writable.async_wait(use_awaitable_nothrow);
@@ -273,7 +273,7 @@ Task<Result<void>> SessionTransport::send(session::PayloadType type, std::string
   co_return ok();
 }
 
-Task<Result<SessionEnd>> SessionTransport::run() {
+Awaitable<Result<SessionEnd>> SessionTransport::run() {
   auto impl = impl_;
   asio::co_spawn(impl->executor, impl->writer(impl), asio::detached);
   asio::co_spawn(impl->executor, impl->timers(impl), asio::detached);

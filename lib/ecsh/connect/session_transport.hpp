@@ -30,11 +30,11 @@ struct TransportOptions {
   std::string client_id;  // one per process
   // A fresh token for the same session after a dropped link (SSM/ECS ResumeSession). Null: a
   // dropped link ends the session.
-  std::function<Task<Result<std::string>>()> resume;
+  std::function<Awaitable<Result<std::string>>()> resume;
   int max_reconnects = 5;
   // kms:GenerateDataKey for the handshake's KMSEncryption action (key ID given). Null: KMS
   // sessions fail the handshake, as a plugin without credentials would.
-  std::function<Task<Result<KmsDataKey>>(std::string key_id)> generate_data_key;
+  std::function<Awaitable<Result<KmsDataKey>>(std::string key_id)> generate_data_key;
   session::DataChannelOptions channel;
 };
 
@@ -49,9 +49,9 @@ class SessionTransport {
  public:
   ~SessionTransport();
 
-  static Task<Result<std::unique_ptr<SessionTransport>>> open(asio::any_io_executor executor,
-                                                              SessionTarget target,
-                                                              TransportOptions options);
+  static Awaitable<Result<std::unique_ptr<SessionTransport>>> open(asio::any_io_executor executor,
+                                                                   SessionTarget target,
+                                                                   TransportOptions options);
 
   // Session output (payload types 1, 11, 12) in order, as it arrives.
   void on_output(std::function<void(std::string_view)> sink);
@@ -66,10 +66,10 @@ class SessionTransport {
   void on_flag(std::function<void(std::uint32_t)> sink);
 
   // Sends session input; waits while the outgoing window is full.
-  Task<Result<void>> send(session::PayloadType type, std::string bytes);
+  Awaitable<Result<void>> send(session::PayloadType type, std::string bytes);
   // Runs the session until the channel closes, close() is called, or the link cannot be
   // restored.
-  Task<Result<SessionEnd>> run();
+  Awaitable<Result<SessionEnd>> run();
   // Ends the session from this side (e.g. the user typed ~.).
   void close();
 

@@ -412,8 +412,8 @@ struct Copier {
     int status = 0;
     std::string out, err;
   };
-  Task<Result<Ran>> remote(const std::string& script, const std::vector<std::string>& args,
-                           int stdin_fd = -1, int stdout_fd = -1) {
+  Awaitable<Result<Ran>> remote(const std::string& script, const std::vector<std::string>& args,
+                                int stdin_fd = -1, int stdout_fd = -1) {
     Fd out = memory_file();
     Fd err = memory_file();
     if (out.fd < 0 || err.fd < 0) {
@@ -432,7 +432,7 @@ struct Copier {
 
   // A file read again (base64 when the image can), for its checksum here: how a copy is verified
   // when the image has no checksum program. Empty when it cannot be read.
-  Task<Result<std::string>> read_back_hash(const std::string& path, const Capabilities& caps) {
+  Awaitable<Result<std::string>> read_back_hash(const std::string& path, const Capabilities& caps) {
     Fd sink = memory_file();
     HashingWriter writer(
         sink.fd, caps.base64 ? HashingWriter::Encoding::first_byte : HashingWriter::Encoding::raw,
@@ -449,7 +449,7 @@ struct Copier {
     co_return *hash;
   }
 
-  Task<Result<ProbeResult>> probe(const std::vector<std::string>& paths) {
+  Awaitable<Result<ProbeResult>> probe(const std::vector<std::string>& paths) {
     std::vector<std::string> args;
     for (const auto& p : paths) args.push_back(rf(p));
     ECSH_CO_TRY(auto r, co_await remote(probe_s, args));
@@ -463,7 +463,7 @@ struct Copier {
   }
 
   // ---- download ----
-  Task<Result<void>> download() {
+  Awaitable<Result<void>> download() {
     std::vector<std::string> paths;
     for (const auto& s : plan.sources) paths.push_back(s.path);
     ECSH_CO_TRY(auto probed, co_await probe(paths));
@@ -524,8 +524,8 @@ struct Copier {
   }
 
   // One file into a temporary name next to `target`; verified; then renamed.
-  Task<Result<void>> download_file(const std::string& path, const RemoteEntry& entry,
-                                   const Capabilities& caps, const std::string& target) {
+  Awaitable<Result<void>> download_file(const std::string& path, const RemoteEntry& entry,
+                                        const Capabilities& caps, const std::string& target) {
     std::string tmp = local_temp_name(target, nonce);
     Fd f(::open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
     if (f.fd < 0) co_return local_error(target, errno);
@@ -610,7 +610,7 @@ struct Copier {
     co_return ok();
   }
 
-  Task<Result<void>> download_to_stdout(const std::string& path, const ProbeResult& probed) {
+  Awaitable<Result<void>> download_to_stdout(const std::string& path, const ProbeResult& probed) {
     Fd f = memory_file();
     std::string remote_hash;
     if (probed.caps.has_checksum()) {
@@ -651,9 +651,9 @@ struct Copier {
 
   // Several sources or directories: one tar stream, unpacked here into a temporary directory,
   // verified, then each top entry renamed into place.
-  Task<Result<void>> download_tar(const std::vector<std::string>& paths, const ProbeResult& probed,
-                                  const std::string& local_dir,
-                                  const std::vector<std::string>& targets) {
+  Awaitable<Result<void>> download_tar(const std::vector<std::string>& paths,
+                                       const ProbeResult& probed, const std::string& local_dir,
+                                       const std::vector<std::string>& targets) {
     std::string stage = join(local_dir, ".ecsh-tmp-" + nonce);
     if (::mkdir(stage.c_str(), 0700) != 0) co_return local_error(local_dir, errno);
     cleanup_local.push_back(stage);
@@ -753,7 +753,7 @@ struct Copier {
   }
 
   // ---- upload ----
-  Task<Result<void>> upload() {
+  Awaitable<Result<void>> upload() {
     const std::string dst = plan.destination.path;
     std::vector<std::string> local = {};
     for (const auto& s : plan.sources) local.push_back(s.path);
@@ -815,8 +815,8 @@ struct Copier {
     co_return ok();
   }
 
-  Task<Result<void>> upload_file(const std::string& path, const std::string& final_path,
-                                 const Capabilities& probed_caps) {
+  Awaitable<Result<void>> upload_file(const std::string& path, const std::string& final_path,
+                                      const Capabilities& probed_caps) {
     Fd spooled;
     int fd = -1;
     Fd own;
@@ -885,9 +885,9 @@ struct Copier {
     co_return ok();
   }
 
-  Task<Result<void>> upload_tar(const std::vector<std::string>& local,
-                                const std::vector<std::string>& finals,
-                                const std::string& remote_dir, const ProbeResult& probed) {
+  Awaitable<Result<void>> upload_tar(const std::vector<std::string>& local,
+                                     const std::vector<std::string>& finals,
+                                     const std::string& remote_dir, const ProbeResult& probed) {
     ECSH_CO_TRY(auto made, unnamed_file());
     Fd archive = std::move(made.fd);
     const std::string proc_path = made.path;
@@ -994,8 +994,8 @@ void remove_partial_copies() {
   g_partial->clear();
 }
 
-Task<Result<CopySummary>> run_copy(const CopyPlan& plan, const CopyOptions& options,
-                                   RemoteRunner run) {
+Awaitable<Result<CopySummary>> run_copy(const CopyPlan& plan, const CopyOptions& options,
+                                        RemoteRunner run) {
   auto executor = co_await asio::this_coro::executor;
   Copier c(plan, options, std::move(run), executor);
   g_partial = &c.cleanup_local;

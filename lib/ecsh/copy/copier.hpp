@@ -23,8 +23,8 @@ namespace ecsh::copy {
 
 // Runs `words` (no shell) in the container with stdin from `stdin_fd` (-1: none), stdout and
 // stderr into the given descriptors; returns the command's exit status.
-using RemoteRunner = std::function<Task<Result<int>>(std::vector<std::string> words, int stdin_fd,
-                                                     int stdout_fd, int stderr_fd)>;
+using RemoteRunner = std::function<Awaitable<Result<int>>(
+    std::vector<std::string> words, int stdin_fd, int stdout_fd, int stderr_fd)>;
 
 struct CopyOptions {
   bool recursive = false;
@@ -43,8 +43,8 @@ struct CopySummary {
   std::string method;  // "plain" or "tar", and how it was verified
 };
 
-Task<Result<CopySummary>> run_copy(const CopyPlan& plan, const CopyOptions& options,
-                                   RemoteRunner run);
+Awaitable<Result<CopySummary>> run_copy(const CopyPlan& plan, const CopyOptions& options,
+                                        RemoteRunner run);
 
 // Removes the local temporary files of the copy under way (for a signal handler that ends the
 // process: an interrupted copy leaves nothing here).

@@ -51,7 +51,7 @@ Error stream_error(const Endpoint& ep, const std::string& what,
                            false);
 }
 
-Task<Result<UnixSocket>> open_socket(asio::any_io_executor ex, const Endpoint& ep) {
+Awaitable<Result<UnixSocket>> open_socket(asio::any_io_executor ex, const Endpoint& ep) {
   if (ep.socket_path.empty() || ep.socket_path.size() > kMaxSocketPath) {
     co_return unreachable_error(ep, "not a usable unix socket path");
   }
@@ -78,8 +78,8 @@ http::request<http::string_body> make_request(http::verb verb, const std::string
 using Response = http::response<http::string_body>;
 
 // Writes `req` on a fresh connection and reads the whole response; the connection is closed.
-Task<Result<Response>> round_trip(asio::any_io_executor ex, const Endpoint& ep,
-                                  http::request<http::string_body>& req) {
+Awaitable<Result<Response>> round_trip(asio::any_io_executor ex, const Endpoint& ep,
+                                       http::request<http::string_body>& req) {
   ECSH_CO_TRY(auto socket, co_await open_socket(ex, ep));
   req.keep_alive(false);
   log::debug("docker: {} {}", std::string(req.method_string()), std::string(req.target()));
@@ -277,7 +277,7 @@ ExecStream::ExecStream(ExecStream&&) noexcept = default;
 ExecStream& ExecStream::operator=(ExecStream&&) noexcept = default;
 ExecStream::~ExecStream() = default;
 
-Task<Result<std::string>> ExecStream::read() {
+Awaitable<Result<std::string>> ExecStream::read() {
   if (!impl_) co_return std::string();
   if (!impl_->pending.empty()) {
     std::string out = std::move(impl_->pending);
@@ -296,7 +296,7 @@ Task<Result<std::string>> ExecStream::read() {
   co_return buf;
 }
 
-Task<Result<void>> ExecStream::write(std::string_view data) {
+Awaitable<Result<void>> ExecStream::write(std::string_view data) {
   if (!impl_) co_return Error::internal("write on a closed exec stream");
   auto [ec, n] = co_await asio::async_write(impl_->socket, asio::buffer(data.data(), data.size()),
                                             use_awaitable_nothrow);
@@ -332,8 +332,8 @@ std::string Engine::path(std::string_view p) const {
   return "/v" + api_version_ + std::string(p);
 }
 
-Task<Result<Engine::Response>> Engine::request(Method method, const std::string& target,
-                                               const std::string& body) {
+Awaitable<Result<Engine::Response>> Engine::request(Method method, const std::string& target,
+                                                    const std::string& body) {
   auto req = make_request(method == Method::get ? http::verb::get : http::verb::post, target, body);
   ECSH_CO_TRY(auto resp, co_await round_trip(executor_, endpoint_, req));
   Response r;
@@ -342,7 +342,7 @@ Task<Result<Engine::Response>> Engine::request(Method method, const std::string&
   co_return r;
 }
 
-Task<Result<Engine>> Engine::connect(asio::any_io_executor executor, Endpoint endpoint) {
+Awaitable<Result<Engine>> Engine::connect(asio::any_io_executor executor, Endpoint endpoint) {
   Engine engine;
   engine.executor_ = executor;
   engine.endpoint_ = std::move(endpoint);
@@ -361,8 +361,8 @@ Task<Result<Engine>> Engine::connect(asio::any_io_executor executor, Endpoint en
   co_return engine;
 }
 
-Task<Result<std::vector<ContainerSummary>>> Engine::list_containers(const Filters& filters,
-                                                                    bool all) {
+Awaitable<Result<std::vector<ContainerSummary>>> Engine::list_containers(const Filters& filters,
+                                                                         bool all) {
   std::string target = path("/containers/json") + "?all=" + (all ? "1" : "0");
   if (!filters.empty()) target += "&filters=" + str::uri_encode(encode_filters(filters));
   const std::string no_body;
@@ -371,8 +371,8 @@ Task<Result<std::vector<ContainerSummary>>> Engine::list_containers(const Filter
   co_return parse_container_list(resp.body);
 }
 
-Task<Result<std::string>> Engine::create_exec(const std::string& container,
-                                              const ExecConfig& config) {
+Awaitable<Result<std::string>> Engine::create_exec(const std::string& container,
+                                                   const ExecConfig& config) {
   if (container.empty()) co_return Error::usage("no container given");
   if (config.cmd.empty()) co_return Error::usage("no command given");
   const std::string target = path("/containers/" + str::uri_encode(container) + "/exec");
@@ -387,7 +387,7 @@ Task<Result<std::string>> Engine::create_exec(const std::string& container,
   co_return id;
 }
 
-Task<Result<ExecStream>> Engine::start_exec(const std::string& exec_id, bool tty) {
+Awaitable<Result<ExecStream>> Engine::start_exec(const std::string& exec_id, bool tty) {
   ECSH_CO_TRY(auto socket, co_await open_socket(executor_, endpoint_));
   const std::string target = path("/exec/" + str::uri_encode(exec_id) + "/start");
   json::object body{{"Detach", false}, {"Tty", tty}};
@@ -418,7 +418,8 @@ Task<Result<ExecStream>> Engine::start_exec(const std::string& exec_id, bool tty
   co_return engine_error(status, parser.get().body());
 }
 
-Task<Result<void>> Engine::resize_exec(const std::string& exec_id, unsigned rows, unsigned cols) {
+Awaitable<Result<void>> Engine::resize_exec(const std::string& exec_id, unsigned rows,
+                                            unsigned cols) {
   const std::string target = path("/exec/" + str::uri_encode(exec_id) + "/resize") +
                              "?h=" + std::to_string(rows) + "&w=" + std::to_string(cols);
   const std::string no_body;
@@ -427,7 +428,7 @@ Task<Result<void>> Engine::resize_exec(const std::string& exec_id, unsigned rows
   co_return ok();
 }
 
-Task<Result<ExecState>> Engine::inspect_exec(const std::string& exec_id) {
+Awaitable<Result<ExecState>> Engine::inspect_exec(const std::string& exec_id) {
   const std::string target = path("/exec/" + str::uri_encode(exec_id) + "/json");
   const std::string no_body;
   ECSH_CO_TRY(auto resp, co_await request(Method::get, target, no_body));
@@ -442,8 +443,8 @@ Task<Result<ExecState>> Engine::inspect_exec(const std::string& exec_id) {
   co_return s;
 }
 
-Task<Result<int>> Engine::wait_exec_exit(const std::string& exec_id,
-                                         std::chrono::milliseconds limit) {
+Awaitable<Result<int>> Engine::wait_exec_exit(const std::string& exec_id,
+                                              std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   auto pause = std::chrono::milliseconds(5);
   asio::steady_timer timer(executor_);

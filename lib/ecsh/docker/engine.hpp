@@ -105,9 +105,9 @@ class ExecStream {
   ~ExecStream();
 
   // The next bytes from the engine; empty at the end of the stream.
-  Task<Result<std::string>> read();
+  Awaitable<Result<std::string>> read();
   // Sends all of `data` (which must stay valid until this completes).
-  Task<Result<void>> write(std::string_view data);
+  Awaitable<Result<void>> write(std::string_view data);
   // Half-closes the connection (shutdown SHUT_WR): the process's stdin ends.
   Result<void> close_write();
   void close();
@@ -123,27 +123,29 @@ class Engine {
  public:
   // Pings the engine (GET /_ping) and settles the API version. Error{connection} with what to
   // do when the socket is missing or not accessible.
-  static Task<Result<Engine>> connect(asio::any_io_executor executor, Endpoint endpoint);
+  static Awaitable<Result<Engine>> connect(asio::any_io_executor executor, Endpoint endpoint);
 
   const Endpoint& endpoint() const { return endpoint_; }
   // Empty when the engine gave none (paths are then unversioned).
   const std::string& api_version() const { return api_version_; }
 
   // GET /containers/json?all=&filters=
-  Task<Result<std::vector<ContainerSummary>>> list_containers(const Filters& filters, bool all);
+  Awaitable<Result<std::vector<ContainerSummary>>> list_containers(const Filters& filters,
+                                                                   bool all);
 
   // POST /containers/{container}/exec: the exec ID. `container` is an ID, ID prefix or name.
-  Task<Result<std::string>> create_exec(const std::string& container, const ExecConfig& config);
+  Awaitable<Result<std::string>> create_exec(const std::string& container,
+                                             const ExecConfig& config);
   // POST /exec/{id}/start with Connection: Upgrade; the connection becomes the stream.
-  Task<Result<ExecStream>> start_exec(const std::string& exec_id, bool tty);
+  Awaitable<Result<ExecStream>> start_exec(const std::string& exec_id, bool tty);
   // POST /exec/{id}/resize?h=&w=
-  Task<Result<void>> resize_exec(const std::string& exec_id, unsigned rows, unsigned cols);
+  Awaitable<Result<void>> resize_exec(const std::string& exec_id, unsigned rows, unsigned cols);
   // GET /exec/{id}/json
-  Task<Result<ExecState>> inspect_exec(const std::string& exec_id);
+  Awaitable<Result<ExecState>> inspect_exec(const std::string& exec_id);
   // Inspects until the exec is no longer running (its stream may end a moment before), for at
   // most `limit`; then its exit code.
-  Task<Result<int>> wait_exec_exit(const std::string& exec_id,
-                                   std::chrono::milliseconds limit = std::chrono::seconds(10));
+  Awaitable<Result<int>> wait_exec_exit(const std::string& exec_id,
+                                        std::chrono::milliseconds limit = std::chrono::seconds(10));
 
  private:
   Engine() = default;
@@ -154,7 +156,8 @@ class Engine {
   enum class Method { get, post };
   std::string path(std::string_view p) const;
   // One request on a fresh connection. Callers pass named strings (docs/CODING.md).
-  Task<Result<Response>> request(Method method, const std::string& target, const std::string& body);
+  Awaitable<Result<Response>> request(Method method, const std::string& target,
+                                      const std::string& body);
 
   asio::any_io_executor executor_;
   Endpoint endpoint_;

@@ -103,7 +103,7 @@ class Gatherer {
       : client_(client), scope_(scope), f_(facts) {}
 
   // Policy simulation for one principal, many actions on one resource each.
-  Task<void> simulate(std::string source, std::vector<Permission>& perms) {
+  Awaitable<void> simulate(std::string source, std::vector<Permission>& perms) {
     if (perms.empty()) co_return;
     aws::QueryParams params;
     params.emplace_back("PolicySourceArn", source);
@@ -140,7 +140,7 @@ class Gatherer {
     }
   }
 
-  Task<void> caller() {
+  Awaitable<void> caller() {
     aws::QueryParams none;
     auto xml = co_await client_.query_call(aws::services::sts(), "GetCallerIdentity", none);
     if (!xml) {
@@ -182,7 +182,7 @@ class Gatherer {
     if (f_.caller_generate_data_key) f_.caller_generate_data_key = perms[1];
   }
 
-  Task<void> kms_and_logs() {
+  Awaitable<void> kms_and_logs() {
     if (!f_.kms_key_id.empty()) {
       json::object req{{"KeyId", f_.kms_key_id}};
       auto key = co_await client_.json_call(aws::services::kms(), "DescribeKey", req);
@@ -212,7 +212,7 @@ class Gatherer {
     }
   }
 
-  Task<void> service_tasks() {
+  Awaitable<void> service_tasks() {
     if (scope_.service.empty()) co_return;
     std::vector<std::string> names{scope_.service};
     auto services = co_await ecs::describe_services(client_, scope_.cluster_arn, names);
@@ -225,7 +225,7 @@ class Gatherer {
     }
   }
 
-  Task<void> instance_role(const std::string& instance_id) {
+  Awaitable<void> instance_role(const std::string& instance_id) {
     aws::QueryParams p;
     std::vector<std::string> ids{instance_id};
     aws::add_query_list(p, "InstanceId", ids, aws::Protocol::ec2);
@@ -250,7 +250,7 @@ class Gatherer {
     f_.role_source = "EC2 instance role";
   }
 
-  Task<void> network() {
+  Awaitable<void> network() {
     if (f_.subnet_id.empty()) {
       f_.network_unknown_reason = "the task's subnet is not known";
       co_return;
@@ -323,7 +323,7 @@ class Gatherer {
     f_.route_out = out.value_or(false);
   }
 
-  Task<void> task() {
+  Awaitable<void> task() {
     if (!f_.task) co_return;
     const auto& t = *f_.task;
     // Task definition.
@@ -378,7 +378,7 @@ class Gatherer {
 
   // For each container with AWS keys in its environment: whose key it is, and whether that user
   // may use ssmmessages (the SSM agent acts with these keys instead of the task role).
-  Task<void> environment_keys() {
+  Awaitable<void> environment_keys() {
     for (auto& c : f_.container_definitions) {
       if (!c.keys) continue;
       auto& k = *c.keys;
@@ -427,7 +427,7 @@ class Gatherer {
     }
   }
 
-  Task<void> role_permissions(std::string kms_resource) {
+  Awaitable<void> role_permissions(std::string kms_resource) {
     if (f_.role_arn.empty()) co_return;
     std::vector<Permission> perms;
     for (const char* a : kExecChannelActions) {
@@ -468,7 +468,7 @@ class Gatherer {
 
 }  // namespace
 
-Task<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope) {
+Awaitable<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope) {
   Facts f;
   f.region = client.settings().region;
   f.cluster_arn = scope.cluster_arn;

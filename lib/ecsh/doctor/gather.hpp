@@ -15,6 +15,6 @@ struct Scope {
   std::optional<ecs::TaskView> task;  // the task (for a service: one of its running tasks)
 };
 
-Task<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope);
+Awaitable<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope);
 
 }  // namespace ecsh::doctor

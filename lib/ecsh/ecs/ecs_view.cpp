@@ -217,15 +217,15 @@ Result<std::vector<ContainerInstanceView>> parse_describe_container_instances(
   return out;
 }
 
-Task<Result<std::vector<std::string>>> list_cluster_arns(aws::AwsClient& client) {
+Awaitable<Result<std::vector<std::string>>> list_cluster_arns(aws::AwsClient& client) {
   json::object req;
   ECSH_CO_TRY(auto arr, co_await client.json_paginate(aws::services::ecs(), "ListClusters", req,
                                                       "clusterArns"));
   co_return json_strings(arr, "the ListClusters response: clusterArns");
 }
 
-Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
-                                                         const std::string& cluster) {
+Awaitable<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
+                                                              const std::string& cluster) {
   json::object req;
   req["cluster"] = cluster;
   ECSH_CO_TRY(auto arr, co_await client.json_paginate(aws::services::ecs(), "ListServices", req,
@@ -233,10 +233,10 @@ Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
   co_return json_strings(arr, "the ListServices response: serviceArns");
 }
 
-Task<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
-                                                      const std::string& cluster,
-                                                      const std::string& service,
-                                                      std::string_view desired_status) {
+Awaitable<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
+                                                           const std::string& cluster,
+                                                           const std::string& service,
+                                                           std::string_view desired_status) {
   json::object req;
   req["cluster"] = cluster;
   if (!service.empty()) req["serviceName"] = service;
@@ -246,9 +246,9 @@ Task<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
   co_return json_strings(arr, "the ListTasks response: taskArns");
 }
 
-Task<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
-                                                   const std::string& cluster,
-                                                   const std::vector<std::string>& task_arns) {
+Awaitable<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
+                                                        const std::string& cluster,
+                                                        const std::vector<std::string>& task_arns) {
   std::vector<TaskView> out;
   for (std::size_t i = 0; i < task_arns.size(); i += 100) {
     json::object req;
@@ -265,9 +265,8 @@ Task<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
   co_return out;
 }
 
-Task<Result<std::vector<ServiceView>>> describe_services(aws::AwsClient& client,
-                                                         const std::string& cluster,
-                                                         const std::vector<std::string>& names) {
+Awaitable<Result<std::vector<ServiceView>>> describe_services(
+    aws::AwsClient& client, const std::string& cluster, const std::vector<std::string>& names) {
   std::vector<ServiceView> out;
   for (std::size_t i = 0; i < names.size(); i += 10) {
     json::object req;
@@ -284,8 +283,8 @@ Task<Result<std::vector<ServiceView>>> describe_services(aws::AwsClient& client,
   co_return out;
 }
 
-Task<Result<std::optional<ClusterView>>> describe_cluster(aws::AwsClient& client,
-                                                          const std::string& cluster) {
+Awaitable<Result<std::optional<ClusterView>>> describe_cluster(aws::AwsClient& client,
+                                                               const std::string& cluster) {
   json::object req{{"clusters", json::array{json::value(cluster)}},
                    {"include", json::array{json::value("CONFIGURATIONS")}}};
   ECSH_CO_TRY(auto resp, co_await client.json_call(aws::services::ecs(), "DescribeClusters", req));
@@ -294,7 +293,7 @@ Task<Result<std::optional<ClusterView>>> describe_cluster(aws::AwsClient& client
   co_return std::optional<ClusterView>(std::move(clusters.front()));
 }
 
-Task<Result<std::optional<ContainerInstanceView>>> describe_container_instance(
+Awaitable<Result<std::optional<ContainerInstanceView>>> describe_container_instance(
     aws::AwsClient& client, const std::string& cluster, const std::string& container_instance) {
   json::object req{{"cluster", cluster},
                    {"containerInstances", json::array{json::value(container_instance)}}};

@@ -116,26 +116,25 @@ Result<std::vector<ClusterView>> parse_describe_clusters(const boost::json::obje
 Result<std::vector<ContainerInstanceView>> parse_describe_container_instances(
     const boost::json::object& response);
 
-Task<Result<std::vector<std::string>>> list_cluster_arns(aws::AwsClient& client);
-Task<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
-                                                         const std::string& cluster);
+Awaitable<Result<std::vector<std::string>>> list_cluster_arns(aws::AwsClient& client);
+Awaitable<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& client,
+                                                              const std::string& cluster);
 // Tasks of a cluster (optionally of one service), RUNNING by default.
-Task<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
-                                                      const std::string& cluster,
-                                                      const std::string& service,
-                                                      std::string_view desired_status);
-Task<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
-                                                   const std::string& cluster,
-                                                   const std::vector<std::string>& task_arns);
-Task<Result<std::vector<ServiceView>>> describe_services(aws::AwsClient& client,
-                                                         const std::string& cluster,
-                                                         const std::vector<std::string>& names);
+Awaitable<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
+                                                           const std::string& cluster,
+                                                           const std::string& service,
+                                                           std::string_view desired_status);
+Awaitable<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
+                                                        const std::string& cluster,
+                                                        const std::vector<std::string>& task_arns);
+Awaitable<Result<std::vector<ServiceView>>> describe_services(
+    aws::AwsClient& client, const std::string& cluster, const std::vector<std::string>& names);
 // DescribeClusters of one cluster (by name or ARN), with its configuration; nothing when ECS
 // does not know it.
-Task<Result<std::optional<ClusterView>>> describe_cluster(aws::AwsClient& client,
-                                                          const std::string& cluster);
+Awaitable<Result<std::optional<ClusterView>>> describe_cluster(aws::AwsClient& client,
+                                                               const std::string& cluster);
 // DescribeContainerInstances of one container instance; nothing when ECS does not know it.
-Task<Result<std::optional<ContainerInstanceView>>> describe_container_instance(
+Awaitable<Result<std::optional<ContainerInstanceView>>> describe_container_instance(
     aws::AwsClient& client, const std::string& cluster, const std::string& container_instance);
 
 }  // namespace ecsh::ecs

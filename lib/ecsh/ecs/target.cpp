@@ -20,8 +20,8 @@ Result<std::string> select_arn(const SelectRequest& request, const std::vector<s
   return arns[index];
 }
 
-Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
-                                          const Picker& picker) {
+Awaitable<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
+                                               const Picker& picker) {
   if (given.starts_with("arn:")) co_return given;
   auto listed = co_await list_cluster_arns(client);
   if (!listed) {
@@ -40,8 +40,8 @@ Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::str
 namespace {
 
 // The task and container within one cluster, given by name or ARN.
-Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const TargetSpec& spec,
-                                                std::string cluster, const Picker& picker) {
+Awaitable<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const TargetSpec& spec,
+                                                     std::string cluster, const Picker& picker) {
   ResolvedTarget out;
   out.cluster_arn = std::move(cluster);
   out.cluster_name = arn_name(out.cluster_arn);
@@ -130,8 +130,8 @@ Task<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, const Ta
 
 }  // namespace
 
-Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
-                                            const Picker& picker) {
+Awaitable<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
+                                                 const Picker& picker) {
   if (!spec.cluster.empty() && !spec.cluster.starts_with("arn:")) {
     // A cluster is usually given by its full name: used as is, it saves the ListClusters round
     // trip (a whole RTT to the region on every exec). A prefix or a typo is not found, and then

@@ -20,8 +20,8 @@ struct ResolvedTarget {
 };
 
 // `picker` may be null (stdin not a TTY): several candidates are then a usage error listing them.
-Task<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
-                                            const Picker& picker);
+Awaitable<Result<ResolvedTarget>> resolve_target(aws::AwsClient& client, const TargetSpec& spec,
+                                                 const Picker& picker);
 
 // One of `arns` chosen by name (the last part of the ARN), ARN or unique prefix, as
 // select_one does; returns the ARN.
@@ -30,7 +30,7 @@ Result<std::string> select_arn(const SelectRequest& request, const std::vector<s
 
 // Only cluster (+ optional service / task) resolution, for commands that act on a whole service
 // or cluster (doctor, enable, ls).
-Task<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
-                                          const Picker& picker);
+Awaitable<Result<std::string>> resolve_cluster(aws::AwsClient& client, const std::string& given,
+                                               const Picker& picker);
 
 }  // namespace ecsh::ecs

@@ -20,9 +20,10 @@ void end_rollout(const Progress& progress) {
 
 }  // namespace
 
-Task<Result<ecs::TaskView>> follow_rollout(aws::AwsClient& client, const doctor::Facts& f,
-                                           const std::string& service, std::chrono::seconds timeout,
-                                           const Progress& progress) {
+Awaitable<Result<ecs::TaskView>> follow_rollout(aws::AwsClient& client, const doctor::Facts& f,
+                                                const std::string& service,
+                                                std::chrono::seconds timeout,
+                                                const Progress& progress) {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -75,9 +76,9 @@ Task<Result<ecs::TaskView>> follow_rollout(aws::AwsClient& client, const doctor:
   co_return e;
 }
 
-Task<Result<void>> apply_enable(aws::AwsClient& client, const doctor::Facts& f,
-                                const EnablePlan& plan, std::chrono::seconds timeout,
-                                const Progress& progress) {
+Awaitable<Result<void>> apply_enable(aws::AwsClient& client, const doctor::Facts& f,
+                                     const EnablePlan& plan, std::chrono::seconds timeout,
+                                     const Progress& progress) {
   if (!plan.role_name.empty()) {
     aws::QueryParams p{{"RoleName", plan.role_name},
                        {"PolicyName", std::string(kExecPolicyName)},

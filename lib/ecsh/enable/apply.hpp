@@ -27,14 +27,15 @@ struct Progress {
 // Follows the service's rollout until its primary deployment completes and a new task's exec
 // agent is RUNNING, and returns that task. An error when the deployment fails, when the new
 // tasks' exec agents stop, or after `timeout`.
-Task<Result<ecs::TaskView>> follow_rollout(aws::AwsClient& client, const doctor::Facts& facts,
-                                           const std::string& service, std::chrono::seconds timeout,
-                                           const Progress& progress);
+Awaitable<Result<ecs::TaskView>> follow_rollout(aws::AwsClient& client, const doctor::Facts& facts,
+                                                const std::string& service,
+                                                std::chrono::seconds timeout,
+                                                const Progress& progress);
 
 // Makes the plan's changes in order and, when it redeploys, follows the rollout. Stops at the
 // first step that fails. What the plan cannot fix stays as it is (plan.cannot_fix).
-Task<Result<void>> apply_enable(aws::AwsClient& client, const doctor::Facts& facts,
-                                const EnablePlan& plan, std::chrono::seconds timeout,
-                                const Progress& progress);
+Awaitable<Result<void>> apply_enable(aws::AwsClient& client, const doctor::Facts& facts,
+                                     const EnablePlan& plan, std::chrono::seconds timeout,
+                                     const Progress& progress);
 
 }  // namespace ecsh::enable

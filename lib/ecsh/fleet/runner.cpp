@@ -28,7 +28,7 @@ double now_seconds() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-Task<void> sleep_for(std::chrono::milliseconds d) {
+Awaitable<void> sleep_for(std::chrono::milliseconds d) {
   asio::steady_timer timer(co_await asio::this_coro::executor, d);
   co_await timer.async_wait(use_awaitable_nothrow);
 }
@@ -42,7 +42,7 @@ std::chrono::milliseconds jittered_backoff(int attempt) {
 // `call` again while it is throttled, with full-jitter backoff: a fleet command makes many calls
 // at once, and the AwsClient's own attempts are not always enough.
 template <class T, class F>
-Task<Result<T>> patiently(F call) {
+Awaitable<Result<T>> patiently(F call) {
   for (int attempt = 1;; ++attempt) {
     Result<T> r = co_await call();
     if (r || !retry_start(r.error(), attempt, kMaxListAttempts)) co_return r;
@@ -53,8 +53,8 @@ Task<Result<T>> patiently(F call) {
 
 }  // namespace
 
-Task<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
-                               const ecs::Picker& picker) {
+Awaitable<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
+                                    const ecs::Picker& picker) {
   Found found;
   std::vector<std::string> cluster_arns;
   if (scope.all_clusters) {
@@ -172,9 +172,9 @@ struct Fleet {
 };
 
 // ExecuteCommand, paced by the fleet's adaptive rate limiter and started again while throttled.
-Task<Result<connect::SessionTarget>> paced_start(Fleet& f, const ecs::ResolvedTarget& target,
-                                                 const std::string& command,
-                                                 std::shared_ptr<connect::SessionCancel> cancel) {
+Awaitable<Result<connect::SessionTarget>> paced_start(
+    Fleet& f, const ecs::ResolvedTarget& target, const std::string& command,
+    std::shared_ptr<connect::SessionCancel> cancel) {
   for (int attempt = 1;; ++attempt) {
     double wait = f.limiter.before_send(now_seconds());
     if (wait > 0) {
@@ -195,7 +195,7 @@ Task<Result<connect::SessionTarget>> paced_start(Fleet& f, const ecs::ResolvedTa
   }
 }
 
-Task<void> run_task(Fleet& f, std::size_t i, std::shared_ptr<connect::SessionCancel> cancel) {
+Awaitable<void> run_task(Fleet& f, std::size_t i, std::shared_ptr<connect::SessionCancel> cancel) {
   const Target& target = f.targets[i];
   ecs::ResolvedTarget resolved;
   resolved.cluster_arn = target.cluster_arn;
@@ -212,7 +212,7 @@ Task<void> run_task(Fleet& f, std::size_t i, std::shared_ptr<connect::SessionCan
     connect::OneShotStarter starter;
     starter.ssm_target = connect::ecs_ssm_target(resolved);
     starter.start = [&f, &resolved,
-                     cancel](std::string command) -> Task<Result<connect::SessionTarget>> {
+                     cancel](std::string command) -> Awaitable<Result<connect::SessionTarget>> {
       co_return co_await paced_start(f, resolved, command, cancel);
     };
     starter.ended_hint = "The task may have stopped; check it with: ecsh doctor -c " +
@@ -250,8 +250,8 @@ struct Slot {
   bool done = false;
 };
 
-Task<void> run_task_then_signal(Fleet* f, std::size_t i, std::shared_ptr<Slot> slot,
-                                std::shared_ptr<connect::SessionCancel> cancel) {
+Awaitable<void> run_task_then_signal(Fleet* f, std::size_t i, std::shared_ptr<Slot> slot,
+                                     std::shared_ptr<connect::SessionCancel> cancel) {
   co_await run_task(*f, i, cancel);
   slot->done = true;
   slot->timer.cancel();
@@ -261,7 +261,7 @@ Task<void> run_task_then_signal(Fleet* f, std::size_t i, std::shared_ptr<Slot> s
 
 // One task, given at most options.timeout: past it the task is reported as timed out and its
 // session closed, and the slot moves on while the session winds down.
-Task<void> run_with_deadline(Fleet& f, std::size_t i) {
+Awaitable<void> run_with_deadline(Fleet& f, std::size_t i) {
   auto executor = co_await asio::this_coro::executor;
   auto slot = std::make_shared<Slot>(executor);
   auto cancel = std::make_shared<connect::SessionCancel>();
@@ -292,7 +292,7 @@ Task<void> run_with_deadline(Fleet& f, std::size_t i) {
   }
 }
 
-Task<void> worker(Fleet* f) {
+Awaitable<void> worker(Fleet* f) {
   while (f->next < f->queue.size()) {
     std::size_t i = f->queue[f->next++];
     co_await run_with_deadline(*f, i);
@@ -303,7 +303,7 @@ Task<void> worker(Fleet* f) {
 
 // Doctor on one task of each group of tasks that ECS Exec refused without saying why, and its
 // first failing check as their reason.
-Task<void> diagnose(Fleet& f) {
+Awaitable<void> diagnose(Fleet& f) {
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < f.results.size(); ++i) {
     if (f.results[i].error_code != "TargetNotConnectedException") continue;
@@ -335,9 +335,10 @@ Task<void> diagnose(Fleet& f) {
 
 }  // namespace
 
-Task<std::vector<TaskResult>> run_all(aws::AwsClient& client, const std::vector<Target>& targets,
-                                      const std::vector<std::string>& words,
-                                      const RunOptions& options) {
+Awaitable<std::vector<TaskResult>> run_all(aws::AwsClient& client,
+                                           const std::vector<Target>& targets,
+                                           const std::vector<std::string>& words,
+                                           const RunOptions& options) {
   auto executor = co_await asio::this_coro::executor;
   Fleet f(client, targets, words, options);
   const std::size_t n = targets.size();

@@ -32,8 +32,8 @@ struct Found {
 };
 
 // The RUNNING tasks in scope, described. Throttled calls are retried with backoff.
-Task<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
-                               const ecs::Picker& picker);
+Awaitable<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
+                                    const ecs::Picker& picker);
 
 struct RunOptions {
   int max_parallel = 32;
@@ -47,8 +47,9 @@ struct RunOptions {
 };
 
 // Runs `words` (no shell) in every target; one result per target, in the same order.
-Task<std::vector<TaskResult>> run_all(aws::AwsClient& client, const std::vector<Target>& targets,
-                                      const std::vector<std::string>& words,
-                                      const RunOptions& options);
+Awaitable<std::vector<TaskResult>> run_all(aws::AwsClient& client,
+                                           const std::vector<Target>& targets,
+                                           const std::vector<std::string>& words,
+                                           const RunOptions& options);
 
 }  // namespace ecsh::fleet

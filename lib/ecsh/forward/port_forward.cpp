@@ -300,7 +300,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
 
   // ---- mux ----
   // The one sender of the mux's bytes, so that they go out in order.
-  Task<void> uplink(std::shared_ptr<Impl> /*keep_alive*/) {
+  Awaitable<void> uplink(std::shared_ptr<Impl> /*keep_alive*/) {
     while (!ended) {
       if (!mux.has_output()) {
         co_await up_wake.wait();
@@ -322,7 +322,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
     up_wake.notify();
   }
 
-  Task<void> serve_stream(std::shared_ptr<Impl> self, std::shared_ptr<Connection> c) {
+  Awaitable<void> serve_stream(std::shared_ptr<Impl> self, std::shared_ptr<Connection> c) {
     auto opened = mux.open();
     if (!opened) {
       say("ecsh: " + opened.error().message + "; closed the local connection from " + c->peer);
@@ -363,7 +363,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
   }
 
   // What the agent sent for one stream, written to its local connection.
-  Task<void> write_local(std::shared_ptr<Impl> /*keep_alive*/, std::shared_ptr<Connection> c) {
+  Awaitable<void> write_local(std::shared_ptr<Impl> /*keep_alive*/, std::shared_ptr<Connection> c) {
     while (!c->closed) {
       if (c->to_local.empty()) {
         if (c->remote_done || ended) break;
@@ -384,7 +384,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
   }
 
   // ---- basic ----
-  Task<void> serve_basic(std::shared_ptr<Impl> self, std::shared_ptr<Connection> c) {
+  Awaitable<void> serve_basic(std::shared_ptr<Impl> self, std::shared_ptr<Connection> c) {
     while (basic && !ended) co_await basic_turn.wait();
     if (ended) {
       close_connection(*c);
@@ -414,13 +414,13 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
   }
 
   // ---- accepting ----
-  Task<void> pause_after_accept_error() {
+  Awaitable<void> pause_after_accept_error() {
     asio::steady_timer pause(executor);
     pause.expires_after(std::chrono::milliseconds(200));
     co_await pause.async_wait(use_awaitable_nothrow);
   }
 
-  Task<void> accept_loop(std::shared_ptr<Impl> self, std::shared_ptr<Listener> listener) {
+  Awaitable<void> accept_loop(std::shared_ptr<Impl> self, std::shared_ptr<Listener> listener) {
     auto& l = *listener->impl;
     while (!ended) {
       std::optional<LocalSocket> socket;
@@ -469,7 +469,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
 
   // An smux NOP while connections are open and nothing else went up: the service counts the
   // session as active (the agent's smux keepalive is off for this client version).
-  Task<void> keepalive(std::shared_ptr<Impl> /*keep_alive*/) {
+  Awaitable<void> keepalive(std::shared_ptr<Impl> /*keep_alive*/) {
     if (settings.keepalive.count() <= 0) co_return;
     while (!ended) {
       keepalive_tick.expires_after(settings.keepalive);
@@ -485,7 +485,7 @@ struct PortForward::Impl : std::enable_shared_from_this<PortForward::Impl> {
     }
   }
 
-  Task<void> run_transport(std::shared_ptr<Impl> /*keep_alive*/) {
+  Awaitable<void> run_transport(std::shared_ptr<Impl> /*keep_alive*/) {
     auto r = co_await transport->run();
     transport_result.emplace(std::move(r));
     end_all();
@@ -514,7 +514,7 @@ PortForward::~PortForward() {
   if (impl_) impl_->end_all();
 }
 
-Task<Result<std::shared_ptr<PortForward>>> PortForward::open(
+Awaitable<Result<std::shared_ptr<PortForward>>> PortForward::open(
     aws::AwsClient& client, connect::SessionTarget session,
     std::vector<std::shared_ptr<Listener>> listeners, ForwardSettings settings) {
   auto executor = co_await asio::this_coro::executor;
@@ -548,7 +548,7 @@ Task<Result<std::shared_ptr<PortForward>>> PortForward::open(
   co_return std::shared_ptr<PortForward>(new PortForward(impl));
 }
 
-Task<Result<ForwardEnd>> PortForward::run() {
+Awaitable<Result<ForwardEnd>> PortForward::run() {
   auto self = impl_;
   asio::co_spawn(self->executor, self->run_transport(self), asio::detached);
   // The handshake: the agent's version and the session's properties decide the mode.
@@ -619,14 +619,14 @@ void PortForward::stop() {
   self->stopping = true;
   asio::co_spawn(
       self->executor,
-      [self]() -> Task<void> {
+      [self]() -> Awaitable<void> {
         // The plugin sends TerminateSession to agents newer than 2.3.722.0 and does not wait
         // for the acknowledgement; a short wait lets the frame leave.
         if (self->ready && version_newer(self->agent_version, "2.3.722.0")) {
           // The flag waits for room in the send window; a dropped link must not hold Ctrl-C.
           asio::co_spawn(
               self->executor,
-              [self]() -> Task<void> {
+              [self]() -> Awaitable<void> {
                 std::string flag = session::flag_payload(session::Flag::terminate_session);
                 auto sent = co_await self->transport->send(PayloadType::flag, std::move(flag));
                 (void)sent;
@@ -648,9 +648,10 @@ void PortForward::drop_link_for_testing() {
   if (impl_->transport) impl_->transport->drop_link_for_testing();
 }
 
-Task<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
-                                                connect::SessionTarget session,
-                                                ForwardSettings settings, int in_fd, int out_fd) {
+Awaitable<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
+                                                     connect::SessionTarget session,
+                                                     ForwardSettings settings, int in_fd,
+                                                     int out_fd) {
   auto executor = co_await asio::this_coro::executor;
   auto options = connect::transport_options(client, session, settings.ssm_target, settings.exec);
   ECSH_CO_TRY(auto transport,
@@ -677,7 +678,7 @@ Task<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
   bool pump_done = false;
   Wakeup pump_finished(executor);
   // Refers to this frame's locals: the frame waits for it to finish before it returns.
-  auto pump_body = [&]() -> Task<void> {
+  auto pump_body = [&]() -> Awaitable<void> {
     while (!ready && !session_over) co_await ready_wake.wait();
     if (session_over) co_return;
     for (;;) {
@@ -698,7 +699,7 @@ Task<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
     }
     t->close();
   };
-  auto pump = [&]() -> Task<void> {
+  auto pump = [&]() -> Awaitable<void> {
     co_await pump_body();
     pump_done = true;
     pump_finished.notify();

@@ -68,12 +68,12 @@ class PortForward {
  public:
   ~PortForward();
 
-  static Task<Result<std::shared_ptr<PortForward>>> open(
+  static Awaitable<Result<std::shared_ptr<PortForward>>> open(
       aws::AwsClient& client, connect::SessionTarget session,
       std::vector<std::shared_ptr<Listener>> listeners, ForwardSettings settings);
 
   // Waits for the handshake, serves connections, and returns when the session is over.
-  Task<Result<ForwardEnd>> run();
+  Awaitable<Result<ForwardEnd>> run();
   // Ends the session from this side (Flag TerminateSession, then the link is closed).
   void stop();
   PortMode mode() const;
@@ -92,8 +92,9 @@ class PortForward {
 // A Port session without a type (AWS-StartSSHSession, the SSH ProxyCommand case): `in_fd` and
 // `out_fd` are the one connection, in basic mode. The end of input ends the session (Flag
 // TerminateSession); so does the agent closing it (sshd hung up).
-Task<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
-                                                connect::SessionTarget session,
-                                                ForwardSettings settings, int in_fd, int out_fd);
+Awaitable<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
+                                                     connect::SessionTarget session,
+                                                     ForwardSettings settings, int in_fd,
+                                                     int out_fd);
 
 }  // namespace ecsh::forward

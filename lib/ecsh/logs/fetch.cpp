@@ -20,9 +20,10 @@ std::string task_label(const ecs::TaskView& t) {
 
 }  // namespace
 
-Task<Result<std::string>> resolve_service(aws::AwsClient& client, const std::string& cluster_arn,
-                                          const std::string& given,
-                                          std::vector<std::string>* all_names) {
+Awaitable<Result<std::string>> resolve_service(aws::AwsClient& client,
+                                               const std::string& cluster_arn,
+                                               const std::string& given,
+                                               std::vector<std::string>* all_names) {
   ECSH_CO_TRY(auto arns, co_await ecs::list_service_arns(client, cluster_arn));
   if (all_names) {
     for (const auto& a : arns) all_names->push_back(ecs::arn_name(a));
@@ -40,8 +41,8 @@ Task<Result<std::string>> resolve_service(aws::AwsClient& client, const std::str
   co_return ecs::arn_name(arn);
 }
 
-Task<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetSpec& spec,
-                                      bool include_stopped, const ecs::Picker& picker) {
+Awaitable<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetSpec& spec,
+                                           bool include_stopped, const ecs::Picker& picker) {
   TaskScope scope;
   ECSH_CO_TRY(scope.cluster_arn, co_await ecs::resolve_cluster(client, spec.cluster, picker));
   scope.cluster_name = ecs::arn_name(scope.cluster_arn);
@@ -102,7 +103,8 @@ Task<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetS
   co_return scope;
 }
 
-Task<Result<TaskDefinition>> TaskDefinitions::get(aws::AwsClient& client, const std::string& arn) {
+Awaitable<Result<TaskDefinition>> TaskDefinitions::get(aws::AwsClient& client,
+                                                       const std::string& arn) {
   if (auto it = cache_.find(arn); it != cache_.end()) co_return it->second;
   json::object req;
   req["taskDefinition"] = arn;
@@ -143,8 +145,8 @@ Result<LogPage> parse_log_events(const json::object& response, std::string_view 
   return page;
 }
 
-Task<Result<std::vector<LogEvent>>> filter_events(aws::AwsClient& client,
-                                                  const FilterQuery& query) {
+Awaitable<Result<std::vector<LogEvent>>> filter_events(aws::AwsClient& client,
+                                                       const FilterQuery& query) {
   std::vector<LogEvent> out;
   for (std::size_t i = 0; i < query.streams.size(); i += 100) {
     json::array names;
@@ -173,8 +175,9 @@ Task<Result<std::vector<LogEvent>>> filter_events(aws::AwsClient& client,
   co_return out;
 }
 
-Task<Result<std::vector<LogEvent>>> last_events(aws::AwsClient& client, const std::string& group,
-                                                const std::string& stream, int count) {
+Awaitable<Result<std::vector<LogEvent>>> last_events(aws::AwsClient& client,
+                                                     const std::string& group,
+                                                     const std::string& stream, int count) {
   json::object req;
   req["logGroupName"] = group;
   req["logStreamName"] = stream;

@@ -31,19 +31,20 @@ struct TaskScope {
 // The tasks of -c/-s/-t: the task named by -t (running or stopped, by ID, ARN or a unique prefix;
 // within -s when given), else the running tasks of the service (-s) and, with
 // `include_stopped`, its stopped ones (ECS keeps them about an hour), else those of the cluster.
-Task<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetSpec& spec,
-                                      bool include_stopped, const ecs::Picker& picker);
+Awaitable<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::TargetSpec& spec,
+                                           bool include_stopped, const ecs::Picker& picker);
 
 // The service named by -s, or the only service of the cluster; "" when there are several or
 // none (nothing is picked: the caller says what to name).
-Task<Result<std::string>> resolve_service(aws::AwsClient& client, const std::string& cluster_arn,
-                                          const std::string& given,
-                                          std::vector<std::string>* all_names);
+Awaitable<Result<std::string>> resolve_service(aws::AwsClient& client,
+                                               const std::string& cluster_arn,
+                                               const std::string& given,
+                                               std::vector<std::string>* all_names);
 
 // DescribeTaskDefinition, once per ARN.
 class TaskDefinitions {
  public:
-  Task<Result<TaskDefinition>> get(aws::AwsClient& client, const std::string& arn);
+  Awaitable<Result<TaskDefinition>> get(aws::AwsClient& client, const std::string& arn);
 
  private:
   std::map<std::string, TaskDefinition> cache_;
@@ -71,10 +72,12 @@ struct FilterQuery {
 
 // Every page of FilterLogEvents for the query, in the service's order. Events carry
 // query.source; the caller maps streams to sources when one query covers several.
-Task<Result<std::vector<LogEvent>>> filter_events(aws::AwsClient& client, const FilterQuery& query);
+Awaitable<Result<std::vector<LogEvent>>> filter_events(aws::AwsClient& client,
+                                                       const FilterQuery& query);
 
 // The last `count` events of a stream (GetLogEvents read from the end).
-Task<Result<std::vector<LogEvent>>> last_events(aws::AwsClient& client, const std::string& group,
-                                                const std::string& stream, int count);
+Awaitable<Result<std::vector<LogEvent>>> last_events(aws::AwsClient& client,
+                                                     const std::string& group,
+                                                     const std::string& stream, int count);
 
 }  // namespace ecsh::logs

@@ -25,7 +25,7 @@ class ChannelTimer {
   }
 
   // Completes with true when the armed time has come, false once cancel() was called.
-  Task<bool> wait_due() {
+  Awaitable<bool> wait_due() {
     while (!stopped_) {
       co_await timer_.async_wait(use_awaitable_nothrow);
       if (stopped_) break;

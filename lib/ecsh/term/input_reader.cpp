@@ -33,7 +33,7 @@ InputReader::~InputReader() {
   if (shared_flags_ >= 0) ::fcntl(fd_, F_SETFL, shared_flags_);
 }
 
-Task<std::string> InputReader::read() {
+Awaitable<std::string> InputReader::read() {
   std::string buf(64 * 1024, '\0');
   if (stream_) {
     auto [ec, n] = co_await stream_->async_read_some(asio::buffer(buf), use_awaitable_nothrow);

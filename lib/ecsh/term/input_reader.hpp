@@ -24,7 +24,7 @@ class InputReader {
   InputReader& operator=(const InputReader&) = delete;
 
   // The next chunk; empty at end of input (or on an error reading it, or after cancel()).
-  Task<std::string> read();
+  Awaitable<std::string> read();
   // Ends a pending asynchronous read.
   void cancel();
 

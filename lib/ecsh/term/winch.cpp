@@ -32,7 +32,7 @@ void WinchWatcher::cancel() {
   impl_->timer.cancel();
 }
 
-Task<Result<WindowSize>> WinchWatcher::changed() {
+Awaitable<Result<WindowSize>> WinchWatcher::changed() {
   Impl& im = *impl_;
   for (;;) {
     auto [ec, sig] = co_await im.signals.async_wait(use_awaitable_nothrow);

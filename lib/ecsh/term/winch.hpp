@@ -30,7 +30,7 @@ class WinchWatcher {
 
   // Completes with the new size once it changed. An error when the wait was cancelled
   // (cancel(), the watcher's destruction, or a cancellation slot such as awaitable ||).
-  Task<Result<WindowSize>> changed();
+  Awaitable<Result<WindowSize>> changed();
 
   void cancel();
 

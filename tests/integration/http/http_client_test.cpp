@@ -77,7 +77,7 @@ std::vector<std::string> send_three(std::uint16_t port) {
   auto client = aws::make_http_client(io.get_executor(), aws::HttpOptions{});
   asio::co_spawn(
       io,
-      [&]() -> Task<void> {
+      [&]() -> Awaitable<void> {
         for (int i = 0; i < 3; ++i) {
           aws::HttpRequest req;
           req.method = "GET";
@@ -125,7 +125,7 @@ TEST(HttpClient, TurnsNagleOffOnPlainAndTlsConnections) {
     bool failed = false;
     asio::co_spawn(
         io,
-        [&]() -> Task<void> {
+        [&]() -> Awaitable<void> {
           aws::HttpRequest req;
           req.method = "GET";
           req.scheme = scheme;

@@ -90,7 +90,7 @@ void run_coro(F&& f) {
   bool done = false;
   asio::co_spawn(
       io,
-      [&]() -> Task<void> {
+      [&]() -> Awaitable<void> {
         co_await f(io.get_executor());
         done = true;
       },
@@ -123,7 +123,7 @@ TEST(WebSocketUrl, KeepsTheQueryExactly) {
 TEST(WebSocketClient, SendsTheUrlAsGivenAndEchoesTextAndBinary) {
   TestServer server(ServerMode::echo);
   std::string path = "/v1/data-channel/s-1?role=publish_subscribe&cell-number=AAE+/x==";
-  run_coro([&](asio::any_io_executor ex) -> Task<void> {
+  run_coro([&](asio::any_io_executor ex) -> Awaitable<void> {
     aws::WebSocketOptions o;
     o.extra_headers.push_back({"X-Test-Header", "present"});
     std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + path;
@@ -156,7 +156,7 @@ TEST(WebSocketClient, SendsTheUrlAsGivenAndEchoesTextAndBinary) {
 
 TEST(WebSocketClient, ReportsThePeersCloseReason) {
   TestServer server(ServerMode::close_with_bye);
-  run_coro([&](asio::any_io_executor ex) -> Task<void> {
+  run_coro([&](asio::any_io_executor ex) -> Awaitable<void> {
     aws::WebSocketOptions o;  // named: see docs/CODING.md on temporaries in co_await
     std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
     auto c = co_await aws::connect_websocket(ex, url, o);
@@ -173,7 +173,7 @@ TEST(WebSocketClient, ReportsThePeersCloseReason) {
 TEST(WebSocketClient, NoticesADeadLinkWithinTheIdleTimeout) {
   TestServer server(ServerMode::go_silent);
   auto start = std::chrono::steady_clock::now();
-  run_coro([&](asio::any_io_executor ex) -> Task<void> {
+  run_coro([&](asio::any_io_executor ex) -> Awaitable<void> {
     aws::WebSocketOptions o;
     o.idle_timeout = std::chrono::seconds(2);
     std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
@@ -195,7 +195,7 @@ TEST(WebSocketClient, ConnectionRefusedIsAConnectionError) {
     tcp::acceptor a(io, {tcp::v4(), 0});
     port = a.local_endpoint().port();
   }
-  run_coro([&](asio::any_io_executor ex) -> Task<void> {
+  run_coro([&](asio::any_io_executor ex) -> Awaitable<void> {
     aws::WebSocketOptions o;
     std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/";
     auto c = co_await aws::connect_websocket(ex, url, o);
@@ -211,7 +211,7 @@ TEST(WebSocketClient, ConnectionRefusedIsAConnectionError) {
 TEST(WebSocketClient, TurnsNagleOffOnPlainAndTlsConnections) {
   for (std::string scheme : {"ws", "wss"}) {
     test_support::NoDelayProbeServer server;
-    run_coro([&](asio::any_io_executor ex) -> Task<void> {
+    run_coro([&](asio::any_io_executor ex) -> Awaitable<void> {
       aws::WebSocketOptions o;
       o.handshake_timeout = std::chrono::seconds(5);
       std::string url = scheme + "://127.0.0.1:" + std::to_string(server.port()) + "/";

@@ -22,7 +22,7 @@ class FakeHttp final : public HttpClient {
  public:
   std::deque<Result<HttpResponse>> replies;
   std::vector<HttpRequest> sent;
-  Task<Result<HttpResponse>> send(HttpRequest request) override {
+  Awaitable<Result<HttpResponse>> send(HttpRequest request) override {
     sent.push_back(std::move(request));
     auto r = std::move(replies.front());
     replies.pop_front();
@@ -32,7 +32,7 @@ class FakeHttp final : public HttpClient {
 
 class StaticCredentials final : public CredentialsProvider {
  public:
-  Task<Result<Credentials>> credentials() override {
+  Awaitable<Result<Credentials>> credentials() override {
     Credentials c;
     c.access_key_id = "AKIDEXAMPLE";
     c.secret_access_key = "secret";
@@ -41,11 +41,11 @@ class StaticCredentials final : public CredentialsProvider {
 };
 
 template <class T>
-T run(Task<T> task) {
+T run(Awaitable<T> task) {
   asio::io_context io;
   std::optional<T> out;
   asio::co_spawn(
-      io, [&]() -> Task<void> { out.emplace(co_await std::move(task)); },
+      io, [&]() -> Awaitable<void> { out.emplace(co_await std::move(task)); },
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });
@@ -64,7 +64,7 @@ struct Fixture {
     s.endpoint_url_flag = "http://127.0.0.1:9";
     s.max_attempts = max_attempts;
     client = std::make_unique<AwsClient>(s, std::make_shared<StaticCredentials>(), http, clock);
-    client->set_sleeper([this](std::chrono::milliseconds d) -> Task<void> {
+    client->set_sleeper([this](std::chrono::milliseconds d) -> Awaitable<void> {
       sleeps.push_back(d);
       co_return;
     });
@@ -280,7 +280,7 @@ TEST(AwsClient, AdaptiveModePacesRequestsAfterThrottling) {
   s.max_attempts = 5;
   AwsClient client(s, std::make_shared<StaticCredentials>(), http, clock);
   std::vector<std::chrono::milliseconds> sleeps;
-  client.set_sleeper([&](std::chrono::milliseconds d) -> Task<void> {
+  client.set_sleeper([&](std::chrono::milliseconds d) -> Awaitable<void> {
     sleeps.push_back(d);
     clock.advance(d);
     co_return;

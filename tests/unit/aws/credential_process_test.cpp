@@ -20,17 +20,17 @@ namespace {
 
 class NoHttp final : public HttpClient {
  public:
-  Task<Result<HttpResponse>> send(HttpRequest) override {
+  Awaitable<Result<HttpResponse>> send(HttpRequest) override {
     co_return Error::connection("no network in this test");
   }
 };
 
 template <class T>
-T run(Task<T> task) {
+T run(Awaitable<T> task) {
   asio::io_context io;
   std::optional<T> out;
   asio::co_spawn(
-      io, [&]() -> Task<void> { out.emplace(co_await std::move(task)); },
+      io, [&]() -> Awaitable<void> { out.emplace(co_await std::move(task)); },
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });

@@ -152,11 +152,11 @@ class FakeEngine {
 
 // Runs a coroutine to completion on a fresh io_context.
 template <class T>
-T run(std::function<Task<T>()> body) {
+T run(std::function<Awaitable<T>()> body) {
   asio::io_context io;
   std::optional<T> out;
   asio::co_spawn(
-      io, [&]() -> Task<void> { out.emplace(co_await body()); },
+      io, [&]() -> Awaitable<void> { out.emplace(co_await body()); },
       [](std::exception_ptr ep) {
         if (ep) std::rethrow_exception(ep);
       });
@@ -178,7 +178,7 @@ TEST(EngineFake, PingSettlesTheVersionAndPathsCarryIt) {
   });
   auto ep = fake.endpoint();
   auto list = run<Result<std::vector<ContainerSummary>>>(
-      [&]() -> Task<Result<std::vector<ContainerSummary>>> {
+      [&]() -> Awaitable<Result<std::vector<ContainerSummary>>> {
         auto ex = co_await asio::this_coro::executor;
         ECSH_CO_TRY(auto engine, co_await Engine::connect(ex, ep));
         EXPECT_EQ(engine.api_version(), "1.41");
@@ -204,7 +204,7 @@ TEST(EngineFake, NewerEngineIsSpokenToAtTheClientVersion) {
   });
   auto ep = fake.endpoint();
   auto list = run<Result<std::vector<ContainerSummary>>>(
-      [&]() -> Task<Result<std::vector<ContainerSummary>>> {
+      [&]() -> Awaitable<Result<std::vector<ContainerSummary>>> {
         auto ex = co_await asio::this_coro::executor;
         ECSH_CO_TRY(auto engine, co_await Engine::connect(ex, ep));
         Filters none;
@@ -226,7 +226,7 @@ TEST(EngineFake, NoVersionHeaderMeansPlainPaths) {
   });
   auto ep = fake.endpoint();
   auto list = run<Result<std::vector<ContainerSummary>>>(
-      [&]() -> Task<Result<std::vector<ContainerSummary>>> {
+      [&]() -> Awaitable<Result<std::vector<ContainerSummary>>> {
         auto ex = co_await asio::this_coro::executor;
         ECSH_CO_TRY(auto engine, co_await Engine::connect(ex, ep));
         Filters none;
@@ -240,7 +240,7 @@ TEST(EngineFake, MissingSocketSaysWhatToDo) {
   Endpoint ep;
   ep.host = "unix:///tmp/ecsh-no-such-dir/docker.sock";
   ep.socket_path = "/tmp/ecsh-no-such-dir/docker.sock";
-  auto engine = run<Result<Engine>>([&]() -> Task<Result<Engine>> {
+  auto engine = run<Result<Engine>>([&]() -> Awaitable<Result<Engine>> {
     auto ex = co_await asio::this_coro::executor;
     co_return co_await Engine::connect(ex, ep);
   });
@@ -263,7 +263,7 @@ TEST(EngineFake, ExecCreateSendsTheConfigAndMapsNoSuchContainer) {
   });
   auto ep = fake.endpoint();
   auto ids = run<std::pair<Result<std::string>, Result<std::string>>>(
-      [&]() -> Task<std::pair<Result<std::string>, Result<std::string>>> {
+      [&]() -> Awaitable<std::pair<Result<std::string>, Result<std::string>>> {
         auto ex = co_await asio::this_coro::executor;
         auto engine = co_await Engine::connect(ex, ep);
         EXPECT_TRUE(engine);
@@ -311,7 +311,7 @@ TEST(EngineFake, HijackedStreamKeepsEarlyBytesAndHalfCloses) {
     send_all(fd, "got:" + in);
   });
   auto ep = fake.endpoint();
-  auto out = run<Result<std::string>>([&]() -> Task<Result<std::string>> {
+  auto out = run<Result<std::string>>([&]() -> Awaitable<Result<std::string>> {
     auto ex = co_await asio::this_coro::executor;
     ECSH_CO_TRY(auto engine, co_await Engine::connect(ex, ep));
     const std::string id = "e1";
@@ -337,7 +337,7 @@ TEST(EngineFake, ExecStartErrorIsTheEngineMessage) {
     send_all(fd, http_response(409, R"({"message":"Container abc is not running"})"));
   });
   auto ep = fake.endpoint();
-  auto r = run<Result<ExecStream>>([&]() -> Task<Result<ExecStream>> {
+  auto r = run<Result<ExecStream>>([&]() -> Awaitable<Result<ExecStream>> {
     auto ex = co_await asio::this_coro::executor;
     ECSH_CO_TRY(auto engine, co_await Engine::connect(ex, ep));
     const std::string id = "e1";
@@ -361,7 +361,7 @@ TEST(EngineFake, ExitCodeIsPolledUntilTheExecStops) {
                                           : R"({"Running":false,"ExitCode":7})"));
   });
   auto ep = fake.endpoint();
-  auto code = run<Result<int>>([&]() -> Task<Result<int>> {
+  auto code = run<Result<int>>([&]() -> Awaitable<Result<int>> {
     auto ex = co_await asio::this_coro::executor;
     ECSH_CO_TRY(auto engine, co_await Engine::connect(ex, ep));
     const std::string id = "e1";
@@ -380,7 +380,7 @@ TEST(EngineFake, ExitCodeWaitIsBounded) {
   });
   auto ep = fake.endpoint();
   auto start = std::chrono::steady_clock::now();
-  auto code = run<Result<int>>([&]() -> Task<Result<int>> {
+  auto code = run<Result<int>>([&]() -> Awaitable<Result<int>> {
     auto ex = co_await asio::this_coro::executor;
     ECSH_CO_TRY(auto engine, co_await Engine::connect(ex, ep));
     const std::string id = "e1";

@@ -20,7 +20,7 @@ constexpr const char* kTaskArn =
 class FakeEcs final : public HttpClient {
  public:
   std::vector<std::string> calls;  // "Operation cluster"
-  Task<Result<HttpResponse>> send(HttpRequest request) override {
+  Awaitable<Result<HttpResponse>> send(HttpRequest request) override {
     std::string op(request.header("X-Amz-Target").value_or(""));
     op = op.substr(op.find('.') + 1);
     auto body = json::parse(request.body).as_object();
@@ -55,7 +55,7 @@ class FakeEcs final : public HttpClient {
 
 class NoCredentialsNeeded final : public CredentialsProvider {
  public:
-  Task<Result<Credentials>> credentials() override {
+  Awaitable<Result<Credentials>> credentials() override {
     Credentials c;
     c.access_key_id = "AKIDEXAMPLE";
     c.secret_access_key = "secret";
@@ -79,7 +79,7 @@ struct Fixture {
     std::optional<Result<ecs::ResolvedTarget>> out;
     asio::co_spawn(
         io,
-        [&]() -> Task<void> {
+        [&]() -> Awaitable<void> {
           ecs::Picker no_picker;
           out.emplace(co_await ecs::resolve_target(*client, spec, no_picker));
         },

@@ -34,7 +34,7 @@ TEST(WinchWatcher, ReportsTheNewSizeOnceForABurst) {
   bool second_reported = true;
   asio::co_spawn(
       io,
-      [&]() -> Task<void> {
+      [&]() -> Awaitable<void> {
         answer = size(120, 40);
         for (int i = 0; i < 5; ++i) ::raise(SIGWINCH);
         auto r = co_await w.changed();
@@ -63,7 +63,7 @@ TEST(WinchWatcher, CancelEndsTheWaitWithAnError) {
   bool failed = false;
   asio::co_spawn(
       io,
-      [&]() -> Task<void> {
+      [&]() -> Awaitable<void> {
         auto r = co_await w.changed();
         failed = !r;
       },
