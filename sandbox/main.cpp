@@ -5,7 +5,7 @@
 #include "sandbox/core/server.hpp"
 #include "sandbox/core/tls.hpp"
 #include "sandbox/ec2/ec2_module.hpp"
-#include "sandbox/ecs/ecs_service.hpp"
+#include "sandbox/ecs/ecs_module.hpp"
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
 #include "sandbox/runtime/builtins.hpp"

@@ -4,6 +4,8 @@
 // boundaries, instance profiles, temporary credentials from AssumeRole. It is the sandbox's
 // IdentityStore (who signed) and IamEvaluator (what they may do): one evaluator for
 // enforcement and for SimulatePrincipalPolicy.
+// Files: iam_module.cpp (identity, evaluation, state file, scenarios), iam_routes.cpp (the IAM
+// API), sts_routes.cpp (STS and temporary credentials), iam_state.hpp (what they share).
 
 #include "sandbox/api.hpp"
 #include "sandbox/core/identity.hpp"
@@ -48,6 +50,9 @@ class IamModule final : public ServiceModule, public IdentityStore, public IamEv
                                                      std::chrono::seconds duration);
 
  private:
+  void register_iam_routes(Router& router);  // iam_routes.cpp
+  void register_sts_routes(Router& router);  // sts_routes.cpp
+
   struct State;
   std::unique_ptr<State> s_;
   Clock clock_;

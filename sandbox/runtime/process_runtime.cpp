@@ -1,24 +1,21 @@
+// The process runtime, parent side: tasks, containers, exec processes and reaping. What runs in
+// the children between clone/fork and exec is in process_child.cpp; the programs, environments
+// and users prepared for them in process_plan.cpp.
+
 #include "sandbox/runtime/process_runtime.hpp"
 
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/unique_fd.hpp"
+#include "sandbox/runtime/process_child.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <fcntl.h>
-#include <grp.h>
-#include <net/if.h>
-#include <poll.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -34,161 +31,20 @@ namespace ecsh::sandbox::runtime {
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// What a child reports on its error pipe before it gives up: the step and errno. The pipe is
-// close-on-exec, so end of file means the program was executed.
-
-enum class Step : int {
-  netns = 1,
-  make_private,
-  mount_proc,
-  hostname,
-  read_only,
-  setns,
-  chdir,
-  user,
-  exec,
-  fork,
-  terminal,
-};
-
-struct ChildFailure {
-  int step = 0;
-  int err = 0;
-};
-
-const char* step_text(int step) {
-  switch (static_cast<Step>(step)) {
-    case Step::netns:
-      return "joining the task's network namespace";
-    case Step::make_private:
-      return "making the container's mounts private";
-    case Step::mount_proc:
-      return "mounting /proc in the container";
-    case Step::hostname:
-      return "setting the container's hostname";
-    case Step::read_only:
-      return "remounting the container's root filesystem read-only";
-    case Step::setns:
-      return "entering the container's namespaces";
-    case Step::chdir:
-      return "changing to the working directory";
-    case Step::user:
-      return "switching to the container's user";
-    case Step::exec:
-      return "executing the program";
-    case Step::fork:
-      return "starting a process";
-    case Step::terminal:
-      return "attaching the terminal";
-  }
-  return "starting the process";
-}
-
-// Async-signal-safe helpers for the code that runs between fork and exec (the runtime may have
-// other threads: no malloc, no locks, no stdio there).
-
-void write_failure(int fd, Step step, int err) {
-  ChildFailure f;
-  f.step = static_cast<int>(step);
-  f.err = err;
-  if (fd >= 0) {
-    ssize_t n;
-    do n = ::write(fd, &f, sizeof f);
-    while (n < 0 && errno == EINTR);
-  }
-}
-
-[[noreturn]] void fail_child(int fd, Step step, int code = 127) {
-  write_failure(fd, step, errno);
-  ::_exit(code);
-}
-
-void reset_signal_dispositions() {
-  for (int s = 1; s < NSIG; ++s) {
-    if (s == SIGKILL || s == SIGSTOP) continue;
-    struct sigaction sa;
-    std::memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    ::sigaction(s, &sa, nullptr);  // fails harmlessly for the C library's reserved signals
-  }
-}
-
-void unblock_all_signals() {
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-// Dies with the process (thread) that started us, closing the race where it already died.
-// expected_parent is getppid() as seen from here: 0 when the parent is outside our pid namespace.
-void die_with_parent(pid_t expected_parent) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != expected_parent) ::_exit(137);
-}
-
-int status_to_code(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
-
-// A fork that starts new namespaces in the child (like clone(2) without a new stack). The child
-// must only make system calls until it executes a program or exits.
-pid_t clone_process(unsigned long flags) {
-  return static_cast<pid_t>(
-      ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-}
-
-// Waits (all signals blocked) until `child` exits and returns its exit code, reaping any other
-// child on the way (as PID 1 must). Signals other than SIGCHLD are forwarded to `child`, except
-// a SIGTERM that came from outside (the runtime signals the whole process group itself).
-int supervise(pid_t child, pid_t outside_sender) {
-  sigset_t all;
-  sigfillset(&all);
-  for (;;) {
-    siginfo_t info;
-    int s = ::sigwaitinfo(&all, &info);
-    if (s < 0) continue;
-    if (s == SIGCHLD) {
-      for (;;) {
-        int status = 0;
-        pid_t p = ::waitpid(-1, &status, WNOHANG);
-        if (p <= 0) break;
-        if (p == child) return status_to_code(status);
-      }
-      continue;
-    }
-    if (s == SIGTERM && (info.si_pid == 0 || info.si_pid == outside_sender)) continue;
-    ::kill(child, s);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Plans prepared in the parent: everything the child needs, as plain pointers.
-
-struct ExecImage {
-  std::string path;
-  std::vector<std::string> args;
-  std::vector<std::string> env;
-  std::vector<char*> argv_ptrs;
-  std::vector<char*> env_ptrs;
-
-  void finish() {
-    argv_ptrs.clear();
-    env_ptrs.clear();
-    for (auto& a : args) argv_ptrs.push_back(a.data());
-    argv_ptrs.push_back(nullptr);
-    for (auto& e : env) env_ptrs.push_back(e.data());
-    env_ptrs.push_back(nullptr);
-  }
-};
-
-struct UserIds {
-  bool set = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
+using detail::clone_process;
+using detail::env_has;
+using detail::env_set;
+using detail::ExecImage;
+using detail::kDefaultPath;
+using detail::read_failure;
+using detail::reap_blocking;
+using detail::resolve_program;
+using detail::resolve_user;
+using detail::SignalBlock;
+using detail::status_to_code;
+using detail::Step;
+using detail::step_text;
+using detail::UserIds;
 
 using Fd = UniqueFd;
 
@@ -196,188 +52,6 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 Error setup_error(const std::string& what, int err) {
   return Error::internal(what + ": " + errno_text(err));
-}
-
-const std::string kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-std::string env_value(const EnvList& env, const std::string& key) {
-  for (auto it = env.rbegin(); it != env.rend(); ++it)
-    if (it->first == key) return it->second;
-  return {};
-}
-
-bool env_has(const EnvList& env, const std::string& key) {
-  for (const auto& kv : env)
-    if (kv.first == key) return true;
-  return false;
-}
-
-void env_set(EnvList& env, const std::string& key, const std::string& value) {
-  for (auto& kv : env)
-    if (kv.first == key) {
-      kv.second = value;
-      return;
-    }
-  env.emplace_back(key, value);
-}
-
-std::vector<std::string> env_strings(const EnvList& env) {
-  std::vector<std::string> out;
-  std::map<std::string, std::size_t> index;  // the last value of a key wins
-  for (const auto& [k, v] : env) {
-    auto it = index.find(k);
-    if (it != index.end()) {
-      out[it->second] = k + "=" + v;
-    } else {
-      index.emplace(k, out.size());
-      out.push_back(k + "=" + v);
-    }
-  }
-  return out;
-}
-
-bool is_executable_file(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-// argv[0] → the program to execute: built-ins map to the builtin executable, a name without a
-// slash is looked up in PATH (the image is the host filesystem, so the lookup is the same here).
-Result<ExecImage> resolve_program(const std::vector<std::string>& argv, const EnvList& env,
-                                  const std::string& builtin_exe) {
-  if (argv.empty() || argv[0].empty()) return Error::usage("the command is empty");
-  ExecImage img;
-  if (argv[0] == "sandbox-httpd" || argv[0] == "sandbox-http-get") {
-    if (builtin_exe.empty())
-      return Error::internal("the sandbox's built-in tools are unavailable (no executable)");
-    img.path = builtin_exe;
-    img.args = {builtin_exe, "builtin", argv[0].substr(std::strlen("sandbox-"))};
-    img.args.insert(img.args.end(), argv.begin() + 1, argv.end());
-  } else {
-    img.args = argv;
-    if (argv[0].find('/') != std::string::npos) {
-      img.path = argv[0];
-      if (!is_executable_file(img.path))
-        return Error::usage("exec: \"" + argv[0] + "\": no such executable file");
-    } else {
-      std::string path = env_has(env, "PATH") ? env_value(env, "PATH") : kDefaultPath;
-      std::size_t start = 0;
-      while (start <= path.size()) {
-        auto end = path.find(':', start);
-        if (end == std::string::npos) end = path.size();
-        std::string dir = path.substr(start, end - start);
-        if (dir.empty()) dir = ".";
-        std::string candidate = dir + "/" + argv[0];
-        if (is_executable_file(candidate)) {
-          img.path = candidate;
-          break;
-        }
-        start = end + 1;
-      }
-      if (img.path.empty())
-        return Error::usage("exec: \"" + argv[0] + "\": executable file not found in $PATH");
-    }
-  }
-  img.env = env_strings(env);
-  img.finish();
-  return img;
-}
-
-bool all_digits(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
-Result<UserIds> resolve_user(const std::string& user) {
-  UserIds ids;
-  if (user.empty()) return ids;
-  std::string u = user, g;
-  if (auto colon = user.find(':'); colon != std::string::npos) {
-    u = user.substr(0, colon);
-    g = user.substr(colon + 1);
-  }
-  ids.set = true;
-  std::vector<char> buf(16384);
-  if (all_digits(u)) {
-    ids.uid = static_cast<uid_t>(std::stoul(u));
-    struct passwd pw, *res = nullptr;
-    ids.gid = (::getpwuid_r(ids.uid, &pw, buf.data(), buf.size(), &res) == 0 && res)
-                  ? pw.pw_gid
-                  : static_cast<gid_t>(ids.uid);
-  } else {
-    struct passwd pw, *res = nullptr;
-    if (::getpwnam_r(u.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || !res)
-      return Error::usage("unable to find user " + u + ": no matching entries in passwd file");
-    ids.uid = pw.pw_uid;
-    ids.gid = pw.pw_gid;
-  }
-  if (!g.empty()) {
-    if (all_digits(g)) {
-      ids.gid = static_cast<gid_t>(std::stoul(g));
-    } else {
-      struct group gr, *res = nullptr;
-      if (::getgrnam_r(g.c_str(), &gr, buf.data(), buf.size(), &res) != 0 || !res)
-        return Error::usage("unable to find group " + g + ": no matching entries in group file");
-      ids.gid = gr.gr_gid;
-    }
-  }
-  return ids;
-}
-
-// Raw system calls: the C library's setuid() would try to synchronise threads that the child
-// of a fork does not have.
-bool switch_user(const UserIds& ids) {
-  if (!ids.set) return true;
-  gid_t groups[1] = {ids.gid};
-  return ::syscall(SYS_setgroups, 1, groups) == 0 &&
-         ::syscall(SYS_setresgid, ids.gid, ids.gid, ids.gid) == 0 &&
-         ::syscall(SYS_setresuid, ids.uid, ids.uid, ids.uid) == 0;
-}
-
-// Reads the child's report: nullopt when the pipe reached end of file (the program runs).
-std::optional<ChildFailure> read_failure(int fd) {
-  ChildFailure f;
-  std::size_t got = 0;
-  auto* p = reinterpret_cast<char*>(&f);
-  while (got < sizeof f) {
-    pollfd pfd{fd, POLLIN, 0};
-    int r = ::poll(&pfd, 1, 10000);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      f.step = static_cast<int>(Step::exec);
-      f.err = ETIMEDOUT;
-      return f;
-    }
-    ssize_t n = ::read(fd, p + got, sizeof f - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  if (got < sizeof f) return std::nullopt;
-  return f;
-}
-
-class SignalBlock {
- public:
-  SignalBlock() {
-    sigset_t all;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &old_);
-  }
-  ~SignalBlock() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-  SignalBlock(const SignalBlock&) = delete;
-  SignalBlock& operator=(const SignalBlock&) = delete;
-
- private:
-  sigset_t old_;
-};
-
-void reap_blocking(pid_t pid) {
-  int status;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
 }
 
 // A new network namespace with loopback up, kept alive by the returned descriptor. EPERM (no
@@ -392,20 +66,7 @@ Result<Fd> make_network_namespace(int* err_out) {
   {
     SignalBlock block;
     pid = clone_process(CLONE_NEWNET);
-    if (pid == 0) {
-      die_with_parent(parent);
-      int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      struct ifreq ifr;
-      std::memset(&ifr, 0, sizeof ifr);
-      std::memcpy(ifr.ifr_name, "lo", 3);
-      if (s < 0 || ::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) fail_child(wr.fd, Step::netns, 1);
-      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-      if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) fail_child(wr.fd, Step::netns, 1);
-      write_failure(wr.fd, Step::netns, 0);  // ready
-      sigset_t all;
-      sigfillset(&all);
-      for (;;) ::sigsuspend(&all);  // until the parent kills us
-    }
+    if (pid == 0) detail::run_network_namespace_holder(wr.fd, parent);
   }
   if (pid < 0) {
     *err_out = errno;
@@ -705,12 +366,19 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
     Fd rd(pipefd[0]), wr(pipefd[1]);
 
     const bool isolated = task.isolated;
-    const int netns_fd = task.netns.fd;
-    const char* hostname = c.runtime_id.c_str();
-    const std::size_t hostname_len = c.runtime_id.size();
-    const char* workdir = c.working_dir.c_str();
-    const bool read_only = cs.read_only_root && isolated;
-    const pid_t parent = ::getpid();
+    detail::ContainerInitPlan plan;
+    plan.isolated = isolated;
+    plan.netns_fd = task.netns.fd;
+    plan.hostname = c.runtime_id.c_str();
+    plan.hostname_len = c.runtime_id.size();
+    plan.read_only_root = cs.read_only_root && isolated;
+    plan.parent = ::getpid();
+    plan.error_fd = wr.fd;
+    plan.stdin_fd = null_fd.fd;
+    plan.output_fd = out_fd;
+    plan.working_dir = c.working_dir.c_str();
+    plan.user = &user;
+    plan.image = &img;
 
     pid_t pid;
     {
@@ -718,50 +386,7 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
       unsigned long flags =
           isolated ? (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) : 0;
       pid = clone_process(flags);
-      if (pid == 0) {
-        // The container's init.
-        reset_signal_dispositions();
-        die_with_parent(isolated ? 0 : parent);
-        int errfd = wr.fd;
-        if (isolated) {
-          if (::setns(netns_fd, CLONE_NEWNET) != 0) fail_child(errfd, Step::netns);
-          if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-            fail_child(errfd, Step::make_private);
-          if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-            fail_child(errfd, Step::mount_proc);
-          if (::sethostname(hostname, hostname_len) != 0) fail_child(errfd, Step::hostname);
-          // Its own /dev/shm, as Docker gives (best effort: the host may not have one).
-          ::mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  "mode=1777,size=65536k");
-          if (read_only &&
-              ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
-            fail_child(errfd, Step::read_only);
-        } else {
-          ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-        }
-        ::setsid();
-        if (::dup2(null_fd.fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0)
-          fail_child(errfd, Step::fork);
-        if (errfd != 3) {
-          if (::dup2(errfd, 3) < 0) fail_child(errfd, Step::fork);
-          errfd = 3;
-        }
-        ::fcntl(3, F_SETFD, FD_CLOEXEC);
-        ::close_range(4, ~0U, 0);
-        pid_t init_pid = ::getpid();
-        pid_t w = ::_Fork();
-        if (w < 0) fail_child(3, Step::fork);
-        if (w == 0) {
-          die_with_parent(isolated ? 1 : init_pid);
-          if (::chdir(workdir) != 0) fail_child(3, Step::chdir);
-          if (!switch_user(user)) fail_child(3, Step::user);
-          unblock_all_signals();
-          ::execve(img.path.c_str(), img.argv_ptrs.data(), img.env_ptrs.data());
-          fail_child(3, Step::exec);
-        }
-        ::close(3);
-        ::_exit(supervise(w, isolated ? 0 : parent));
-      }
+      if (pid == 0) detail::run_container_init(plan);  // the container's init
     }
     if (pid < 0) return setup_error("starting the container's init", errno);
     wr.reset();
@@ -913,60 +538,27 @@ struct ProcessRuntime::Impl : std::enable_shared_from_this<ProcessRuntime::Impl>
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return setup_error("pipe", errno);
     Fd rd(pipefd[0]), wr(pipefd[1]);
 
-    const bool tty = options.tty;
-    const char* workdir = working_dir.c_str();
-    const pid_t parent = ::getpid();
     std::vector<int> raw_ns;
     for (const auto& f : ns_fds) raw_ns.push_back(f.fd);
-
-    // The program: session leader with the terminal (or pipes) as stdio; fd 3 is the error pipe.
-    auto run_program = [&](int errfd) {
-      ::setsid();
-      int in_fd = tty ? slave.fd : child_in.fd;
-      int out_fd = tty ? slave.fd : child_out.fd;
-      int err_fd = tty ? slave.fd : child_err.fd;
-      if (tty && ::ioctl(slave.fd, TIOCSCTTY, 0) != 0) fail_child(errfd, Step::terminal);
-      // Move the error pipe out of the way of stdio first.
-      int e = ::fcntl(errfd, F_DUPFD_CLOEXEC, 10);
-      if (e < 0 || ::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0 ||
-          ::dup2(e, 3) < 0)
-        fail_child(errfd, Step::fork);
-      ::fcntl(3, F_SETFD, FD_CLOEXEC);
-      ::close_range(4, ~0U, 0);
-      if (::chdir(workdir) != 0) fail_child(3, Step::chdir);
-      unblock_all_signals();
-      ::execve(img.path.c_str(), img.argv_ptrs.data(), img.env_ptrs.data());
-      fail_child(3, Step::exec);
-    };
+    detail::ExecChildPlan plan;
+    plan.tty = options.tty;
+    plan.terminal_fd = slave.fd;
+    plan.stdin_fd = options.tty ? slave.fd : child_in.fd;
+    plan.stdout_fd = options.tty ? slave.fd : child_out.fd;
+    plan.stderr_fd = options.tty ? slave.fd : child_err.fd;
+    plan.error_fd = wr.fd;
+    plan.parent = ::getpid();
+    plan.isolated = isolated;
+    plan.ns_fds = raw_ns;
+    plan.ns_types = ns_types;
+    plan.working_dir = working_dir.c_str();
+    plan.image = &img;
 
     pid_t pid;
     {
       SignalBlock block;
       pid = ::_Fork();
-      if (pid == 0) {
-        reset_signal_dispositions();
-        die_with_parent(parent);
-        if (!isolated) run_program(wr.fd);
-        for (std::size_t i = 0; i < raw_ns.size(); ++i)
-          if (::setns(raw_ns[i], ns_types[i]) != 0) fail_child(wr.fd, Step::setns, 126);
-        pid_t g = ::_Fork();
-        if (g < 0) fail_child(wr.fd, Step::fork, 126);
-        if (g == 0) {
-          die_with_parent(0);  // E is outside the container's pid namespace
-          run_program(wr.fd);
-        }
-        // The intermediate stays outside the container (its PID is ours to wait for) and
-        // holds nothing of the runtime's.
-        ::close_range(3, ~0U, 0);
-        int null = ::open("/dev/null", O_RDWR);
-        if (null >= 0) {
-          ::dup2(null, 0);
-          ::dup2(null, 1);
-          ::dup2(null, 2);
-          if (null > 2) ::close(null);
-        }
-        ::_exit(supervise(g, -1));
-      }
+      if (pid == 0) detail::run_exec_child(plan);
     }
     if (pid < 0) return setup_error("starting the exec process", errno);
     wr.reset();

@@ -9,7 +9,7 @@
 // client reconnects with a token from ResumeSession.
 
 #include "sandbox/core/server.hpp"
-#include "sandbox/runtime/process_runtime.hpp"
+#include "sandbox/runtime/task_runtime.hpp"
 #include "sandbox/ssm/port_agent.hpp"
 #include "sandbox/ssm/sessions.hpp"
 

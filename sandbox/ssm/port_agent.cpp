@@ -3,7 +3,7 @@
 #include "ecsh/common/wakeup.hpp"
 #include "ecsh/session/payloads.hpp"
 #include "ecsh/session/smux.hpp"
-#include "sandbox/runtime/process_runtime.hpp"
+#include "sandbox/runtime/task_runtime.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>

@@ -243,7 +243,7 @@ def served_operations(source_root):
     """(service, operation) pairs the sandbox registers for ECS, SSM and CloudWatch Logs, read
     from its sources."""
     ops = set()
-    for service, path in (("ecs", "sandbox/ecs/ecs_service.cpp"), ("ssm", "sandbox/ssm/ssm_module.cpp"),
+    for service, path in (("ecs", "sandbox/ecs/ecs_routes.cpp"), ("ssm", "sandbox/ssm/ssm_module.cpp"),
                           ("logs", "sandbox/logs/logs_module.cpp")):
         with open(os.path.join(source_root, path)) as f:
             text = f.read()

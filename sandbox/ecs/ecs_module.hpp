@@ -28,10 +28,17 @@
 //     deployment after 3 failed tasks and, with rollback, rolls back to the last completed one.
 //
 // Scenario keys (see sandbox/README.md): "clusters", "task_definitions", "services", "network".
+//
+// The files: ecs_model.hpp (the model; its statuses in ecs_status.hpp), ecs_module_impl.hpp
+// (the module's class) with ecs_module.cpp (time, SSM targets, task definitions),
+// ecs_routes.cpp (the API), task_lifecycle.cpp, container_watch.cpp (logs, memory, health
+// checks), service_scheduler.cpp (deployments), exec_agent_rules.hpp (when ECS Exec works: pure)
+// with exec_agent_facts.cpp (its facts, gathered), ecs_shapes.cpp (the JSON ECS answers with),
+// ecs_persistence.cpp (state file and scenarios), ecs_support.hpp (JSON fields, ARNs, errors).
 
 #include "sandbox/api.hpp"
 #include "sandbox/logs/logs_module.hpp"
-#include "sandbox/runtime/process_runtime.hpp"
+#include "sandbox/runtime/task_runtime.hpp"
 #include "sandbox/ssm/sessions.hpp"
 #include "sandbox/ssm/ssm_module.hpp"
 

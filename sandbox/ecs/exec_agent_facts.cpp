@@ -1,0 +1,119 @@
+// The ECS module's side of ECS Exec: the facts exec_agent_rules.hpp decides from, gathered from
+// the task, its task definition, its cluster, IAM and the network; and the agents a starting
+// task's containers get.
+
+#include "sandbox/ecs/ecs_module_impl.hpp"
+
+namespace ecsh::sandbox::ecs {
+
+void Ecs::decide_agents(Task& t, TimePoint now_tp) {
+  const AgentReporting reporting =
+      options_.explain_exec_failures ? AgentReporting::explained : AgentReporting::as_aws;
+  for (auto& c : t.containers) {
+    ExecAgentDecision d = decide_exec_agent(exec_agent_facts(t, c), reporting);
+    if (!d.listed) continue;
+    // Whatever keeps a supported agent from connecting, ExecuteCommand finds out when it is
+    // called (agent_connects): the agent keeps retrying, so a fixed role lets it connect.
+    Agent a;
+    a.started = now_tp;
+    a.status = d.status;
+    a.reason = d.reason;
+    c.agent = a;
+  }
+}
+
+bool Ecs::agent_connects(const Task& t, const Container& c) const {
+  const AgentReporting reporting =
+      options_.explain_exec_failures ? AgentReporting::explained : AgentReporting::as_aws;
+  return decide_exec_agent(exec_agent_facts(t, c), reporting).connects;
+}
+
+ExecAgentFacts Ecs::exec_agent_facts(const Task& t, const Container& c) const {
+  ExecAgentFacts f;
+  f.exec_enabled = t.enable_execute_command;
+  f.image = c.image;
+  const auto cl = clusters_.find(t.cluster);
+  const ContainerInstance* instance = nullptr;
+  if (cl != clusters_.end()) {
+    for (const auto& [id, i] : cl->second.instances) {
+      if (i.arn == t.container_instance_arn) instance = &i;
+    }
+  }
+  f.platform.launch_type = t.launch_type;
+  f.platform.platform_version = t.platform_version;
+  if (instance) f.platform.ecs_agent_version = instance->agent_version;
+
+  // The task role: the run's override, else the task definition's, else on EC2 the instance's.
+  const json::object* def = task_definition(t.task_definition_arn);
+  std::string role = t.override_role;
+  if (role.empty() && def) role = get(*def, "taskRoleArn");
+  if (t.launch_type == "EC2" && role.empty() && instance) role = instance->instance_role_arn;
+  // Without IAM in the sandbox, no credentials are valid and no role can be used.
+  if (env_.iam) f.credentials.task_role_arn = role;
+  if (auto keys = environment_keys(t, c.name)) {
+    f.credentials.environment_key_id = keys->first;
+    if (env_.iam) {
+      f.credentials.environment_principal = env_.iam->principal_of_key(keys->first, keys->second);
+    }
+  }
+
+  if (cl != clusters_.end()) {
+    f.kms_key_arn = kms_arn(cl->second);
+    f.session_logging = logging_on(cl->second);
+  }
+  const std::string principal = agent_identity(f.credentials).principal;
+  if (!principal.empty()) {
+    for (std::string_view action : kExecAgentSsmActions) {
+      if (env_.iam->evaluate(principal, action, "*", {}).allowed()) {
+        f.allowed_actions.emplace(action);
+      }
+    }
+    if (!f.kms_key_arn.empty() &&
+        env_.iam->evaluate(principal, "kms:Decrypt", f.kms_key_arn, {}).allowed()) {
+      f.allowed_actions.emplace("kms:Decrypt");
+    }
+  }
+  if (def) {
+    for (const auto& cv : *get_arr(*def, "containerDefinitions")) {
+      if (cv.is_object() && get(cv.as_object(), "name") == c.name &&
+          get_bool(cv.as_object(), "readonlyRootFilesystem")) {
+        f.read_only_root = true;
+      }
+    }
+  }
+
+  auto sn = subnets_.find(t.subnet_id);
+  f.route_out = sn == subnets_.end() ? true : sn->second.route_out;
+  f.ssmmessages_endpoint = sn != subnets_.end() && endpoint_vpcs_.count(sn->second.vpc_id) > 0;
+  return f;
+}
+
+std::optional<std::pair<std::string, std::string>> Ecs::environment_keys(
+    const Task& t, const std::string& container) const {
+  const auto* def = task_definition(t.task_definition_arn);
+  if (!def) return std::nullopt;
+  std::optional<std::string> key_id, secret;
+  for (const auto& cv : *get_arr(*def, "containerDefinitions")) {
+    if (!cv.is_object() || get(cv.as_object(), "name") != container) continue;
+    auto take = [&](const std::string& name, std::string value) {
+      if (name == "AWS_ACCESS_KEY_ID") key_id = std::move(value);
+      if (name == "AWS_SECRET_ACCESS_KEY") secret = std::move(value);
+    };
+    if (auto* env = get_arr(cv.as_object(), "environment")) {
+      for (const auto& e : *env) {
+        if (e.is_object()) take(get(e.as_object(), "name"), get(e.as_object(), "value"));
+      }
+    }
+    if (auto* secrets = get_arr(cv.as_object(), "secrets")) {
+      for (const auto& e : *secrets) {
+        if (!e.is_object()) continue;
+        auto value = secret_values_.find(get(e.as_object(), "valueFrom"));
+        take(get(e.as_object(), "name"), value == secret_values_.end() ? "" : value->second);
+      }
+    }
+  }
+  if (!key_id) return std::nullopt;
+  return std::make_pair(*key_id, secret.value_or(""));
+}
+
+}  // namespace ecsh::sandbox::ecs

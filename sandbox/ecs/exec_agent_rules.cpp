@@ -1,0 +1,130 @@
+#include "sandbox/ecs/exec_agent_rules.hpp"
+
+#include <charconv>
+
+namespace ecsh::sandbox::ecs {
+namespace {
+
+// Dotted versions compared part by part as numbers: 1.9.0 < 1.50.2.
+int compare_versions(std::string_view a, std::string_view b) {
+  auto next = [](std::string_view& s) {
+    long v = 0;
+    auto dot = s.find('.');
+    auto part = s.substr(0, dot);
+    std::from_chars(part.data(), part.data() + part.size(), v);
+    s = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+    return v;
+  };
+  while (!a.empty() || !b.empty()) {
+    long x = next(a), y = next(b);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+// Why the ECS agent or the platform cannot run ECS Exec at all ("" when it can).
+std::string unsupported(const ExecPlatform& p) {
+  if (p.launch_type == "FARGATE" && compare_versions(p.platform_version, "1.4.0") < 0) {
+    return "Platform version " + p.platform_version +
+           " does not support ECS Exec (1.4.0 or later needed)";
+  }
+  if (p.launch_type == "EC2" && p.ecs_agent_version &&
+      compare_versions(*p.ecs_agent_version, "1.50.2") < 0) {
+    return "ECS agent " + *p.ecs_agent_version +
+           " does not support ECS Exec (1.50.2 or later needed)";
+  }
+  return {};
+}
+
+struct ConnectionProblem {
+  std::string text;      // empty: the agent connects
+  bool network = false;  // ssmmessages is out of reach: the agent keeps retrying
+};
+
+ConnectionProblem connection_problem(const ExecAgentFacts& f) {
+  ConnectionProblem p;
+  const AgentIdentity who = agent_identity(f.credentials);
+  if (f.credentials.environment_key_id && who.principal.empty()) {
+    p.text = "The ExecuteCommandAgent uses " + who.whose + " (" +
+             *f.credentials.environment_key_id +
+             "), which are not valid: UnrecognizedClientException";
+    return p;
+  }
+  if (who.principal.empty()) {
+    p.text = "The ExecuteCommandAgent has no credentials: the task has no task role";
+    return p;
+  }
+  for (std::string_view action : kExecAgentSsmActions) {
+    if (!f.allowed_actions.contains(action)) {
+      p.text = "AccessDeniedException: " + who.principal + " (" + who.whose +
+               ") is not authorized to perform " + std::string(action);
+      return p;
+    }
+  }
+  if (!f.kms_key_arn.empty() && !f.allowed_actions.contains(std::string_view("kms:Decrypt"))) {
+    p.text = "AccessDeniedException: " + who.principal +
+             " is not authorized to perform kms:Decrypt on " + f.kms_key_arn;
+    return p;
+  }
+  if (f.session_logging && f.read_only_root) {
+    p.text = "The ExecuteCommandAgent cannot write its session logs: read-only file system";
+    return p;
+  }
+  if (!f.route_out && !f.ssmmessages_endpoint) {
+    p.text =
+        "The ExecuteCommandAgent cannot reach ssmmessages: the subnet has no route out and the "
+        "VPC no ssmmessages endpoint with private DNS";
+    p.network = true;
+  }
+  return p;
+}
+
+}  // namespace
+
+AgentIdentity agent_identity(const ExecCredentials& c) {
+  AgentIdentity who;
+  if (c.environment_key_id) {
+    who.principal = c.environment_principal;
+    who.whose = "the AWS keys in the container's environment";
+  } else {
+    who.principal = c.task_role_arn;
+    who.whose = "the task role";
+  }
+  return who;
+}
+
+ExecAgentDecision decide_exec_agent(const ExecAgentFacts& facts, AgentReporting reporting) {
+  ExecAgentDecision d;
+  if (!facts.exec_enabled) {
+    d.problem = "The task was run without enableExecuteCommand";
+    return d;
+  }
+  if (facts.image.find("guardduty") != std::string::npos) {
+    d.problem = "The container is a GuardDuty sidecar, which runs no ExecuteCommandAgent";
+    return d;
+  }
+  const bool explain = reporting == AgentReporting::explained;
+  if (std::string why = unsupported(facts.platform); !why.empty()) {
+    // AWS lists no managed agent at all.
+    d.problem = why;
+    if (explain) {
+      d.listed = true;
+      d.status = AgentStatus::stopped;
+      d.reason = why;
+    }
+    return d;
+  }
+  ConnectionProblem p = connection_problem(facts);
+  d.listed = true;
+  d.connects = p.text.empty();
+  d.problem = p.text;
+  if (p.text.empty() || p.network || !explain) {
+    d.status = AgentStatus::running;
+  } else {
+    d.status = AgentStatus::stopped;
+    d.reason = p.text;
+  }
+  return d;
+}
+
+}  // namespace ecsh::sandbox::ecs

@@ -1,0 +1,98 @@
+#pragma once
+
+// Whether ECS Exec works for a task's container, decided from facts alone (no I/O, no IAM
+// calls): whether the container lists an ExecuteCommandAgent, with which status and reason,
+// and whether that agent connects to ssmmessages so that ExecuteCommand can open a session.
+// The rules, as AWS applies them:
+//   - only a task launched with enableExecuteCommand gets agents, and a GuardDuty sidecar never
+//     has one;
+//   - an ECS agent older than 1.50.2 (EC2) or a platform older than 1.4.0 (Fargate) starts no
+//     ExecuteCommandAgent at all;
+//   - the agent acts with the AWS keys in the container's environment when it has some (the SSM
+//     agent's credential chain reads the environment before the task role), else with the task
+//     role (the run's override, the task definition's, or on EC2 the instance role);
+//   - it connects only when those credentials are valid and allow the four ssmmessages actions,
+//     may kms:Decrypt with the cluster's exec key when one is set, the root filesystem is
+//     writable when session logging is on, and the task can reach ssmmessages (a route out, or
+//     an interface endpoint with private DNS).
+// Whatever keeps it from connecting, AWS shows the agent RUNNING and ExecuteCommand fails with
+// TargetNotConnectedException. The explaining mode (--explain-exec-failures, for exploring by
+// hand) stops it with the reason instead, except for the network: there the agent keeps
+// retrying, RUNNING.
+// The ECS module gathers the facts (exec_agent_facts.cpp) when a task starts, and again when
+// ExecuteCommand is called: a role fixed since then lets the agent connect.
+
+#include "sandbox/ecs/ecs_status.hpp"
+
+#include <array>
+#include <optional>
+#include <set>
+#include "ecsh/session/agent_permissions.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace ecsh::sandbox::ecs {
+
+// What the agent needs to be allowed on "*" to open its channels: the four that doctor checks
+// and enable grants (ecsh/session/agent_permissions.hpp).
+inline constexpr const auto& kExecAgentSsmActions = session::kExecChannelActions;
+
+// Where the task runs.
+struct ExecPlatform {
+  std::string launch_type;       // "FARGATE" or "EC2"
+  std::string platform_version;  // Fargate's, e.g. "1.4.0"
+  // EC2: the ECS agent version of the task's container instance; nullopt when it is not known.
+  std::optional<std::string> ecs_agent_version;
+};
+
+// The credentials within the agent's reach.
+struct ExecCredentials {
+  // AWS_ACCESS_KEY_ID in the container's environment (or its secrets), when it has one.
+  std::optional<std::string> environment_key_id;
+  // Whom those keys belong to (IAM's answer); empty when they are not valid.
+  std::string environment_principal;
+  // The task role: the run's override, the task definition's, or on EC2 the instance role.
+  // Empty: none.
+  std::string task_role_arn;
+};
+
+// Whom the agent acts as, by its credential chain.
+struct AgentIdentity {
+  std::string principal;  // empty: no usable credentials
+  std::string whose;      // how messages name it: "the task role", "the AWS keys in …"
+};
+AgentIdentity agent_identity(const ExecCredentials& credentials);
+
+struct ExecAgentFacts {
+  bool exec_enabled = false;  // the task was launched with enableExecuteCommand
+  std::string image;          // the container's image
+  ExecPlatform platform;
+  ExecCredentials credentials;
+  // What IAM allows the principal that agent_identity(credentials) names: any of
+  // kExecAgentSsmActions (on "*"), and "kms:Decrypt" (on kms_key_arn).
+  std::set<std::string, std::less<>> allowed_actions;
+  std::string kms_key_arn;            // the cluster's exec kmsKeyId; empty: sessions not encrypted
+  bool session_logging = false;       // the cluster logs exec sessions (logging is not NONE)
+  bool read_only_root = false;        // the container's readonlyRootFilesystem
+  bool route_out = true;              // the task's subnet routes to the internet (or a NAT)
+  bool ssmmessages_endpoint = false;  // its VPC has an ssmmessages endpoint with private DNS
+};
+
+// How a failing agent is shown.
+enum class AgentReporting {
+  as_aws,     // RUNNING whatever keeps it from connecting; not listed where unsupported
+  explained,  // STOPPED with the reason (EcsOptions::explain_exec_failures)
+};
+
+struct ExecAgentDecision {
+  bool listed = false;  // the container lists an ExecuteCommandAgent (managedAgents)
+  AgentStatus status = AgentStatus::stopped;  // its lastStatus, when listed
+  std::string reason;                         // its reason, when listed and STOPPED
+  bool connects = false;  // it runs and reaches ssmmessages: ExecuteCommand opens a session
+  std::string problem;    // why it does not connect; empty when it does
+};
+
+ExecAgentDecision decide_exec_agent(const ExecAgentFacts& facts, AgentReporting reporting);
+
+}  // namespace ecsh::sandbox::ecs
