@@ -1,7 +1,10 @@
 // A profile's credential_process, run as botocore runs it: its command line split by Python's
 // shlex rules and executed without a shell, its stderr in the error when it fails.
 
+#include "ecsh/aws/credentials.hpp"
+#include "ecsh/aws/http_client.hpp"
 #include "ecsh/aws/settings.hpp"
+#include "ecsh/common/clock.hpp"
 
 #include <gtest/gtest.h>
 

@@ -173,7 +173,7 @@ TEST(EcsViews, AMalformedReplyThroughTheApiIsAProtocolErrorNotAnException) {
   ecs::TargetSpec spec;
   spec.cluster = "prod";
   spec.task = "arn:t1";
-  exec::Picker no_picker;
+  ecs::Picker no_picker;
   auto target = fake::run(ecs::resolve_target(*f.client, spec, no_picker));
   ASSERT_FALSE(target);
   EXPECT_EQ(protocol_error(target.error()),
