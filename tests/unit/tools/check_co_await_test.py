@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 CHECK = os.path.join(ROOT, "tools", "check_co_await.py")
 
 VIOLATIONS = {
