@@ -153,7 +153,8 @@ def main():
     os.makedirs(full)
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", full],
                              capture_output=True).returncode == 0
-    sb = Sandbox(opts.sandbox, scenario(minimal_bin, sha_bin), args=["--agent-pacing", "none"]).start()
+    sb = Sandbox(opts.sandbox, scenario(minimal_bin, sha_bin),
+                 args=["--agent-pacing", "none"]).start()
     tmux = None
     try:
         wait_for_exec_ready(sb, "e2e")
@@ -333,7 +334,7 @@ def main():
               (rc, err))
 
         # --- an interrupted copy leaves no destination (the agent's realistic pace: ~1 MB/s) ---
-        slow = Sandbox(opts.sandbox, scenario(minimal_bin)).start()
+        slow = Sandbox(opts.sandbox, scenario(minimal_bin, sha_bin)).start()
         try:
             wait_for_exec_ready(slow, "e2e")
             dest = os.path.join(work, "interrupted.bin")
