@@ -5,6 +5,7 @@
 #include "ecsh/aws/http_client.hpp"
 #include "ecsh/aws/settings.hpp"
 #include "ecsh/common/clock.hpp"
+#include "unit/fake_aws.hpp"
 
 #include <gtest/gtest.h>
 
@@ -27,19 +28,6 @@ class NoHttp final : public HttpClient {
     co_return Error::connection("no network in this test");
   }
 };
-
-template <class T>
-T run(Awaitable<T> task) {
-  asio::io_context io;
-  std::optional<T> out;
-  asio::co_spawn(
-      io, [&]() -> Awaitable<void> { out.emplace(co_await std::move(task)); },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  io.run();
-  return std::move(*out);
-}
 
 std::string read(const fs::path& p) {
   std::ifstream in(p);
@@ -77,7 +65,7 @@ Result<Credentials> credentials_of(const std::string& credential_process) {
   NoHttp http;
   FixedClock clock{std::chrono::system_clock::from_time_t(1764000000)};
   auto chain = make_default_credentials_chain(s, env, http, clock);
-  return run(chain->credentials());
+  return fake::run(chain->credentials());
 }
 
 constexpr const char* kCredentials =

@@ -67,16 +67,20 @@ TEST(CopyNames, BaseName) {
   EXPECT_EQ(local_temp_name("dir/f", "abc"), "dir/f.ecsh-tmp-abc");
 }
 
-// What a POSIX shell prints for the format: the bytes must come back exactly.
-std::string through_sh(const std::string& format) {
+// Runs a script (one of the copy scripts) through /bin/sh with ARGS; its stdout and exit status.
+std::pair<std::string, int> run_script(const std::string& script,
+                                       const std::vector<std::string>& args) {
   int out[2];
   EXPECT_EQ(::pipe(out), 0);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(out[1], 1);
     ::close(out[0]);
-    ::execl("/bin/sh", "sh", "-c", "b() { printf \"$1\"x; }; p=$(b \"$1\"); printf %s \"${p%x}\"",
-            "sh", format.c_str(), static_cast<char*>(nullptr));
+    std::vector<char*> argv{const_cast<char*>("sh"), const_cast<char*>("-c"),
+                            const_cast<char*>(script.c_str()), const_cast<char*>("sh")};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv("/bin/sh", argv.data());
     ::_exit(127);
   }
   ::close(out[1]);
@@ -87,7 +91,12 @@ std::string through_sh(const std::string& format) {
   ::close(out[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  return got;
+  return {got, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+// What a POSIX shell prints for the format: the bytes must come back exactly.
+std::string through_sh(const std::string& format) {
+  return run_script("b() { printf \"$1\"x; }; p=$(b \"$1\"); printf %s \"${p%x}\"", {format}).first;
 }
 
 TEST(CopyPrintfFormat, EveryByteSurvivesTheShell) {
@@ -172,33 +181,6 @@ TEST(CopyChecksumLines, NamesAndEscapedNames) {
   EXPECT_EQ(lines[0].first, b);
   EXPECT_EQ(lines[1].first, h);
   EXPECT_EQ(lines[1].second, std::string(70, 'c'));
-}
-
-// Runs one of the copy scripts through /bin/sh with ARGS; its stdout and exit status.
-std::pair<std::string, int> run_script(const std::string& script,
-                                       const std::vector<std::string>& args) {
-  int out[2];
-  EXPECT_EQ(::pipe(out), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    ::close(out[0]);
-    std::vector<char*> argv{const_cast<char*>("sh"), const_cast<char*>("-c"),
-                            const_cast<char*>(script.c_str()), const_cast<char*>("sh")};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv("/bin/sh", argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  std::string got;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return {got, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
 }
 
 TEST(CopyScripts, TheChecksumMatchesWhatEcshComputesHere) {
