@@ -167,7 +167,8 @@ def api_calls_per_second(sb, seconds):
 
 def tasks_held(sb, count):
     for _ in range(count // 10):
-        aws(sb, "ecs", "run-task", "--cluster", "bench", "--task-definition", "app", "--count", "10")
+        aws(sb, "ecs", "run-task", "--cluster", "bench", "--task-definition", "app", "--count", "10",
+            "--network-configuration", "awsvpcConfiguration={subnets=[subnet-0ec5a0d0000000001]}")
     end = time.monotonic() + 60
     running = 0
     while time.monotonic() < end:

@@ -28,6 +28,9 @@ struct ContainerInstance {
   std::string private_ip;
   std::string agent_hash = "ecshsbx", docker_version = "DockerVersion: 20.10.25";
   bool ssm_managed = true;  // the instance's SSM agent is registered (sessions to the host)
+  // The AMI has the SSM agent's binaries the ECS agent mounts into containers for ECS Exec
+  // (/var/lib/ecs/deps/execute-command); a custom AMI may not.
+  bool exec_binaries = true;
   TimePoint registered;
 };
 

@@ -25,6 +25,7 @@ json::value Ecs::save() const {
                                        {"subnet_id", i.subnet_id},
                                        {"private_ip", i.private_ip},
                                        {"ssm_managed", i.ssm_managed},
+                                       {"exec_binaries", i.exec_binaries},
                                        {"registered", epoch_seconds(i.registered)}});
     }
     clusters.push_back(json::object{{"name", c.name},
@@ -135,6 +136,7 @@ void Ecs::load(const json::value& v) {
           i.subnet_id = get(ij, "subnet_id");
           i.private_ip = get(ij, "private_ip");
           i.ssm_managed = get_bool(ij, "ssm_managed", true);
+          i.exec_binaries = get_bool(ij, "exec_binaries", true);
           i.registered = tp(ij, "registered");
           c.instances[i.id] = i;
         }
@@ -277,6 +279,7 @@ ApiResult<void> Ecs::apply_scenario(const json::object& scenario) {
           i.subnet_id = get(ij, "subnet_id", "subnet-0ec5a0d0000000001");
           i.private_ip = get(ij, "private_ip");
           i.ssm_managed = get_bool(ij, "ssm_managed", true);
+          i.exec_binaries = get_bool(ij, "exec_binaries", true);
           i.registered = now();
           c.instances[i.id] = i;
         }

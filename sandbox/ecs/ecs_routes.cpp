@@ -318,6 +318,11 @@ void Ecs::register_routes(Router& router) {
         }
       }
     }
+    // AWS places no awsvpc task without its subnets.
+    if (subnet.empty() && get(*def, "networkMode") == "awsvpc") {
+      return invalid(
+          "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+    }
     std::string role;
     if (auto* ov = get_obj(req, "overrides")) role = get(*ov, "taskRoleArn");
     std::string instance;

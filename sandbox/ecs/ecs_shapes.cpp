@@ -243,27 +243,30 @@ json::object Ecs::instance_json(const Cluster& c, const ContainerInstance& i) co
     (t.last_status == TaskStatus::running ? running : pending)++;
   }
   (void)c;
-  return json::object{
-      {"containerInstanceArn", i.arn},
-      {"ec2InstanceId", i.ec2_instance_id},
-      {"version", 1},
-      {"versionInfo", json::object{{"agentVersion", i.agent_version},
-                                   {"agentHash", i.agent_hash},
-                                   {"dockerVersion", i.docker_version}}},
-      {"status", "ACTIVE"},
-      {"agentConnected", true},
-      {"runningTasksCount", running},
-      {"pendingTasksCount", pending},
-      {"registeredAt", epoch_seconds(i.registered)},
-      {"attributes", json::array{json::object{{"name", "ecs.subnet-id"}, {"value", i.subnet_id}},
-                                 json::object{{"name", "ecs.vpc-id"},
-                                              {"value", subnets_.count(i.subnet_id)
-                                                            ? subnets_.at(i.subnet_id).vpc_id
-                                                            : "vpc-0ec5a0d0000000001"}},
-                                 json::object{{"name", "ecs.capability.execute-command"}}}},
-      {"registeredResources", json::array{}},
-      {"remainingResources", json::array{}},
-      {"tags", json::array{}}};
+  json::array attributes{
+      json::object{{"name", "ecs.subnet-id"}, {"value", i.subnet_id}},
+      json::object{{"name", "ecs.vpc-id"},
+                   {"value", subnets_.count(i.subnet_id) ? subnets_.at(i.subnet_id).vpc_id
+                                                         : "vpc-0ec5a0d0000000001"}}};
+  // The ECS agent registers the capability only when it can run ECS Exec.
+  if (instance_offers_exec(i.agent_version, i.exec_binaries)) {
+    attributes.push_back(json::object{{"name", "ecs.capability.execute-command"}});
+  }
+  return json::object{{"containerInstanceArn", i.arn},
+                      {"ec2InstanceId", i.ec2_instance_id},
+                      {"version", 1},
+                      {"versionInfo", json::object{{"agentVersion", i.agent_version},
+                                                   {"agentHash", i.agent_hash},
+                                                   {"dockerVersion", i.docker_version}}},
+                      {"status", "ACTIVE"},
+                      {"agentConnected", true},
+                      {"runningTasksCount", running},
+                      {"pendingTasksCount", pending},
+                      {"registeredAt", epoch_seconds(i.registered)},
+                      {"attributes", std::move(attributes)},
+                      {"registeredResources", json::array{}},
+                      {"remainingResources", json::array{}},
+                      {"tags", json::array{}}};
 }
 
 }  // namespace ecsh::sandbox::ecs

@@ -41,7 +41,10 @@ ExecAgentFacts Ecs::exec_agent_facts(const Task& t, const Container& c) const {
   }
   f.platform.launch_type = t.launch_type;
   f.platform.platform_version = t.platform_version;
-  if (instance) f.platform.ecs_agent_version = instance->agent_version;
+  if (instance) {
+    f.platform.ecs_agent_version = instance->agent_version;
+    f.platform.instance_has_exec_binaries = instance->exec_binaries;
+  }
 
   // The task role: the run's override, else the task definition's, else on EC2 the instance's.
   const json::object* def = task_definition(t.task_definition_arn);
@@ -79,6 +82,16 @@ ExecAgentFacts Ecs::exec_agent_facts(const Task& t, const Container& c) const {
           get_bool(cv.as_object(), "readonlyRootFilesystem")) {
         f.read_only_root = true;
       }
+    }
+  }
+
+  // pidMode task: one agent for the task's PID namespace, in the first container that can have
+  // one (AWS does not say which).
+  if (def && get(*def, "pidMode") == "task") {
+    for (const auto& other : t.containers) {
+      if (other.image.find("guardduty") != std::string::npos) continue;
+      if (other.name != c.name) f.pid_namespace_agent_in = other.name;
+      break;
     }
   }
 

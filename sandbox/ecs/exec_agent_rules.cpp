@@ -33,6 +33,10 @@ std::string unsupported(const ExecPlatform& p) {
     return "ECS agent " + *p.ecs_agent_version +
            " does not support ECS Exec (1.50.2 or later needed)";
   }
+  if (p.launch_type == "EC2" && !p.instance_has_exec_binaries) {
+    return "The container instance has no ECS Exec binaries (/var/lib/ecs/deps/execute-command), "
+           "so the ECS agent starts no ExecuteCommandAgent";
+  }
   return {};
 }
 
@@ -81,6 +85,10 @@ ConnectionProblem connection_problem(const ExecAgentFacts& f) {
 
 }  // namespace
 
+bool instance_offers_exec(std::string_view ecs_agent_version, bool has_exec_binaries) {
+  return has_exec_binaries && compare_versions(ecs_agent_version, "1.50.2") >= 0;
+}
+
 AgentIdentity agent_identity(const ExecCredentials& c) {
   AgentIdentity who;
   if (c.environment_key_id) {
@@ -114,8 +122,17 @@ ExecAgentDecision decide_exec_agent(const ExecAgentFacts& facts, AgentReporting 
     }
     return d;
   }
-  ConnectionProblem p = connection_problem(facts);
   d.listed = true;
+  if (!facts.pid_namespace_agent_in.empty()) {
+    // The agent started here finds the namespace's one agent already running and never
+    // connects; AWS still lists it RUNNING.
+    d.problem = "pidMode task: the task's one ExecuteCommandAgent runs in container " +
+                facts.pid_namespace_agent_in + ", not in this one";
+    d.status = explain ? AgentStatus::stopped : AgentStatus::running;
+    if (explain) d.reason = d.problem;
+    return d;
+  }
+  ConnectionProblem p = connection_problem(facts);
   d.connects = p.text.empty();
   d.problem = p.text;
   if (p.text.empty() || p.network || !explain) {

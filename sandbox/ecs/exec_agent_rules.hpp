@@ -6,8 +6,14 @@
 // The rules, as AWS applies them:
 //   - only a task launched with enableExecuteCommand gets agents, and a GuardDuty sidecar never
 //     has one;
-//   - an ECS agent older than 1.50.2 (EC2) or a platform older than 1.4.0 (Fargate) starts no
+//   - an ECS agent older than 1.50.2 (EC2), or one without the SSM agent's binaries (a custom
+//     AMI without /var/lib/ecs/deps/execute-command: the instance lacks the attribute
+//     ecs.capability.execute-command), or a platform older than 1.4.0 (Fargate) starts no
 //     ExecuteCommandAgent at all;
+//   - a task with pidMode "task" shares one PID namespace, and ECS Exec runs one agent per PID
+//     namespace: only one container (AWS does not say which; here the first that can have one)
+//     can be exec'd into, the others' agents show RUNNING and never connect (containers-roadmap
+//     issue 2268, the ECS Exec considerations);
 //   - the agent acts with the AWS keys in the container's environment when it has some (the SSM
 //     agent's credential chain reads the environment before the task role), else with the task
 //     role (the run's override, the task definition's, or on EC2 the instance role);
@@ -44,7 +50,13 @@ struct ExecPlatform {
   std::string platform_version;  // Fargate's, e.g. "1.4.0"
   // EC2: the ECS agent version of the task's container instance; nullopt when it is not known.
   std::optional<std::string> ecs_agent_version;
+  // EC2: the instance has the SSM agent's binaries the ECS agent bind-mounts into containers.
+  bool instance_has_exec_binaries = true;
 };
+
+// Whether a container instance offers ECS Exec: the ECS agent is 1.50.2 or later and has the
+// SSM agent's binaries; it then registers the attribute ecs.capability.execute-command.
+bool instance_offers_exec(std::string_view ecs_agent_version, bool has_exec_binaries);
 
 // The credentials within the agent's reach.
 struct ExecCredentials {
@@ -77,6 +89,9 @@ struct ExecAgentFacts {
   bool read_only_root = false;        // the container's readonlyRootFilesystem
   bool route_out = true;              // the task's subnet routes to the internet (or a NAT)
   bool ssmmessages_endpoint = false;  // its VPC has an ssmmessages endpoint with private DNS
+  // pidMode "task": the container whose agent holds the task's one PID namespace, when it is
+  // another one than this; empty when the namespace is not shared or this container holds it.
+  std::string pid_namespace_agent_in;
 };
 
 // How a failing agent is shown.

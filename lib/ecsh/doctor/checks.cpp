@@ -305,6 +305,22 @@ void task_checks(const Facts& f, Builder& b) {
           f.agent_version + (f.ec2_instance_id.empty() ? "" : " on " + f.ec2_instance_id),
           ok ? ""
              : "Update the ECS agent on " + f.ec2_instance_id + " (or use: ecsh exec --via ec2).");
+      // A recent agent without the SSM agent's binaries (a custom AMI) registers no
+      // ecs.capability.execute-command and starts no exec agent, silently.
+      if (ok && f.instance_exec_capability) {
+        const bool capable = *f.instance_exec_capability;
+        b.add(check_id::task_instance_exec_capability, group, capable ? Status::ok : Status::fail,
+              "container instance offers ECS Exec",
+              capable ? ""
+                      : f.ec2_instance_id +
+                            " has no ecs.capability.execute-command attribute: its ECS "
+                            "agent lacks the ECS Exec binaries "
+                            "(/var/lib/ecs/deps/execute-command)",
+              capable ? ""
+                      : "Run the task on an ECS-optimized AMI (or install the ECS Exec "
+                        "dependencies on the instance and restart the ECS agent), or use: ecsh "
+                        "exec --via ec2.");
+      }
     }
   }
 
@@ -373,7 +389,20 @@ void task_checks(const Facts& f, Builder& b) {
     }
   }
 
-  if (!f.pid_mode.empty()) {
+  // pidMode task: one PID namespace, and ECS Exec runs one agent per namespace, in a container
+  // AWS does not name; every container still lists its agent RUNNING (containers-roadmap issue
+  // 2268). No API tells which one answers, so with several it cannot be decided here.
+  const auto agents = std::count_if(
+      t.containers.begin(), t.containers.end(),
+      [](const ecs::ContainerView& c) { return c.exec_agent_status == std::string("RUNNING"); });
+  if (f.pid_mode == "task" && agents > 1) {
+    b.add(check_id::task_pid_mode, group, Status::unknown, "exec reaches every container",
+          "pidMode task: the containers share one PID namespace, and ECS Exec runs one agent "
+          "per namespace, in one container AWS does not name; exec into the others fails with "
+          "TargetNotConnectedException",
+          "Try each container with -n NAME; to reach all of them, remove pidMode task from the "
+          "task definition.");
+  } else if (!f.pid_mode.empty()) {
     b.add(check_id::task_pid_mode, group, Status::info, "pidMode " + f.pid_mode,
           f.pid_mode == "task" ? "exec sessions see every container's processes" : "");
   }
@@ -390,7 +419,7 @@ void task_checks(const Facts& f, Builder& b) {
     if (no_agent_at_all) {
       b.add(check_id::container_exec_agent, cg, Status::fail, "exec agent RUNNING",
             "no container of the task has an ExecuteCommandAgent, although exec was enabled at "
-            "launch (an ECS agent or platform version without ECS Exec starts none)",
+            "launch (an ECS agent, AMI or platform version without ECS Exec starts none)",
             "Fix the version checks above, then start a new task.");
     } else if (!c.exec_agent_status && !t.enable_execute_command) {
       b.add(check_id::container_exec_agent, cg, Status::info, "no exec agent",

@@ -29,6 +29,7 @@ inline constexpr std::string_view task_status = "task.status";
 inline constexpr std::string_view task_exec_enabled = "task.exec_enabled";
 inline constexpr std::string_view task_platform_version = "task.platform_version";
 inline constexpr std::string_view task_agent_version = "task.agent_version";
+inline constexpr std::string_view task_instance_exec_capability = "task.instance_exec_capability";
 inline constexpr std::string_view task_role = "task.role";
 inline constexpr std::string_view task_role_ssmmessages = "task.role_ssmmessages";
 inline constexpr std::string_view task_role_kms_decrypt = "task.role_kms_decrypt";

@@ -81,6 +81,9 @@ struct Facts {
   std::string network_mode;
   std::vector<ContainerDefinitionFacts> container_definitions;
   std::string agent_version;  // EC2: the container instance's ECS agent
+  // EC2: the instance registered ecs.capability.execute-command (its ECS agent has the SSM
+  // agent's binaries to start in containers); nullopt when the instance was not read.
+  std::optional<bool> instance_exec_capability;
   std::string ec2_instance_id;
 
   // The role the exec agent uses and what it may do.

@@ -360,7 +360,9 @@ class Gatherer {
         const auto& inst = *got.value();
         f_.ec2_instance_id = inst.ec2_instance_id;
         f_.agent_version = inst.agent_version;
+        f_.instance_exec_capability = false;
         for (const auto& [name, value] : inst.attributes) {
+          if (name == "ecs.capability.execute-command") f_.instance_exec_capability = true;
           if (name == "ecs.subnet-id" && f_.subnet_id.empty()) f_.subnet_id = value;
           if (name == "ecs.vpc-id" && f_.vpc_id.empty()) f_.vpc_id = value;
         }

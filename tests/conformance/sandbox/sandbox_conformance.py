@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The sandbox's ECS and SSM answers against botocore's service models.
+"""The sandbox's ECS, SSM, CloudWatch Logs and KMS answers against botocore's service models.
 
-Drives every ECS and SSM operation the sandbox serves through botocore (Debian's python3-botocore,
+Drives every ECS, SSM, Logs and KMS operation the sandbox serves through botocore (Debian's python3-botocore,
 the models under botocore/data/), a success and at least one error for each, and validates the
 raw response body, not botocore's lenient parse:
 
@@ -14,7 +14,7 @@ raw response body, not botocore's lenient parse:
 - errors: `__type` is one the operation declares or one every JSON service can answer, with a
   string message, and botocore reads the same code.
 
-Every operation the sandbox registers for ECS and SSM must appear here: the test reads the list
+Every operation the sandbox registers for those four services must appear here: the test reads the list
 from the sandbox's sources and fails when one is not exercised.
 """
 import argparse
@@ -84,6 +84,10 @@ ALWAYS = {
     "Session": ["SessionId", "Target", "Status", "StartDate", "DocumentName", "Owner"],
     "InstanceInformation": ["InstanceId", "PingStatus", "AgentVersion", "PlatformType",
                             "ResourceType", "IPAddress"],
+    # KMS
+    "KeyMetadata": ["AWSAccountId", "KeyId", "Arn", "CreationDate", "Enabled", "Description",
+                    "KeyUsage", "KeyState", "Origin", "KeyManager", "KeySpec",
+                    "EncryptionAlgorithms", "MultiRegion"],
 }
 # The ECS shape Session (ExecuteCommand) shares its name with SSM's: per service.
 ALWAYS_BY_SERVICE = {"ecs": {"Session": ["sessionId", "streamUrl", "tokenValue"]}}
@@ -240,11 +244,12 @@ def scenario():
 
 
 def served_operations(source_root):
-    """(service, operation) pairs the sandbox registers for ECS, SSM and CloudWatch Logs, read
-    from its sources."""
+    """(service, operation) pairs the sandbox registers for ECS, SSM, CloudWatch Logs and KMS,
+    read from its sources."""
     ops = set()
     for service, path in (("ecs", "sandbox/ecs/ecs_routes.cpp"), ("ssm", "sandbox/ssm/ssm_module.cpp"),
-                          ("logs", "sandbox/logs/logs_module.cpp")):
+                          ("logs", "sandbox/logs/logs_module.cpp"),
+                          ("kms", "sandbox/kms/kms_module.cpp")):
         with open(os.path.join(source_root, path)) as f:
             text = f.read()
         for name in re.findall(r'\badd\(\s*"([A-Z][A-Za-z]+)"', text):
@@ -321,6 +326,11 @@ def run(cf, sb):
               overrides={"containerOverrides": []}, tags=[{"key": "k", "value": "v"}])
     task_arn = ran["tasks"][0]["taskArn"]
     ecs("RunTask", expect_error="ClusterNotFoundException", cluster="missing", taskDefinition="web")
+    e = ecs("RunTask", expect_error="InvalidParameterException", cluster="conf",
+            taskDefinition="web", launchType="FARGATE")
+    check("Network Configuration must be provided" in str(e),
+          "RunTask of an awsvpc task definition without subnets: AWS's InvalidParameterException",
+          e)
     plain_task = ecs("RunTask", cluster="conf", taskDefinition="plain", launchType="FARGATE",
                      enableExecuteCommand=True, networkConfiguration=net)["tasks"][0]["taskArn"]
     no_exec = ecs("RunTask", cluster="conf", taskDefinition="web", launchType="FARGATE",
@@ -476,6 +486,26 @@ def logs_ops(cf):
          logStreamNames=["ecs/app/1"], logStreamNamePrefix="ecs/")
 
 
+def kms_ops(cf):
+    """KMS: keys, and data keys bound to their encryption context."""
+    kms = lambda op, **kw: cf.call("kms", op, **kw)  # noqa: E731
+    key = kms("CreateKey", Description="conformance")["KeyMetadata"]
+    kms("CreateKey", key=READER, expect_error="AccessDeniedException")
+    kms("DescribeKey", KeyId=key["Arn"])
+    kms("DescribeKey", expect_error="NotFoundException",
+        KeyId="0b5e7c1a-0000-4000-8000-00000000ffff")
+    context = {"aws:ecs:clusterName": "conf"}
+    data = kms("GenerateDataKey", KeyId=key["KeyId"], KeySpec="AES_256",
+               EncryptionContext=context)
+    kms("GenerateDataKey", expect_error="ValidationException", KeyId=key["KeyId"],
+        NumberOfBytes=2048)
+    back = kms("Decrypt", CiphertextBlob=data["CiphertextBlob"], EncryptionContext=context)
+    check(back["Plaintext"] == data["Plaintext"] and len(data["Plaintext"]) == 32,
+          "kms Decrypt gives back the data key", (len(data["Plaintext"]), back.get("KeyId")))
+    kms("Decrypt", expect_error="InvalidCiphertextException", CiphertextBlob=data["CiphertextBlob"],
+        EncryptionContext={"aws:ecs:clusterName": "other"})
+
+
 def list_instance(cf):
     return cf.client("ecs").list_container_instances(cluster="hosts")["containerInstanceArns"][0]
 
@@ -513,7 +543,8 @@ def explaining_mode(binary):
             memory="512", taskRoleArn=f"arn:aws:iam::{ACCOUNT}:role/plain-role",
             containerDefinitions=[{"name": "app", "image": "app:1", "command": ["sleep", "100000"]}])
         arn = c.run_task(cluster="conf", taskDefinition="plain", launchType="FARGATE",
-                         enableExecuteCommand=True)["tasks"][0]["taskArn"]
+                         enableExecuteCommand=True, networkConfiguration={"awsvpcConfiguration": {
+                             "subnets": ["subnet-0ec5a0d0000000001"]}})["tasks"][0]["taskArn"]
 
         def agent():
             t = c.describe_tasks(cluster="conf", tasks=[arn])["tasks"][0]
@@ -535,6 +566,7 @@ def main():
     try:
         cf = Conformance(sb)
         run(cf, sb)
+        kms_ops(cf)
         served = served_operations(opts.source_root)
         check(len(served) >= 30, f"found the operations the sandbox serves ({len(served)})",
               sorted(served))

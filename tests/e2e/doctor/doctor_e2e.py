@@ -30,6 +30,8 @@ CI_KEY = ("AKIAECSHDOCTORCIKEY1", "ci-secret")          # a user without ssmmess
 CI_SSM_KEY = ("AKIAECSHDOCTORCISSM1", "ci-ssm-secret")  # a user with them
 UNKNOWN_KEY = ("AKIAECSHDOCTORNOSUCH", "no-such-secret")
 SECRET_ARN = "arn:aws:ssm:us-east-1:000000000000:parameter/ci/aws-access-key-id"
+NAT_SUBNET = "subnet-0ec5a0d0000a7001"
+GUARDDUTY = "aws-guardduty-agent-Ab12Cd"
 
 
 def policy(*statements):
@@ -51,8 +53,23 @@ def task_def(family, role, read_only=False, keys=None, secret_keys=False):
                                 {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": SECRET_ARN + "-s"}]
     d = {"family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
          "cpu": "256", "memory": "512", "containerDefinitions": [container]}
+    return with_role(d, role)
+
+
+def with_role(d, role):
     if role:
         d["taskRoleArn"] = f"arn:aws:iam::000000000000:role/{role}"
+    return d
+
+
+def two_containers(family, second, pid_mode=None):
+    """app plus a second container: a GuardDuty sidecar (which AWS gives no exec agent) or
+    another app container."""
+    d = task_def(family, "good-role")
+    d["containerDefinitions"].append({"name": second["name"], "image": second["image"],
+                                      "essential": False, "command": ["sleep", "100000"]})
+    if pid_mode:
+        d["pidMode"] = pid_mode
     return d
 
 
@@ -92,7 +109,9 @@ def scenario():
             "vpcs": [{"id": DEFAULT_VPC}, {"id": "vpc-0150la7ed00000001"}],
             "subnets": [{"id": DEFAULT_SUBNET, "vpc_id": DEFAULT_VPC, "route_to_internet": True},
                         {"id": "subnet-0150la7ed00000001", "vpc_id": "vpc-0150la7ed00000001",
-                         "route_to_internet": False}],
+                         "route_to_internet": False},
+                        {"id": NAT_SUBNET, "vpc_id": "vpc-0150la7ed00000001",
+                         "route_to_internet": False, "nat": True}],
             "vpc_endpoints": []},
         "clusters": [
             {"name": "ok", "capacity": {"fargate": True}},
@@ -111,6 +130,15 @@ def scenario():
             {"name": "envkeys-ok", "capacity": {"fargate": True}},
             {"name": "envkeys-unknown", "capacity": {"fargate": True}},
             {"name": "envkeys-secret", "capacity": {"fargate": True}},
+            {"name": "override", "capacity": {"fargate": True}},
+            {"name": "nat", "capacity": {"fargate": True}},
+            {"name": "sidecar", "capacity": {"fargate": True}},
+            {"name": "pidtask", "capacity": {"fargate": True}},
+            {"name": "ami", "container_instances": [
+                {"instance_id": "i-0ec5a0ld0000a9e02", "agent_version": "1.80.0",
+                 "exec_binaries": False,
+                 "instance_role_arn": "arn:aws:iam::000000000000:role/good-role",
+                 "subnet_id": DEFAULT_SUBNET}]},
             {"name": "agent", "container_instances": [
                 {"instance_id": "i-0ec5a0ld0000a9e01", "agent_version": "1.49.0",
                  "instance_role_arn": "arn:aws:iam::000000000000:role/good-role",
@@ -124,6 +152,10 @@ def scenario():
                              task_def("envkeys-ok", "good-role", keys=CI_SSM_KEY),
                              task_def("envkeys-unknown", "good-role", keys=UNKNOWN_KEY),
                              task_def("envkeys-secret", "good-role", secret_keys=True),
+                             two_containers("sidecar", {"name": GUARDDUTY, "image":
+                                            "public.ecr.aws/guardduty/aws-guardduty-agent:v1"}),
+                             two_containers("pidtask", {"name": "worker", "image": "app:latest"},
+                                            pid_mode="task"),
                              {"family": "ec2", "networkMode": "bridge",
                               "containerDefinitions": [{"name": "app", "image": "app:latest",
                                                         "command": ["sleep", "100000"]}]}],
@@ -141,6 +173,11 @@ def scenario():
             service("envkeys-ok", "envkeys-ok"),
             service("envkeys-unknown", "envkeys-unknown"),
             service("envkeys-secret", "envkeys-secret"),
+            service("nat", "good", subnet_ids=[NAT_SUBNET]),
+            service("sidecar", "sidecar"),
+            service("pidtask", "pidtask"),
+            {"cluster": "ami", "name": "app", "task_definition": "ec2", "desired_count": 1,
+             "launch_type": "EC2", "enable_execute_command": True},
             {"cluster": "agent", "name": "app", "task_definition": "ec2", "desired_count": 1,
              "launch_type": "EC2", "enable_execute_command": True},
         ],
@@ -184,7 +221,8 @@ def main():
 
     try:
         for c in ["ok", "role", "disabled", "redeploy", "platform", "network", "kms", "rofs",
-                  "agent", "norole", "envkeys", "envkeys-ok", "envkeys-unknown", "envkeys-secret"]:
+                  "agent", "norole", "envkeys", "envkeys-ok", "envkeys-unknown", "envkeys-secret",
+                  "nat", "sidecar", "pidtask", "ami"]:
             wait_running(c)
 
         rc, fails, report = doctor("ok")
@@ -204,6 +242,8 @@ def main():
             ("read-only root filesystem with session logging", "rofs", None,
              "container.read_only_root", False),
             ("ECS agent too old", "agent", None, "task.agent_version", False),
+            ("a recent ECS agent without the ECS Exec binaries (custom AMI)", "ami", None,
+             "task.instance_exec_capability", False),
             ("no task role, so the agent has no credentials", "norole", None, "task.role", False),
             ("AWS keys in the environment whose user lacks ssmmessages", "envkeys", None,
              "container.credential_env", False),
@@ -273,6 +313,76 @@ def main():
                   "internal error" in p.stderr,
                   f"{cluster}: exec fails with AWS's opaque TargetNotConnectedException", p.stderr)
 
+        # A task role override at RunTask is the role the agent uses, either way round.
+        for title, family, role, works in [
+                ("an override without ssmmessages on a good task definition", "good",
+                 "no-ssm-role", False),
+                ("an override that allows ssmmessages on a bad task definition", "no-ssm",
+                 "good-role", True)]:
+            _, run, err = aws(sb, "ecs", "run-task", "--cluster", "override", "--task-definition",
+                              family, "--enable-execute-command", "--launch-type", "FARGATE",
+                              "--network-configuration",
+                              f"awsvpcConfiguration={{subnets=[{DEFAULT_SUBNET}]}}",
+                              "--overrides", json.dumps(
+                                  {"taskRoleArn": f"arn:aws:iam::000000000000:role/{role}"}))
+            task = run["tasks"][0]["taskArn"] if run else ""
+            for _ in range(100):
+                _, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "override", "--tasks", task)
+                if d and d["tasks"][0]["lastStatus"] == "RUNNING":
+                    break
+                time.sleep(0.1)
+            rc, fails, report = doctor("override", extra=("-t", task))
+            role_check = [c for c in report["checks"] if c["id"] == "task.role_ssmmessages"]
+            p = ecsh("exec", "-c", "override", "-t", task, "--", "true")
+            if works:
+                check(rc == 0 and not fails and role_check and "overridden" in
+                      role_check[0]["title"] and p.returncode == 0,
+                      f"doctor and exec: {title} works", (rc, list(fails), p.stderr, err))
+            else:
+                check(rc == 1 and list(fails) == ["task.role_ssmmessages"] and
+                      "overridden" in fails["task.role_ssmmessages"]["title"] and
+                      role in fails["task.role_ssmmessages"]["detail"] and
+                      p.returncode == 254 and "TargetNotConnectedException" in p.stderr,
+                      f"doctor names {title} (the overridden role, exit 1); exec fails as on AWS",
+                      (rc, list(fails), p.stderr, err))
+
+        # A subnet whose only way out is a NAT gateway reaches ssmmessages.
+        rc, fails, report = doctor("nat")
+        net = [c for c in report["checks"] if c["id"] == "network.ssmmessages"]
+        p = ecsh("exec", "-c", "nat", "-s", "app", "--", "sh", "-c", "echo via-nat")
+        check(rc == 0 and not fails and net and net[0]["status"] == "ok" and
+              NAT_SUBNET in net[0]["detail"] and p.returncode == 0 and p.stdout == "via-nat\n",
+              "a NAT-only subnet: doctor green, exec works", (rc, list(fails), net, p.stderr))
+
+        # A GuardDuty sidecar has no exec agent: not a failure; exec picks the app container,
+        # and into the sidecar AWS answers InvalidParameterException.
+        rc, fails, report = doctor("sidecar")
+        guard = [c for c in report["checks"] if c["group"] == "container:" + GUARDDUTY and
+                 c["id"] == "container.exec_agent"]
+        check(rc == 0 and not fails and guard and guard[0]["status"] == "info",
+              "a GuardDuty sidecar without an exec agent: doctor green, the sidecar named",
+              (rc, list(fails), guard))
+        p = ecsh("exec", "-c", "sidecar", "-s", "app", "--", "true")
+        check(p.returncode == 0, "exec without -n picks the app container, not the sidecar",
+              p.stderr)
+        p = ecsh("exec", "-c", "sidecar", "-s", "app", "-n", GUARDDUTY, "--", "true")
+        check(p.returncode == 254 and "InvalidParameterException" in p.stderr,
+              "exec into the GuardDuty sidecar: AWS's InvalidParameterException", p.stderr)
+
+        # pidMode task: one agent for the task's PID namespace; only one container answers.
+        rc, fails, report = doctor("pidtask")
+        pid = [c for c in report["checks"] if c["id"] == "task.pid_mode"]
+        check(rc == 0 and not fails and pid and pid[0]["status"] == "unknown" and
+              "-n NAME" in pid[0]["fix"],
+              "pidMode task with two containers: doctor says it cannot tell which one answers",
+              (rc, list(fails), pid))
+        p = ecsh("exec", "-c", "pidtask", "-s", "app", "-n", "app", "--", "true")
+        q = ecsh("exec", "-c", "pidtask", "-s", "app", "-n", "worker", "--", "true")
+        check(p.returncode == 0 and q.returncode == 254 and
+              "TargetNotConnectedException" in q.stderr,
+              "pidMode task: exec works into one container, the other fails as on AWS",
+              (p.returncode, p.stderr, q.returncode, q.stderr))
+
         # Enabled on the service but the running task predates it: redeploy needed.
         rc, _, err = aws(sb, "ecs", "update-service", "--cluster", "redeploy", "--service", "app",
                          "--enable-execute-command")
@@ -284,7 +394,8 @@ def main():
 
         # A stopped task.
         rc, run, _ = aws(sb, "ecs", "run-task", "--cluster", "ok", "--task-definition", "good",
-                         "--enable-execute-command")
+                         "--enable-execute-command", "--network-configuration",
+                         f"awsvpcConfiguration={{subnets=[{DEFAULT_SUBNET}]}}")
         task_arn = run["tasks"][0]["taskArn"]
         time.sleep(0.3)
         aws(sb, "ecs", "stop-task", "--cluster", "ok", "--task", task_arn)

@@ -123,7 +123,8 @@ def fits(text, width=80):
 
 def run_task(sb, family):
     rc, out, err = aws(sb, "ecs", "run-task", "--cluster", "e2e", "--task-definition", family,
-                       "--launch-type", "FARGATE")
+                       "--launch-type", "FARGATE", "--network-configuration",
+                       "awsvpcConfiguration={subnets=[subnet-0ec5a0d0000000001]}")
     assert rc == 0, err
     return out["tasks"][0]["taskArn"].rsplit("/", 1)[1]
 

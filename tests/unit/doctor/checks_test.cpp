@@ -227,6 +227,49 @@ TEST(Doctor, NoExecAgentInAnyContainerIsAFailure) {
   EXPECT_EQ(find(checks, "task.platform_version")->status, Status::fail);
 }
 
+TEST(Doctor, AnInstanceWithoutTheExecCapabilityFailsWithARecentAgent) {
+  // A recent ECS agent on an AMI without the ECS Exec binaries: no attribute, no agent.
+  auto f = healthy();
+  f.task->launch_type = "EC2";
+  f.agent_version = "1.80.0";
+  f.ec2_instance_id = "i-1";
+  f.instance_exec_capability = true;
+  EXPECT_EQ(find(evaluate(f), "task.instance_exec_capability")->status, Status::ok);
+  f.instance_exec_capability = false;
+  f.task->containers[0].exec_agent_status.reset();
+  auto checks = evaluate(f);
+  auto* c = find(checks, "task.instance_exec_capability");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, Status::fail);
+  EXPECT_NE(c->detail.find("ecs.capability.execute-command"), std::string::npos);
+  EXPECT_NE(c->fix.find("ECS-optimized AMI"), std::string::npos);
+  EXPECT_FALSE(c->fixable_by_enable);
+  EXPECT_EQ(find(checks, "task.agent_version")->status, Status::ok);
+  EXPECT_FALSE(exec_ready(checks));
+  // An old agent is the one cause named; the capability is not judged on top of it.
+  f.agent_version = "1.49.0";
+  EXPECT_EQ(find(evaluate(f), "task.instance_exec_capability"), nullptr);
+}
+
+TEST(Doctor, ASharedPidNamespaceWithSeveralAgentsCannotBeDecided) {
+  auto f = healthy();
+  f.pid_mode = "task";
+  EXPECT_EQ(find(evaluate(f), "task.pid_mode")->status, Status::info);  // one container: fine
+  ecs::ContainerView sidecar;
+  sidecar.name = "log-shipper";
+  sidecar.exec_agent_status = "RUNNING";
+  f.task->containers.push_back(sidecar);
+  auto checks = evaluate(f);
+  auto* c = find(checks, "task.pid_mode");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, Status::unknown);
+  EXPECT_NE(c->detail.find("TargetNotConnectedException"), std::string::npos);
+  EXPECT_NE(c->fix.find("-n NAME"), std::string::npos);
+  EXPECT_TRUE(exec_ready(checks));  // one container does work
+  f.pid_mode = "";
+  EXPECT_EQ(find(evaluate(f), "task.pid_mode"), nullptr);
+}
+
 ContainerDefinitionFacts with_keys(std::vector<std::string> denied_actions) {
   ContainerDefinitionFacts d;
   d.name = "web";

@@ -214,6 +214,41 @@ TEST(ExecAgentRules, Ec2AgentsBefore1502RunNoAgent) {
   }
 }
 
+TEST(ExecAgentRules, AnInstanceWithoutTheExecBinariesRunsNoAgent) {
+  // A recent ECS agent on an AMI without /var/lib/ecs/deps/execute-command: no agent at all.
+  ExecAgentFacts f = working_ec2_task("1.80.0");
+  f.platform.instance_has_exec_binaries = false;
+  EXPECT_FALSE(as_aws(f).listed);
+  EXPECT_FALSE(as_aws(f).connects);
+  EXPECT_NE(as_aws(f).problem.find("no ECS Exec binaries"), std::string::npos);
+  EXPECT_EQ(explained(f).status, AgentStatus::stopped);
+  // Fargate has no container instance: the flag does not apply.
+  ExecAgentFacts fargate = working_fargate_task();
+  fargate.platform.instance_has_exec_binaries = false;
+  EXPECT_TRUE(as_aws(fargate).connects);
+}
+
+TEST(ExecAgentRules, AnInstanceOffersExecFrom1502WithTheBinaries) {
+  EXPECT_TRUE(instance_offers_exec("1.50.2", true));
+  EXPECT_TRUE(instance_offers_exec("1.80.0", true));
+  EXPECT_FALSE(instance_offers_exec("1.49.0", true));
+  EXPECT_FALSE(instance_offers_exec("1.9.0", true));
+  EXPECT_FALSE(instance_offers_exec("1.80.0", false));
+}
+
+TEST(ExecAgentRules, WithASharedPidNamespaceOnlyOneContainersAgentConnects) {
+  // pidMode task: the agent holding the namespace is in "app"; the sidecar's shows RUNNING, as
+  // AWS shows it, and ExecuteCommand into it fails.
+  ExecAgentFacts other = working_fargate_task();
+  other.pid_namespace_agent_in = "app";
+  expect_running_but_not_connected(as_aws(other));
+  EXPECT_NE(as_aws(other).problem.find("container app"), std::string::npos);
+  EXPECT_EQ(explained(other).status, AgentStatus::stopped);
+  EXPECT_NE(explained(other).reason.find("pidMode task"), std::string::npos);
+  // The holder itself connects.
+  EXPECT_TRUE(as_aws(working_fargate_task()).connects);
+}
+
 TEST(ExecAgentRules, AnUnsupportedPlatformIsReportedBeforeCredentials) {
   ExecAgentFacts f = working_ec2_task("1.40.0");
   f.credentials.task_role_arn.clear();
