@@ -297,8 +297,12 @@ aws::HttpResponse Dispatcher::handle_query(const aws::HttpRequest& request) {
   if (dialect == QueryDialect::ec2) {
     body += xml_element("requestId", request_id) + result.value();
   } else {
-    body += "<" + action + "Result>" + result.value() + "</" + action + "Result>" +
-            "<ResponseMetadata>" + xml_element("RequestId", request_id) + "</ResponseMetadata>";
+    // An action without output (DeleteRole, PutRolePolicy, ...) has no <ActionResult> on AWS,
+    // only the ResponseMetadata.
+    if (!result.value().empty()) {
+      body += "<" + action + "Result>" + result.value() + "</" + action + "Result>";
+    }
+    body += "<ResponseMetadata>" + xml_element("RequestId", request_id) + "</ResponseMetadata>";
   }
   body += "</" + action + "Response>";
   return xml_response(200, std::move(body), request_id);

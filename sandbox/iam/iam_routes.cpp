@@ -21,7 +21,9 @@ constexpr const char* kIamNs = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 namespace {
 
-std::string role_xml(const Role& r) {
+// GetRole alone returns RoleLastUsed (empty for a role never used, as the sandbox does not
+// track use); CreateRole, ListRoles and instance profiles leave it out.
+std::string role_xml(const Role& r, bool with_last_used = false) {
   std::string x = "<Role>" + xml_element("Path", r.path) + xml_element("RoleName", r.name) +
                   xml_element("RoleId", r.id) + xml_element("Arn", r.arn) +
                   xml_element("CreateDate", iso8601(r.created)) + "<AssumeRolePolicyDocument>" +
@@ -33,6 +35,7 @@ std::string role_xml(const Role& r) {
          xml_element("PermissionsBoundaryType", "PermissionsBoundaryPolicy") +
          xml_element("PermissionsBoundaryArn", r.boundary_arn) + "</PermissionsBoundary>";
   }
+  if (with_last_used) x += "<RoleLastUsed/>";
   return x + "</Role>";
 }
 
@@ -137,7 +140,7 @@ void IamModule::register_iam_routes(Router& router) {
     BOOST_OUTCOME_TRY(auto name, required(p, "RoleName"));
     BOOST_OUTCOME_TRY(auto* role, find_role(name));
     BOOST_OUTCOME_TRY(ctx.authorize("iam:GetRole", role->arn, "AccessDenied"));
-    return role_xml(*role);
+    return role_xml(*role, true);
   });
   iam("ListRoles", [&s](RequestContext& ctx, const QueryParams&) -> ApiResult<std::string> {
     BOOST_OUTCOME_TRY(ctx.authorize("iam:ListRoles", "*", "AccessDenied"));
@@ -156,6 +159,13 @@ void IamModule::register_iam_routes(Router& router) {
         if (!role->inline_policies.empty() || !role->attached.empty()) {
           return ApiError::client("DeleteConflict",
                                   "Cannot delete entity, must delete policies first.", 409);
+        }
+        for (const auto& [n, ip] : s.instance_profiles) {
+          if (std::find(ip.roles.begin(), ip.roles.end(), name) != ip.roles.end()) {
+            return ApiError::client(
+                "DeleteConflict",
+                "Cannot delete entity, must remove roles from instance profile first.", 409);
+          }
         }
         s.roles.erase(name);
         ctx.mutated = true;
@@ -494,12 +504,24 @@ void IamModule::register_iam_routes(Router& router) {
       [this](RequestContext& ctx, const QueryParams& p) -> ApiResult<std::string> {
         BOOST_OUTCOME_TRY(auto source, required(p, "PolicySourceArn"));
         BOOST_OUTCOME_TRY(ctx.authorize("iam:SimulatePrincipalPolicy", source, "AccessDenied"));
-        bool known = source.starts_with(account_arn("iam", "user/"))
-                         ? s_->users.count(name_from_arn(source)) > 0
-                         : s_->role_by_arn(source) != nullptr;
-        if (!known)
-          return invalid_input("Invalid Entity Arn: " + source +
-                               " does not clearly define entity type and name.");
+        // A user's or role's ARN in the account that names no one: NoSuchEntity; anything else
+        // (an assumed-role session, another account, a policy): InvalidInput, as on AWS.
+        bool is_user = source.starts_with(account_arn("iam", "user/"));
+        bool is_role = source.starts_with(account_arn("iam", "role/"));
+        if (!is_user && !is_role) {
+          return ApiError::client(
+              "InvalidInput",
+              "Invalid Entity Arn: " + source + " does not clearly define entity type and name.",
+              400);
+        }
+        if (is_user && !s_->users.count(name_from_arn(source))) {
+          return no_such_entity("The user with name " + name_from_arn(source) +
+                                " cannot be found.");
+        }
+        if (is_role && !s_->role_by_arn(source)) {
+          return no_such_entity("The role with name " + name_from_arn(source) +
+                                " cannot be found.");
+        }
         auto actions = p.list("ActionNames");
         if (actions.empty()) {
           return invalid_input(

@@ -1,28 +1,39 @@
 #!/usr/bin/env python3
-"""The sandbox's ECS, SSM, CloudWatch Logs and KMS answers against botocore's service models.
+"""The sandbox's answers against botocore's service models: ECS, SSM, CloudWatch Logs and KMS
+(JSON 1.1), IAM and STS (Query, XML) and EC2 (EC2's Query dialect, XML).
 
-Drives every ECS, SSM, Logs and KMS operation the sandbox serves through botocore (Debian's python3-botocore,
-the models under botocore/data/), a success and at least one error for each, and validates the
-raw response body, not botocore's lenient parse:
+Drives every operation the sandbox serves for those seven services through botocore (Debian's
+python3-botocore, the models under botocore/data/), a success and at least one error for each,
+and validates the raw response body, not botocore's lenient parse:
 
-- every member is one the operation's output shape declares (the sandbox never invents fields);
+- every member (JSON) or element (XML, by its locationName) is one the operation's output shape
+  declares (the sandbox never invents fields);
 - types: structures, lists, maps, strings (and enum values), integers, booleans, numbers, and
-  timestamps as epoch seconds (the JSON protocol);
-- the members AWS always returns are present, [] when empty (ALWAYS below; taken from AWS's
-  documented responses: a jq pipeline such as `.containerDefinitions[].environment[]` must not
-  die on the sandbox when it works on AWS);
-- errors: `__type` is one the operation declares or one every JSON service can answer, with a
-  string message, and botocore reads the same code.
+  timestamps: epoch seconds in JSON, ISO 8601 in XML, where booleans are `true`/`false`;
+- XML envelopes: Query's <OpResponse><OpResult>…</OpResult><ResponseMetadata><RequestId>, with
+  no <OpResult> for an operation without output, lists as <member> items and maps as
+  <entry><key/><value/>; EC2's <OpResponse xmlns=…><requestId> then the members, lists as
+  <item>s;
+- the members AWS always returns are present, [] when empty (ALWAYS and XML_ALWAYS below; taken
+  from AWS's documented responses: a jq pipeline such as `.containerDefinitions[].environment[]`
+  must not die on the sandbox when it works on AWS);
+- errors: the code is one the operation declares or one every service of the protocol can
+  answer (JSON `__type` with a string message; Query <ErrorResponse><Error><Type/><Code/>
+  <Message/></Error><RequestId/>; EC2 <Response><Errors><Error><Code/><Message/></Error>
+  </Errors><RequestID/>), with an HTTP error status, and botocore reads the same code.
 
-Every operation the sandbox registers for those four services must appear here: the test reads the list
-from the sandbox's sources and fails when one is not exercised.
+Every operation the sandbox registers for those seven services must appear here: the test reads
+the list from the sandbox's sources and fails when one is not exercised.
 """
 import argparse
+import base64
+import binascii
 import json
 import os
 import re
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "e2e",
                                 "lib"))
@@ -45,6 +56,9 @@ ACCOUNT = "000000000000"
 SSM_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
                "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
 READER = ("AKIAECSHCONFREADER01", "reader-secret")  # may only read: errors by AccessDenied
+VPC, SUBNET = "vpc-0ec5a0d0000000001", "subnet-0ec5a0d0000000001"  # the sandbox's default
+PRIVATE_VPC = "vpc-0ec5a0d0000000002"
+NAT_SUBNET, ISOLATED_SUBNET = "subnet-0ec5a0d0000000002", "subnet-0ec5a0d0000000003"
 
 # Members AWS returns in every instance of these shapes (lists as [] when empty).
 ALWAYS = {
@@ -97,7 +111,101 @@ COMMON_ERRORS = {"AccessDeniedException", "ThrottlingException", "UnrecognizedCl
                  "InvalidSignatureException", "IncompleteSignature", "ExpiredTokenException",
                  "ValidationException", "ServiceUnavailable", "InternalFailure"}
 
-check = Checks()
+# The XML services (IAM and STS speak Query, EC2 its own dialect): members AWS always returns,
+# by the botocore member name (the element is the member's locationName).
+XML_ALWAYS = {
+    "iam": {
+        "Role": ["Path", "RoleName", "RoleId", "Arn", "CreateDate", "AssumeRolePolicyDocument"],
+        "User": ["Path", "UserName", "UserId", "Arn", "CreateDate"],
+        "InstanceProfile": ["Path", "InstanceProfileName", "InstanceProfileId", "Arn",
+                            "CreateDate", "Roles"],
+        "Policy": ["PolicyName", "PolicyId", "Arn", "Path", "DefaultVersionId", "AttachmentCount",
+                   "PermissionsBoundaryUsageCount", "IsAttachable", "CreateDate", "UpdateDate"],
+        "PolicyVersion": ["Document", "VersionId", "IsDefaultVersion", "CreateDate"],
+        "AttachedPolicy": ["PolicyName", "PolicyArn"],
+        "AttachedPermissionsBoundary": ["PermissionsBoundaryType", "PermissionsBoundaryArn"],
+        "EvaluationResult": ["EvalActionName", "EvalResourceName", "EvalDecision",
+                             "MatchedStatements", "MissingContextValues"],
+        "ListRolesResponse": ["Roles", "IsTruncated"],
+        "ListRolePoliciesResponse": ["PolicyNames", "IsTruncated"],
+        "ListAttachedRolePoliciesResponse": ["AttachedPolicies", "IsTruncated"],
+        "SimulatePolicyResponse": ["EvaluationResults", "IsTruncated"],
+        "GetAccessKeyLastUsedResponse": ["UserName", "AccessKeyLastUsed"],
+    },
+    "sts": {
+        "GetCallerIdentityResponse": ["UserId", "Account", "Arn"],
+        "AssumeRoleResponse": ["Credentials", "AssumedRoleUser"],
+    },
+    "ec2": {
+        "Vpc": ["VpcId", "State", "CidrBlock", "OwnerId", "IsDefault"],
+        "Subnet": ["SubnetId", "SubnetArn", "State", "VpcId", "OwnerId", "CidrBlock",
+                   "AvailabilityZone", "AvailableIpAddressCount", "DefaultForAz",
+                   "MapPublicIpOnLaunch"],
+        "RouteTable": ["RouteTableId", "VpcId", "OwnerId", "Routes", "Associations"],
+        "Route": ["DestinationCidrBlock", "State", "Origin"],
+        "RouteTableAssociation": ["Main", "RouteTableAssociationId", "RouteTableId",
+                                  "AssociationState"],
+        "VpcEndpoint": ["VpcEndpointId", "VpcEndpointType", "VpcId", "ServiceName", "State"],
+        "Reservation": ["ReservationId", "OwnerId", "Instances"],
+        "Instance": ["InstanceId", "ImageId", "State", "InstanceType", "LaunchTime", "Placement",
+                     "PrivateIpAddress", "SubnetId", "VpcId"],
+        "InstanceState": ["Code", "Name"],
+        "DescribeVpcsResult": ["Vpcs"],
+        "DescribeSubnetsResult": ["Subnets"],
+        "DescribeRouteTablesResult": ["RouteTables"],
+        "DescribeVpcEndpointsResult": ["VpcEndpoints"],
+        "DescribeInstancesResult": ["Reservations"],
+    },
+}
+# Per operation, beyond the shape's list: GetRole alone returns MaxSessionDuration and
+# RoleLastUsed (empty for a role never used); ListRoles and CreateRole leave RoleLastUsed out.
+XML_ALWAYS_BY_OPERATION = {
+    ("iam", "GetRole"): {"Role": XML_ALWAYS["iam"]["Role"] + ["MaxSessionDuration",
+                                                              "RoleLastUsed"]},
+}
+# Members botocore's model marks required that AWS leaves out: a key never used has no
+# LastUsedDate (ServiceName and Region say N/A; newer models dropped the requirement).
+REQUIRED_BUT_ABSENT_ON_AWS = {("AccessKeyLastUsed", "LastUsedDate")}
+# Values AWS sends that the model's enum lacks. EC2 sends a VPC endpoint's state in lower camel
+# case ("available"); IAM's simulator names a principal's policies' source "IAM Policy".
+ENUM_AS_AWS_SENDS = {
+    ("ec2", "State"): {"pendingAcceptance", "pending", "available", "deleting", "deleted",
+                       "rejected", "failed", "expired", "partial"},
+    ("iam", "PolicySourceType"): {"IAM Policy"},
+}
+# Errors any Query service (IAM, STS) answers whatever the operation declares.
+COMMON_QUERY_ERRORS = {"AccessDenied", "InvalidClientTokenId", "SignatureDoesNotMatch",
+                       "IncompleteSignature", "ExpiredToken", "Throttling", "ValidationError",
+                       "InvalidAction", "MissingParameter", "InvalidParameterValue",
+                       "MissingAuthenticationToken", "RequestExpired", "ServiceUnavailable",
+                       "InternalFailure"}
+# EC2's model declares no errors: the codes of AWS's EC2 error list each operation can answer,
+# and those every EC2 operation can.
+EC2_ERRORS = {
+    "DescribeVpcs": {"InvalidVpcID.NotFound", "InvalidVpcID.Malformed"},
+    "DescribeSubnets": {"InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed"},
+    "DescribeVpcEndpoints": {"InvalidVpcEndpointId.NotFound", "InvalidVpcEndpointId.Malformed"},
+    "DescribeRouteTables": {"InvalidRouteTableID.NotFound", "InvalidRouteTableId.Malformed"},
+    "DescribeInstances": {"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"},
+}
+COMMON_EC2_ERRORS = {"UnauthorizedOperation", "AuthFailure", "RequestLimitExceeded",
+                     "InvalidParameterValue", "InvalidParameter",
+                     "InvalidParameterCombination", "MissingParameter", "InvalidAction",
+                     "OptInRequired", "Unavailable", "InternalError"}
+ISO8601 = re.compile(r"(\d{4})-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+
+class CountingChecks(Checks):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __call__(self, cond, what, detail=""):
+        self.count += 1
+        return super().__call__(cond, what, detail)
+
+
+check = CountingChecks()
 
 
 class Conformance:
@@ -133,37 +241,46 @@ class Conformance:
         except ClientError as e:
             err, out = e, None
         http, parsed, model = self._last
-        raw = http.content.decode("utf-8", "replace")
         label = f"{service} {op} " + (f"error {expect_error}" if expect_error else "ok")
         problems = []
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            body, problems = None, [f"body is not JSON: {raw[:200]!r}"]
-        if not http.headers.get("x-amzn-RequestId"):
-            problems.append("no x-amzn-RequestId header")
         if expect_error:
             code = err.response["Error"]["Code"] if err else None
             if code != expect_error:
                 problems.append(f"expected {expect_error}, got {code or 'success'}")
-            if body is not None:
-                declared = {s.name for s in model.error_shapes}
-                wire = str(body.get("__type", "")).split("#")[-1]
-                if wire not in declared | COMMON_ERRORS:
-                    problems.append(f"__type {wire!r} is not an error {op} declares "
-                                    f"({sorted(declared)}) nor a common one")
-                if not isinstance(body.get("message", body.get("Message")), str):
-                    problems.append("error without a string message")
-                if http.status_code < 400:
-                    problems.append(f"error with HTTP {http.status_code}")
+        elif err:
+            problems.append(f"failed: {err}")
+        if model.metadata["protocol"] in ("query", "ec2"):
+            check_xml(service, model, http, err, expect_error, problems)
         else:
-            if err:
-                problems.append(f"failed: {err}")
-            elif body is not None:
-                validate(service, model.output_shape, body, op, problems)
+            check_json(service, model, http, err, expect_error, problems)
         self.exercised.setdefault((service, op), set()).add("error" if expect_error else "ok")
         check(not problems, label, "; ".join(problems[:8]))
         return out if not expect_error else err
+
+
+def check_json(service, model, http, err, expect_error, problems):
+    raw = http.content.decode("utf-8", "replace")
+    op = model.name
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        body = None
+        problems.append(f"body is not JSON: {raw[:200]!r}")
+    if not http.headers.get("x-amzn-RequestId"):
+        problems.append("no x-amzn-RequestId header")
+    if expect_error:
+        if body is not None:
+            declared = {s.name for s in model.error_shapes}
+            wire = str(body.get("__type", "")).split("#")[-1]
+            if wire not in declared | COMMON_ERRORS:
+                problems.append(f"__type {wire!r} is not an error {op} declares "
+                                f"({sorted(declared)}) nor a common one")
+            if not isinstance(body.get("message", body.get("Message")), str):
+                problems.append("error without a string message")
+            if http.status_code < 400:
+                problems.append(f"error with HTTP {http.status_code}")
+    elif not err and body is not None:
+        validate(service, model.output_shape, body, op, problems)
 
 
 def validate(service, shape, value, path, problems):
@@ -221,6 +338,207 @@ def validate(service, shape, value, path, problems):
             problems.append(f"{path}: expected base64 text, got {value!r:.60}")
 
 
+# -- the XML protocols -------------------------------------------------------------------------
+def local(tag):
+    """An element's name without its namespace."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def child_names(el):
+    return [local(c.tag) for c in el]
+
+
+def check_xml(service, model, http, err, expect_error, problems):
+    """IAM and STS (Query: <OpResponse><OpResult>…</OpResult><ResponseMetadata>) and EC2
+    (<OpResponse xmlns=…><requestId>… then the members): the raw body against the model."""
+    protocol = model.metadata["protocol"]
+    try:
+        root = ET.fromstring(http.content)
+    except ET.ParseError as e:
+        problems.append(f"body is not XML ({e}): {http.content[:200]!r}")
+        return
+    if protocol == "query" and not http.headers.get("x-amzn-RequestId"):
+        problems.append("no x-amzn-RequestId header")
+    if expect_error:
+        check_xml_error(protocol, model, http, root, err, problems)
+        return
+    if err:
+        return
+    op = model.name
+    if local(root.tag) != op + "Response" or not root.tag.startswith("{"):
+        problems.append(f"root <{root.tag}>, AWS sends <{op}Response xmlns=…>")
+        return
+    shape = model.output_shape
+    kids = list(root)
+    if protocol == "ec2":
+        if not kids or local(kids[0].tag) != "requestId" or not (kids[0].text or "").strip():
+            problems.append(f"<{op}Response> does not start with its <requestId>")
+            return
+        if shape is None:
+            if kids[1:]:
+                problems.append(f"{op}: no output, got {child_names(root)[1:]}")
+            return
+        validate_members(service, op, shape, kids[1:], op, problems)
+        return
+    # Query: the result wrapper (absent for an operation without output) and the request ID.
+    wrapper = shape.serialization.get("resultWrapper") if shape is not None else None
+    expected = ([wrapper] if wrapper else []) + ["ResponseMetadata"]
+    if child_names(root) != expected:
+        problems.append(f"<{op}Response> holds {child_names(root)}, AWS sends {expected}")
+        return
+    meta = kids[-1]
+    if child_names(meta) != ["RequestId"] or not (meta[0].text or "").strip():
+        problems.append(f"ResponseMetadata holds {child_names(meta)}, not a RequestId")
+    if wrapper:
+        validate_xml(service, op, shape, kids[0], op, problems)
+
+
+def check_xml_error(protocol, model, http, root, err, problems):
+    """Query: <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>;
+    EC2: <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>."""
+    op = model.name
+    if http.status_code < 400:
+        problems.append(f"error with HTTP {http.status_code}")
+    if protocol == "ec2":
+        if local(root.tag) != "Response" or child_names(root) != ["Errors", "RequestID"]:
+            problems.append(f"<{local(root.tag)}> holds {child_names(root)}, AWS sends "
+                            "<Response> with Errors and RequestID")
+            return
+        errors = root[0]
+        if child_names(errors) != ["Error"]:
+            problems.append(f"<Errors> holds {child_names(errors)}, AWS sends one Error")
+            return
+        error, request_id = errors[0], root[1]
+        want = ["Code", "Message"]
+        declared = EC2_ERRORS.get(op, set())
+        common = COMMON_EC2_ERRORS
+    else:
+        if local(root.tag) != "ErrorResponse" or child_names(root) != ["Error", "RequestId"]:
+            problems.append(f"<{local(root.tag)}> holds {child_names(root)}, AWS sends "
+                            "<ErrorResponse> with Error and RequestId")
+            return
+        error, request_id = root[0], root[1]
+        want = ["Type", "Code", "Message"]
+        declared = {s.metadata.get("error", {}).get("code", s.name) for s in model.error_shapes}
+        common = COMMON_QUERY_ERRORS
+        fault = error.findtext("{*}Type")
+        if fault != ("Sender" if http.status_code < 500 else "Receiver"):
+            problems.append(f"Type {fault!r} with HTTP {http.status_code}")
+    if child_names(error) != want:
+        problems.append(f"<Error> holds {child_names(error)}, AWS sends {want}")
+    if not (request_id.text or "").strip():
+        problems.append("error without a request ID")
+    code = error.findtext("{*}Code") or ""
+    if code not in declared | common:
+        problems.append(f"code {code!r} is not an error {op} declares ({sorted(declared)}) "
+                        "nor a common one")
+    if not (error.findtext("{*}Message") or "").strip():
+        problems.append("error without a message")
+    read = err.response["Error"]["Code"] if err else None
+    if read != code:
+        problems.append(f"botocore reads the code {read!r}, the body says {code!r}")
+
+
+def xml_name(name, shape):
+    """The element of member `name`: its locationName; a flattened list's items are named by
+    the list's member."""
+    if shape.type_name == "list" and shape.serialization.get("flattened"):
+        item = shape.member.serialization.get("name")
+        if item:
+            return item
+    return shape.serialization.get("name", name)
+
+
+def validate_members(service, op, shape, children, path, problems):
+    elements = {xml_name(n, m): (n, m) for n, m in shape.members.items()}
+    seen = set()
+    for c in children:
+        tag = local(c.tag)
+        if tag not in elements:
+            problems.append(f"{path}.{tag}: not a member of {shape.name}")
+            continue
+        name, member = elements[tag]
+        flattened = member.type_name == "list" and member.serialization.get("flattened")
+        if tag in seen and not flattened:
+            problems.append(f"{path}.{tag}: more than once")
+        seen.add(tag)
+        if flattened:
+            validate_xml(service, op, member.member, c, f"{path}.{name}[]", problems)
+        else:
+            validate_xml(service, op, member, c, f"{path}.{name}", problems)
+    always = XML_ALWAYS_BY_OPERATION.get((service, op), {}).get(
+        shape.name, XML_ALWAYS.get(service, {}).get(shape.name, []))
+    required = list(getattr(shape, "required_members", []) or [])
+    for name in dict.fromkeys(list(always) + required):
+        if (shape.name, name) in REQUIRED_BUT_ABSENT_ON_AWS:
+            continue
+        if name not in shape.members:
+            problems.append(f"{path}: ALWAYS names {name}, not a member of {shape.name}")
+        elif xml_name(name, shape.members[name]) not in seen:
+            problems.append(f"{path}: {shape.name} without {name} (AWS always returns it)")
+
+
+def validate_xml(service, op, shape, el, path, problems):
+    t = shape.type_name
+    if t in ("structure", "list", "map"):
+        if (el.text or "").strip():
+            problems.append(f"{path}: text {el.text.strip()!r:.60} in a {t}")
+    if t == "structure":
+        validate_members(service, op, shape, list(el), path, problems)
+    elif t == "list":
+        item = shape.member.serialization.get("name", "member")
+        for i, c in enumerate(el):
+            if local(c.tag) != item:
+                problems.append(f"{path}[{i}]: <{local(c.tag)}>, a list item is <{item}>")
+                continue
+            validate_xml(service, op, shape.member, c, f"{path}[{i}]", problems)
+    elif t == "map":
+        key = shape.key.serialization.get("name", "key")
+        value = shape.value.serialization.get("name", "value")
+        for i, entry in enumerate(el):
+            if local(entry.tag) != "entry" or child_names(entry) != [key, value]:
+                problems.append(f"{path}[{i}]: <{local(entry.tag)}> {child_names(entry)}, "
+                                f"a map entry is <entry><{key}/><{value}/></entry>")
+                continue
+            validate_xml(service, op, shape.key, entry[0], f"{path}[{i}].key", problems)
+            validate_xml(service, op, shape.value, entry[1], f"{path}[{i}].value", problems)
+    else:
+        if len(el):
+            problems.append(f"{path}: elements {child_names(el)} in a {t}")
+            return
+        validate_xml_scalar(service, shape, el.text or "", path, problems)
+
+
+def validate_xml_scalar(service, shape, text, path, problems):
+    t = shape.type_name
+    if t == "string":
+        allowed = set(shape.enum or []) | ENUM_AS_AWS_SENDS.get((service, shape.name), set())
+        if shape.enum and text not in allowed:
+            problems.append(f"{path}: {text!r} is not one of {shape.name}'s values {shape.enum}")
+    elif t in ("integer", "long"):
+        if not re.fullmatch(r"-?\d+", text):
+            problems.append(f"{path}: expected an integer, got {text!r:.60}")
+    elif t in ("double", "float"):
+        try:
+            float(text)
+        except ValueError:
+            problems.append(f"{path}: expected a number, got {text!r:.60}")
+    elif t == "boolean":
+        if text not in ("true", "false"):
+            problems.append(f"{path}: expected true or false, got {text!r:.60}")
+    elif t == "timestamp":
+        m = ISO8601.fullmatch(text)
+        if not m:
+            problems.append(f"{path}: expected an ISO 8601 time, got {text!r:.60}")
+        elif not 2015 <= int(m.group(1)) < 2100:
+            problems.append(f"{path}: {text} is not a plausible time")
+    elif t == "blob":
+        try:
+            base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            problems.append(f"{path}: expected base64 text, got {text!r:.60}")
+
+
 def policy(*statements):
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
@@ -240,19 +558,38 @@ def scenario():
                      {"name": "hosts", "container_instances": [
                          {"instance_id": "i-0c0f0a0b0c0d0e0f1", "agent_version": "1.80.0",
                           "private_ip": "127.0.0.1"}]}],
+        # The default VPC and subnet (the ECS calls use them) and a private VPC reached
+        # through a NAT gateway and an ssmmessages endpoint, with an instance in it.
+        "network": {"vpcs": [{"id": VPC, "cidr": "10.0.0.0/16"},
+                             {"id": PRIVATE_VPC, "cidr": "10.1.0.0/16"}],
+                    "subnets": [{"id": SUBNET, "vpc_id": VPC},
+                                {"id": NAT_SUBNET, "vpc_id": PRIVATE_VPC, "cidr": "10.1.1.0/24",
+                                 "route_to_internet": False, "nat": True},
+                                {"id": ISOLATED_SUBNET, "vpc_id": PRIVATE_VPC,
+                                 "cidr": "10.1.2.0/24", "route_to_internet": False}],
+                    "vpc_endpoints": [{"vpc_id": PRIVATE_VPC,
+                                       "service_name": "com.amazonaws.<region>.ssmmessages"}]},
+        "instances": [{"instance_id": "i-0c0f0a0b0c0d0e0f3", "subnet_id": NAT_SUBNET,
+                       "instance_profile": "conf-profile", "private_ip": "10.1.1.20",
+                       "public_ip": "203.0.113.7"}],
     }
 
 
 def served_operations(source_root):
-    """(service, operation) pairs the sandbox registers for ECS, SSM, CloudWatch Logs and KMS,
-    read from its sources."""
+    """(service, operation) pairs the sandbox registers for ECS, SSM, CloudWatch Logs, KMS, IAM,
+    STS and EC2, read from its sources (each file registers with add("Op", …), iam("Op", …) or
+    sts("Op", …))."""
     ops = set()
-    for service, path in (("ecs", "sandbox/ecs/ecs_routes.cpp"), ("ssm", "sandbox/ssm/ssm_module.cpp"),
-                          ("logs", "sandbox/logs/logs_module.cpp"),
-                          ("kms", "sandbox/kms/kms_module.cpp")):
+    for service, path, call in (("ecs", "sandbox/ecs/ecs_routes.cpp", "add"),
+                                ("ssm", "sandbox/ssm/ssm_module.cpp", "add"),
+                                ("logs", "sandbox/logs/logs_module.cpp", "add"),
+                                ("kms", "sandbox/kms/kms_module.cpp", "add"),
+                                ("iam", "sandbox/iam/iam_routes.cpp", "iam"),
+                                ("sts", "sandbox/iam/sts_routes.cpp", "sts"),
+                                ("ec2", "sandbox/ec2/ec2_module.cpp", "add")):
         with open(os.path.join(source_root, path)) as f:
             text = f.read()
-        for name in re.findall(r'\badd\(\s*"([A-Z][A-Za-z]+)"', text):
+        for name in re.findall(r'\b' + call + r'\(\s*"([A-Z][A-Za-z]+)"', text):
             ops.add((service, name))
     return ops
 
@@ -506,6 +843,176 @@ def kms_ops(cf):
         EncryptionContext={"aws:ecs:clusterName": "other"})
 
 
+def iam_ops(cf):
+    """IAM (Query): roles, inline and managed policies, boundaries, users, access keys, an
+    instance profile and the simulator; then the deletions."""
+    iam = lambda op, **kw: cf.call("iam", op, **kw)  # noqa: E731
+    trust = json.dumps(policy({"Effect": "Allow", "Action": "sts:AssumeRole",
+                               "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}))
+    doc = json.dumps(policy({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}))
+    missing_policy = f"arn:aws:iam::{ACCOUNT}:policy/missing"
+    role = iam("CreateRole", RoleName="conf-role", AssumeRolePolicyDocument=trust,
+               Description="conformance", MaxSessionDuration=7200)["Role"]
+    iam("CreateRole", expect_error="EntityAlreadyExists", RoleName="conf-role",
+        AssumeRolePolicyDocument=trust)
+    iam("CreateRole", expect_error="MalformedPolicyDocument", RoleName="bad-role",
+        AssumeRolePolicyDocument="{")
+    got = iam("GetRole", RoleName="conf-role")["Role"]
+    check(json.loads(got["AssumeRolePolicyDocument"]
+                     if isinstance(got["AssumeRolePolicyDocument"], str)
+                     else json.dumps(got["AssumeRolePolicyDocument"])) == json.loads(trust) and
+          got["RoleId"] == role["RoleId"] and got["MaxSessionDuration"] == 7200,
+          "iam GetRole: the trust policy (URL-encoded on the wire) and the role as created", got)
+    iam("GetRole", expect_error="NoSuchEntity", RoleName="missing")
+    iam("ListRoles")
+    iam("ListRoles", key=READER, expect_error="AccessDenied")
+
+    iam("PutRolePolicy", RoleName="conf-role", PolicyName="inline", PolicyDocument=doc)
+    iam("PutRolePolicy", expect_error="NoSuchEntity", RoleName="missing", PolicyName="inline",
+        PolicyDocument=doc)
+    iam("GetRolePolicy", RoleName="conf-role", PolicyName="inline")
+    iam("GetRolePolicy", expect_error="NoSuchEntity", RoleName="conf-role", PolicyName="missing")
+    iam("ListRolePolicies", RoleName="conf-role")
+    iam("ListRolePolicies", expect_error="NoSuchEntity", RoleName="missing")
+    managed = iam("CreatePolicy", PolicyName="conf-managed", PolicyDocument=doc,
+                  Description="conformance")["Policy"]["Arn"]
+    iam("CreatePolicy", expect_error="EntityAlreadyExists", PolicyName="conf-managed",
+        PolicyDocument=doc)
+    iam("GetPolicy", PolicyArn=managed)
+    iam("GetPolicy", expect_error="NoSuchEntity", PolicyArn=missing_policy)
+    iam("GetPolicyVersion", PolicyArn=managed, VersionId="v1")
+    iam("GetPolicyVersion", expect_error="NoSuchEntity", PolicyArn=managed, VersionId="v2")
+    iam("AttachRolePolicy", RoleName="conf-role", PolicyArn=managed)
+    iam("AttachRolePolicy", expect_error="NoSuchEntity", RoleName="conf-role",
+        PolicyArn=missing_policy)
+    iam("ListAttachedRolePolicies", RoleName="conf-role")
+    iam("ListAttachedRolePolicies", expect_error="NoSuchEntity", RoleName="missing")
+    iam("PutRolePermissionsBoundary", RoleName="conf-role", PermissionsBoundary=managed)
+    iam("PutRolePermissionsBoundary", expect_error="NoSuchEntity", RoleName="conf-role",
+        PermissionsBoundary=missing_policy)
+    iam("GetRole", RoleName="conf-role")  # now with its PermissionsBoundary
+    sim = iam("SimulatePrincipalPolicy", PolicySourceArn=role["Arn"],
+              ActionNames=["s3:GetObject", "s3:PutObject"], ResourceArns=["*"])
+    check([r["EvalDecision"] for r in sim["EvaluationResults"]] == ["allowed", "implicitDeny"],
+          "iam SimulatePrincipalPolicy: the role's policies decide", sim["EvaluationResults"])
+    iam("SimulatePrincipalPolicy", expect_error="NoSuchEntity",
+        PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/missing", ActionNames=["s3:GetObject"])
+    iam("SimulatePrincipalPolicy", expect_error="InvalidInput",
+        PolicySourceArn=f"arn:aws:sts::{ACCOUNT}:assumed-role/conf-role/s",
+        ActionNames=["s3:GetObject"])
+
+    # Users and access keys.
+    iam("CreateUser", UserName="conf-user")
+    iam("CreateUser", expect_error="EntityAlreadyExists", UserName="reader")
+    iam("GetUser", UserName="conf-user")
+    iam("GetUser", expect_error="NoSuchEntity", UserName="missing")
+    iam("PutUserPolicy", UserName="conf-user", PolicyName="inline", PolicyDocument=doc)
+    iam("PutUserPolicy", expect_error="NoSuchEntity", UserName="missing", PolicyName="inline",
+        PolicyDocument=doc)
+    iam("AttachUserPolicy", UserName="conf-user", PolicyArn=managed)
+    iam("AttachUserPolicy", expect_error="NoSuchEntity", UserName="conf-user",
+        PolicyArn=missing_policy)
+    iam("PutUserPermissionsBoundary", UserName="conf-user", PermissionsBoundary=managed)
+    iam("PutUserPermissionsBoundary", expect_error="NoSuchEntity", UserName="missing",
+        PermissionsBoundary=managed)
+    iam("GetUser", UserName="conf-user")  # now with its PermissionsBoundary
+    iam("CreateAccessKey", UserName="conf-user")
+    iam("CreateAccessKey", expect_error="NoSuchEntity", UserName="missing")
+    iam("GetAccessKeyLastUsed", AccessKeyId=READER[0])
+    iam("GetAccessKeyLastUsed", expect_error="NoSuchEntity", AccessKeyId="AKIAECSHCONFNOSUCH02")
+    iam("GetAccessKeyLastUsed", key=READER, expect_error="AccessDenied", AccessKeyId=READER[0])
+
+    # An instance profile (DescribeInstances' instance names it).
+    iam("CreateInstanceProfile", InstanceProfileName="conf-profile")
+    iam("CreateInstanceProfile", expect_error="EntityAlreadyExists",
+        InstanceProfileName="conf-profile")
+    iam("AddRoleToInstanceProfile", InstanceProfileName="conf-profile", RoleName="conf-role")
+    iam("AddRoleToInstanceProfile", expect_error="LimitExceeded",
+        InstanceProfileName="conf-profile", RoleName="exec-role")
+    iam("AddRoleToInstanceProfile", expect_error="NoSuchEntity", InstanceProfileName="missing",
+        RoleName="conf-role")
+    ip = iam("GetInstanceProfile", InstanceProfileName="conf-profile")["InstanceProfile"]
+    check([r["RoleName"] for r in ip["Roles"]] == ["conf-role"],
+          "iam GetInstanceProfile: its role", ip)
+    iam("GetInstanceProfile", expect_error="NoSuchEntity", InstanceProfileName="missing")
+
+    # Deletions: a role keeps its policies until they are removed.
+    iam("CreateRole", RoleName="doomed", AssumeRolePolicyDocument=trust)
+    iam("PutRolePolicy", RoleName="doomed", PolicyName="inline", PolicyDocument=doc)
+    iam("DeleteRole", expect_error="DeleteConflict", RoleName="doomed")
+    iam("DeleteRolePolicy", RoleName="doomed", PolicyName="inline")
+    iam("DeleteRolePolicy", expect_error="NoSuchEntity", RoleName="doomed", PolicyName="inline")
+    iam("DeleteRole", RoleName="doomed")
+    iam("DeleteRole", expect_error="NoSuchEntity", RoleName="doomed")
+    iam("DetachRolePolicy", RoleName="conf-role", PolicyArn=managed)
+    iam("DetachRolePolicy", expect_error="NoSuchEntity", RoleName="conf-role", PolicyArn=managed)
+    iam("DeleteRolePolicy", RoleName="conf-role", PolicyName="inline")
+    e = iam("DeleteRole", expect_error="DeleteConflict", RoleName="conf-role")
+    check("instance profile" in str(e),
+          "iam DeleteRole of a role in an instance profile: AWS's DeleteConflict", e)
+    return role["Arn"]
+
+
+def sts_ops(cf, role_arn):
+    """STS (Query): who is calling; a role's temporary credentials."""
+    sts = lambda op, **kw: cf.call("sts", op, **kw)  # noqa: E731
+    me = sts("GetCallerIdentity")
+    check(me["Account"] == ACCOUNT, "sts GetCallerIdentity: the sandbox's account", me)
+    reader = sts("GetCallerIdentity", key=READER)
+    check(reader["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/reader",
+          "sts GetCallerIdentity: the reader's user ARN", reader)
+    sts("GetCallerIdentity", key=("AKIAECSHCONFNOSUCH03", "x"),
+        expect_error="InvalidClientTokenId")
+    got = sts("AssumeRole", RoleArn=role_arn, RoleSessionName="conf", DurationSeconds=900)
+    check(got["AssumedRoleUser"]["Arn"] ==
+          f"arn:aws:sts::{ACCOUNT}:assumed-role/conf-role/conf" and
+          got["Credentials"]["AccessKeyId"].startswith("ASIA"),
+          "sts AssumeRole: the assumed-role ARN and ASIA credentials", got["AssumedRoleUser"])
+    sts("AssumeRole", key=READER, expect_error="AccessDenied", RoleArn=role_arn,
+        RoleSessionName="conf")
+    sts("AssumeRole", expect_error="ValidationError", RoleArn=role_arn, RoleSessionName="conf",
+        DurationSeconds=43200)
+
+
+def ec2_ops(cf):
+    """EC2 (its Query dialect): the network pieces doctor reads, and the instances."""
+    ec2 = lambda op, **kw: cf.call("ec2", op, **kw)  # noqa: E731
+    vpcs = ec2("DescribeVpcs")["Vpcs"]
+    check(sorted(v["VpcId"] for v in vpcs) == [VPC, PRIVATE_VPC] and
+          [v["IsDefault"] for v in vpcs if v["VpcId"] == VPC] == [True],
+          "ec2 DescribeVpcs: the scenario's VPCs, the default one marked", vpcs)
+    ec2("DescribeVpcs", expect_error="InvalidVpcID.NotFound", VpcIds=["vpc-0000000000000dead"])
+    ec2("DescribeVpcs", key=READER, expect_error="UnauthorizedOperation")
+    subnets = ec2("DescribeSubnets", Filters=[{"Name": "vpc-id", "Values": [PRIVATE_VPC]}])
+    check(sorted(s["SubnetId"] for s in subnets["Subnets"]) == [NAT_SUBNET, ISOLATED_SUBNET],
+          "ec2 DescribeSubnets: a vpc-id filter", subnets)
+    ec2("DescribeSubnets", expect_error="InvalidSubnetID.NotFound",
+        SubnetIds=["subnet-0000000000000dead"])
+    eps = ec2("DescribeVpcEndpoints", Filters=[{"Name": "vpc-id", "Values": [PRIVATE_VPC]}])
+    check([e["ServiceName"] for e in eps["VpcEndpoints"]] ==
+          [f"com.amazonaws.{REGION}.ssmmessages"],
+          "ec2 DescribeVpcEndpoints: the ssmmessages endpoint in the region", eps)
+    ec2("DescribeVpcEndpoints", expect_error="InvalidVpcEndpointId.NotFound",
+        VpcEndpointIds=["vpce-0000000000000dead"])
+    tables = ec2("DescribeRouteTables")["RouteTables"]
+    routes = {t["Associations"][0]["SubnetId"]: {r["DestinationCidrBlock"]:
+                                                 r.get("GatewayId", r.get("NatGatewayId"))
+                                                 for r in t["Routes"]} for t in tables}
+    check(routes.get(SUBNET, {}).get("0.0.0.0/0", "").startswith("igw-") and
+          routes.get(NAT_SUBNET, {}).get("0.0.0.0/0", "").startswith("nat-") and
+          "0.0.0.0/0" not in routes.get(ISOLATED_SUBNET, {"0.0.0.0/0": 1}),
+          "ec2 DescribeRouteTables: internet gateway, NAT gateway, no way out", routes)
+    ec2("DescribeRouteTables", key=READER, expect_error="UnauthorizedOperation")
+    res = ec2("DescribeInstances", InstanceIds=["i-0c0f0a0b0c0d0e0f3"])["Reservations"]
+    inst = res[0]["Instances"][0]
+    check(inst["IamInstanceProfile"]["Arn"].endswith(":instance-profile/conf-profile") and
+          inst["PublicIpAddress"] == "203.0.113.7" and inst["VpcId"] == PRIVATE_VPC,
+          "ec2 DescribeInstances: the profile, the public address, the VPC", inst)
+    ec2("DescribeInstances")
+    ec2("DescribeInstances", expect_error="InvalidInstanceID.NotFound",
+        InstanceIds=["i-0000000000000dead"])
+
+
 def list_instance(cf):
     return cf.client("ecs").list_container_instances(cluster="hosts")["containerInstanceArns"][0]
 
@@ -567,8 +1074,13 @@ def main():
         cf = Conformance(sb)
         run(cf, sb)
         kms_ops(cf)
+        sts_ops(cf, iam_ops(cf))
+        ec2_ops(cf)
         served = served_operations(opts.source_root)
-        check(len(served) >= 30, f"found the operations the sandbox serves ({len(served)})",
+        counts = {svc: sum(1 for s, _ in served if s == svc)
+                  for svc in ("ecs", "ssm", "logs", "kms", "iam", "sts", "ec2")}
+        check(all(counts.values()) and len(served) >= 70,
+              f"found the operations the sandbox serves ({len(served)}: {counts})",
               sorted(served))
         for service, op in sorted(served):
             got = cf.exercised.get((service, op), set())
@@ -580,7 +1092,7 @@ def main():
     explaining_mode(opts.sandbox)
     if check.exit_code():
         return 1
-    print("all checks passed")
+    print(f"all {check.count} checks passed")
     return 0
 
 
