@@ -2,7 +2,7 @@
 the agent's pacing off and realistic, each against the session's own ceiling measured in the
 same run on the same task: `ecsh exec -- cat FILE > FILE` (download) and
 `ecsh exec -- sh -c 'cat > FILE' < FILE` (upload), the same bytes through the same session path
-without cp's probe, verification and rename."""
+without cp's probe, verification and rename. The runs of cp and of its ceiling alternate."""
 import os
 import statistics
 import subprocess
@@ -44,6 +44,21 @@ def timed(cmd, env, stdin=None):
         raise SystemExit(f"{' '.join(cmd[3:6])}... failed ({p.returncode}): "
                          f"{p.stderr.decode()[-400:]}")
     return time.perf_counter() - t0
+
+
+def interleaved(a, b, n):
+    """Medians of n runs of a and of b, alternated ABBA: both see the same machine (the page
+    cache's write-back of the last 128 MiB, another process) instead of one block of runs after
+    the other."""
+    ta, tb = [], []
+    for i in range(n):
+        if i % 2 == 0:
+            ta.append(a())
+            tb.append(b())
+        else:
+            tb.append(b())
+            ta.append(a())
+    return statistics.median(ta), statistics.median(tb)
 
 
 def cp_rows(ecsh, sandbox_bin, env, runs, quick):
@@ -90,10 +105,8 @@ def cp_rows(ecsh, sandbox_bin, env, runs, quick):
                         raise SystemExit("exec -- cat failed")
                     return time.perf_counter() - t0
 
-            t_up = statistics.median(up() for _ in range(n))
-            t_cu = statistics.median(ceiling_up() for _ in range(n))
-            t_down = statistics.median(down() for _ in range(n))
-            t_cd = statistics.median(ceiling_down() for _ in range(n))
+            t_up, t_cu = interleaved(up, ceiling_up, n)
+            t_down, t_cd = interleaved(down, ceiling_down, n)
             mb = size / 1e6
             label = "pacing off" if pacing == "none" else "realistic pacing"
             rows.append((f"cp upload {size >> 20} MiB, {label}", f"{mb/t_up:.1f} MB/s",
