@@ -54,9 +54,11 @@ ensure_packages() {
 # another's choice from the CMake cache: `demo` then `test` runs the whole suite, and `test` then
 # `demo` rebuilds nothing. `demo` only builds fewer targets.
 BUILD_OPTIONS=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DECSH_TESTS=ON -DECSH_WERROR=ON
-  -DECSH_SANITIZE=OFF -DECSH_FUZZ=OFF)
+  -DECSH_SANITIZE=OFF -DECSH_FUZZ=OFF -DECSH_UNITY=ON)
+# The sanitized build compiles every file on its own (no unity batches), so that a file that
+# does not include what it uses still fails somewhere.
 SANITIZED_BUILD_OPTIONS=(-G Ninja -DCMAKE_BUILD_TYPE=Debug -DECSH_TESTS=ON -DECSH_WERROR=ON
-  -DECSH_SANITIZE=ON -DECSH_FUZZ=OFF)
+  -DECSH_SANITIZE=ON -DECSH_FUZZ=OFF -DECSH_UNITY=OFF)
 
 # configure_and_build DIR "OPTIONS…" [TARGET…]
 configure_and_build() {

@@ -89,7 +89,7 @@ ExecAgentFacts Ecs::exec_agent_facts(const Task& t, const Container& c) const {
   // one (AWS does not say which).
   if (def && get(*def, "pidMode") == "task") {
     for (const auto& other : t.containers) {
-      if (other.image.find("guardduty") != std::string::npos) continue;
+      if (is_guardduty_sidecar(other.image)) continue;
       if (other.name != c.name) f.pid_namespace_agent_in = other.name;
       break;
     }

@@ -85,6 +85,10 @@ ConnectionProblem connection_problem(const ExecAgentFacts& f) {
 
 }  // namespace
 
+bool is_guardduty_sidecar(std::string_view image) {
+  return image.find("guardduty") != std::string_view::npos;
+}
+
 bool instance_offers_exec(std::string_view ecs_agent_version, bool has_exec_binaries) {
   return has_exec_binaries && compare_versions(ecs_agent_version, "1.50.2") >= 0;
 }
@@ -107,7 +111,7 @@ ExecAgentDecision decide_exec_agent(const ExecAgentFacts& facts, AgentReporting 
     d.problem = "The task was run without enableExecuteCommand";
     return d;
   }
-  if (facts.image.find("guardduty") != std::string::npos) {
+  if (is_guardduty_sidecar(facts.image)) {
     d.problem = "The container is a GuardDuty sidecar, which runs no ExecuteCommandAgent";
     return d;
   }

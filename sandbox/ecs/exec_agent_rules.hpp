@@ -54,6 +54,9 @@ struct ExecPlatform {
   bool instance_has_exec_binaries = true;
 };
 
+// A GuardDuty runtime-monitoring sidecar (by its image): AWS starts no ExecuteCommandAgent in it.
+bool is_guardduty_sidecar(std::string_view image);
+
 // Whether a container instance offers ECS Exec: the ECS agent is 1.50.2 or later and has the
 // SSM agent's binaries; it then registers the attribute ecs.capability.execute-command.
 bool instance_offers_exec(std::string_view ecs_agent_version, bool has_exec_binaries);
