@@ -5,6 +5,9 @@
 namespace ecsh::sandbox::ecs {
 namespace {
 
+// The first ECS agent with ECS Exec.
+constexpr std::string_view kMinExecAgent = "1.50.2";
+
 // Dotted versions compared part by part as numbers: 1.9.0 < 1.50.2.
 int compare_versions(std::string_view a, std::string_view b) {
   auto next = [](std::string_view& s) {
@@ -29,9 +32,9 @@ std::string unsupported(const ExecPlatform& p) {
            " does not support ECS Exec (1.4.0 or later needed)";
   }
   if (p.launch_type == "EC2" && p.ecs_agent_version &&
-      compare_versions(*p.ecs_agent_version, "1.50.2") < 0) {
-    return "ECS agent " + *p.ecs_agent_version +
-           " does not support ECS Exec (1.50.2 or later needed)";
+      compare_versions(*p.ecs_agent_version, kMinExecAgent) < 0) {
+    return "ECS agent " + *p.ecs_agent_version + " does not support ECS Exec (" +
+           std::string(kMinExecAgent) + " or later needed)";
   }
   if (p.launch_type == "EC2" && !p.instance_has_exec_binaries) {
     return "The container instance has no ECS Exec binaries (/var/lib/ecs/deps/execute-command), "
@@ -90,7 +93,7 @@ bool is_guardduty_sidecar(std::string_view image) {
 }
 
 bool instance_offers_exec(std::string_view ecs_agent_version, bool has_exec_binaries) {
-  return has_exec_binaries && compare_versions(ecs_agent_version, "1.50.2") >= 0;
+  return has_exec_binaries && compare_versions(ecs_agent_version, kMinExecAgent) >= 0;
 }
 
 AgentIdentity agent_identity(const ExecCredentials& c) {

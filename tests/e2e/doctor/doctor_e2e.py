@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Checks  # noqa: E402
+from harness import Checks, wait  # noqa: E402
 from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
@@ -219,6 +219,12 @@ def main():
             time.sleep(0.1)
         raise AssertionError(f"service app in {cluster} never ran")
 
+    def wait_task_status(cluster, task, status):
+        def reached():
+            _, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", cluster, "--tasks", task)
+            return d and d["tasks"] and d["tasks"][0]["lastStatus"] == status
+        wait(reached, f"task {task} to be {status}", timeout=10)
+
     try:
         for c in ["ok", "role", "disabled", "redeploy", "platform", "network", "kms", "rofs",
                   "agent", "norole", "envkeys", "envkeys-ok", "envkeys-unknown", "envkeys-secret",
@@ -326,11 +332,7 @@ def main():
                               "--overrides", json.dumps(
                                   {"taskRoleArn": f"arn:aws:iam::000000000000:role/{role}"}))
             task = run["tasks"][0]["taskArn"] if run else ""
-            for _ in range(100):
-                _, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "override", "--tasks", task)
-                if d and d["tasks"][0]["lastStatus"] == "RUNNING":
-                    break
-                time.sleep(0.1)
+            wait_task_status("override", task, "RUNNING")
             rc, fails, report = doctor("override", extra=("-t", task))
             role_check = [c for c in report["checks"] if c["id"] == "task.role_ssmmessages"]
             p = ecsh("exec", "-c", "override", "-t", task, "--", "true")
@@ -399,11 +401,7 @@ def main():
         task_arn = run["tasks"][0]["taskArn"]
         time.sleep(0.3)
         aws(sb, "ecs", "stop-task", "--cluster", "ok", "--task", task_arn)
-        for _ in range(100):
-            _, d, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "ok", "--tasks", task_arn)
-            if d["tasks"][0]["lastStatus"] == "STOPPED":
-                break
-            time.sleep(0.1)
+        wait_task_status("ok", task_arn, "STOPPED")
         rc, fails, report = doctor("ok", extra=("-t", task_arn))
         check(rc == 1 and "task.status" in fails and "STOPPED" in fails["task.status"]["detail"],
               "doctor finds: the task stopped (with its reason)", (rc, list(fails)))
