@@ -162,7 +162,7 @@ Awaitable<Result<std::vector<std::string>>> services_named(aws::AwsClient& clien
 Awaitable<Result<std::vector<std::string>>> task_arns(aws::AwsClient& client,
                                                       const std::string& cluster,
                                                       const std::string& service) {
-  const std::string running = "RUNNING";
+  const auto running = ecs::TaskStatus::running;
   if (service.empty()) {
     std::string any;
     co_return co_await ecs::list_task_arns(client, cluster, any, running);

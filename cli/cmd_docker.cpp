@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/json.hpp>
 

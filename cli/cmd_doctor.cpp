@@ -68,8 +68,8 @@ Awaitable<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
     ECSH_CO_TRY(auto arn, ecs::select_arn(req, services, picker));
     scope.service = ecs::arn_name(arn);
     // Task-level checks run on the service's newest running task.
-    ECSH_CO_TRY(auto arns,
-                co_await ecs::list_task_arns(client, scope.cluster_arn, scope.service, "RUNNING"));
+    ECSH_CO_TRY(auto arns, co_await ecs::list_task_arns(client, scope.cluster_arn, scope.service,
+                                                        ecs::TaskStatus::running));
     if (!arns.empty()) {
       ECSH_CO_TRY(auto tasks, co_await ecs::describe_tasks(client, scope.cluster_arn, arns));
       std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) {

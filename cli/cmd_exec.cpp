@@ -101,7 +101,10 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
       if (global.yes) {
         fmt::print(stderr, "ecsh: going through the instance (--yes).\n");
       } else if (!confirm("Get in through the instance?")) {
+        // Declined (or no terminal to ask on): 252, as every prompt (docs/CODING.md); AWS's
+        // answer stays the message.
         Error e = r.error();
+        e.kind = ErrorKind::usage;
         e.hint = ::isatty(STDIN_FILENO)
                      ? "Nothing done. `ecsh enable` makes ECS Exec work for new tasks."
                      : "Not a terminal: add --yes (or --via ec2) to go through the instance.";

@@ -38,8 +38,7 @@ Awaitable<Error> session_over(aws::AwsClient& client, const ecs::ResolvedTarget&
   auto tasks = co_await ecs::describe_tasks(client, target.cluster_arn, arns);
   if (tasks && !tasks.value().empty()) {
     const auto& t = tasks.value().front();
-    if (t.last_status == "STOPPED" || t.desired_status == "STOPPED" ||
-        t.last_status == "DEACTIVATING" || t.last_status == "STOPPING") {
+    if (ecs::is_ending(t.last_status) || ecs::is_ending(t.desired_status)) {
       std::string why = t.stopped_reason.empty() ? "" : " (" + t.stopped_reason + ")";
       Error e =
           Error::connection("task " + target.task.id + " stopped" + why + "; the forward is over",
@@ -141,11 +140,11 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
         co_return *start_error;
       }
 
-      bool interrupted = false;
+      int interrupted = 0;  // the signal that ended the forward
       asio::signal_set signals(executor, SIGINT, SIGTERM, SIGHUP);
-      signals.async_wait([&](boost::system::error_code ec, int) {
+      signals.async_wait([&](boost::system::error_code ec, int signal) {
         if (ec) return;
-        interrupted = true;
+        interrupted = signal;
         for (auto& f : forwards) f->stop();
         // A second Ctrl-C ends ecsh at once, as usual.
         signals.async_wait([](boost::system::error_code ec2, int signal) {
@@ -185,7 +184,7 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
       }
       if (interrupted && !first_error) {
         fmt::print(stderr, "ecsh: forward ended.\n");
-        co_return 0;
+        co_return 128 + interrupted;  // 130 for Ctrl-C, as every command (docs/CODING.md)
       }
       if (first_error) co_return *first_error;
       std::string output = closed_end ? closed_end->output : std::string();

@@ -205,12 +205,12 @@ Awaitable<Result<int>> run_logs(const GlobalOptions& global, const LogsOptions& 
   std::fflush(stdout);
   if (!o.follow) co_return 0;
 
-  bool interrupted = false;
+  int interrupted = 0;  // the signal that ended the follow
   asio::steady_timer pause(executor);
   asio::signal_set signals(executor, SIGINT, SIGTERM, SIGHUP);
-  signals.async_wait([&](boost::system::error_code ec, int) {
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
     if (ec) return;
-    interrupted = true;
+    interrupted = signal;
     pause.cancel();
   });
   logs::PollBackoff backoff;
@@ -233,7 +233,8 @@ Awaitable<Result<int>> run_logs(const GlobalOptions& global, const LogsOptions& 
           warn_unreadable();
           widen();
         }
-        if (single_task && !tasks.empty()) task_over = tasks.front().last_status == "STOPPED";
+        if (single_task && !tasks.empty())
+          task_over = tasks.front().last_status == ecs::TaskStatus::stopped;
       }
     }
     const std::optional<std::int64_t> from = window.query_start();
@@ -251,7 +252,8 @@ Awaitable<Result<int>> run_logs(const GlobalOptions& global, const LogsOptions& 
     if (task_over && !got) break;  // the task stopped and its last lines are out
   }
   signals.cancel();
-  co_return 0;
+  // Ended by Ctrl-C (or SIGTERM, SIGHUP): 128 + the signal, as every command (docs/CODING.md).
+  co_return interrupted ? 128 + interrupted : 0;
 }
 
 }  // namespace

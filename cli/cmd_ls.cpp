@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "cli/table.hpp"
 #include "cli/target_options.hpp"
+#include "ecsh/ecs/exec_readiness.hpp"
 #include "ecsh/logs/why.hpp"
 
 #include <fmt/format.h>
@@ -21,32 +22,9 @@ struct LsOptions {
   bool stopped = false;
 };
 
-// Whether ECS Exec into a task can work right now, and if not the first reason.
-std::string task_exec_state(const ecs::TaskView& t) {
-  if (t.last_status != "RUNNING") return "no: task " + t.last_status;
-  if (!t.enable_execute_command) return "no: exec not enabled at launch";
-  bool any_running = false;
-  std::string reason;
-  for (const auto& c : t.containers) {
-    if (!c.exec_agent_status) continue;
-    if (*c.exec_agent_status == "RUNNING") {
-      any_running = true;
-    } else if (reason.empty()) {
-      reason = "agent " + *c.exec_agent_status +
-               (c.exec_agent_reason.empty() ? "" : ": " + c.exec_agent_reason);
-    }
-  }
-  if (any_running) return "ready";
-  return "no: " + (reason.empty() ? std::string("no exec agent") : reason);
-}
-
-std::string container_exec_state(const ecs::TaskView& t, const ecs::ContainerView& c) {
-  if (t.last_status != "RUNNING") return "no: task " + t.last_status;
-  if (!t.enable_execute_command) return "no: exec not enabled at launch";
-  if (!c.exec_agent_status) return "no: no exec agent (sidecar)";
-  if (*c.exec_agent_status == "RUNNING") return "ready";
-  return "no: agent " + *c.exec_agent_status +
-         (c.exec_agent_reason.empty() ? "" : ": " + c.exec_agent_reason);
+// The EXEC column: "ready", or "no: " and what blocks it (ecs/exec_readiness.hpp decides).
+std::string exec_cell(const ecs::ExecReadiness& r) {
+  return r.ready() ? "ready" : "no: " + r.summary();
 }
 
 Awaitable<Result<std::vector<std::string>>> clusters_in_scope(aws::AwsClient& client,
@@ -108,14 +86,14 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
       if (names.empty()) continue;
       ECSH_CO_TRY(auto services, co_await ecs::describe_services(client, cluster, names));
       for (const auto& s : services) {
-        ECSH_CO_TRY(auto task_arns,
-                    co_await ecs::list_task_arns(client, cluster, s.name, "RUNNING"));
+        ECSH_CO_TRY(auto task_arns, co_await ecs::list_task_arns(client, cluster, s.name,
+                                                                 ecs::TaskStatus::running));
         std::vector<ecs::TaskView> tasks;
         if (!task_arns.empty()) {
           ECSH_CO_TRY(tasks, co_await ecs::describe_tasks(client, cluster, task_arns));
         }
         int ready = static_cast<int>(std::count_if(tasks.begin(), tasks.end(), [](const auto& t) {
-          return task_exec_state(t) == "ready";
+          return ecs::exec_readiness(t).ready();
         }));
         int stale = static_cast<int>(std::count_if(tasks.begin(), tasks.end(), [&](const auto& t) {
           return t.enable_execute_command != s.enable_execute_command;
@@ -124,8 +102,11 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
                            : stale > 0 ? fmt::format("no: redeploy needed ({} old tasks)", stale)
                            : ready > 0 ? fmt::format("ready ({}/{} tasks)", ready, tasks.size())
                            : tasks.empty() ? "no: no running task"
-                                           : "no: " + task_exec_state(tasks.front()).substr(4);
-        std::string rollout = s.deployments.empty() ? "" : s.deployments.front().rollout_state;
+                                           : exec_cell(ecs::exec_readiness(tasks.front()));
+        std::string rollout = s.deployments.empty() || s.deployments.front().rollout_state ==
+                                                           ecs::RolloutState::unknown
+                                  ? ""
+                                  : std::string(ecs::name(s.deployments.front().rollout_state));
         rows.push_back({ecs::arn_name(cluster), s.name, std::to_string(s.desired_count),
                         std::to_string(s.running_count), rollout, exec});
         out.push_back(json::object{{"cluster", ecs::arn_name(cluster)},
@@ -155,11 +136,11 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
       arns.push_back(o.target.task);
     } else {
       if (o.stopped) {
-        ECSH_CO_TRY(arns,
-                    co_await ecs::list_task_arns(client, cluster, o.target.service, "STOPPED"));
+        ECSH_CO_TRY(arns, co_await ecs::list_task_arns(client, cluster, o.target.service,
+                                                       ecs::TaskStatus::stopped));
       } else {
-        ECSH_CO_TRY(arns,
-                    co_await ecs::list_task_arns(client, cluster, o.target.service, "RUNNING"));
+        ECSH_CO_TRY(arns, co_await ecs::list_task_arns(client, cluster, o.target.service,
+                                                       ecs::TaskStatus::running));
       }
     }
     if (arns.empty()) continue;
@@ -168,14 +149,18 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
       if (!o.target.task.empty() && !t.id.starts_with(ecs::arn_name(o.target.task))) continue;
       std::string svc = t.service_name();
       if (o.what == "tasks" && o.stopped) {
-        if (t.last_status != "STOPPED" && t.desired_status != "STOPPED") continue;
+        if (t.last_status != ecs::TaskStatus::stopped &&
+            t.desired_status != ecs::TaskStatus::stopped) {
+          continue;
+        }
         const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-        rows.push_back({t.id.substr(0, 8), svc.empty() ? "-" : svc,
-                        t.stopped_at ? logs::ago(*t.stopped_at, now) : t.last_status,
-                        t.stop_code.empty() ? "-" : t.stop_code, logs::exit_codes(t),
-                        t.stopped_reason.empty() ? "-" : t.stopped_reason});
+        rows.push_back(
+            {t.id.substr(0, 8), svc.empty() ? "-" : svc,
+             t.stopped_at ? logs::ago(*t.stopped_at, now) : std::string(ecs::name(t.last_status)),
+             t.stop_code.empty() ? "-" : t.stop_code, logs::exit_codes(t),
+             t.stopped_reason.empty() ? "-" : t.stopped_reason});
         json::array exits;
         for (const auto& c : t.containers) {
           json::object co{{"container", c.name}, {"reason", c.reason}};
@@ -190,35 +175,39 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
                          {"task", t.id},
                          {"arn", t.arn},
                          {"service", svc},
-                         {"status", t.last_status},
+                         {"status", ecs::name(t.last_status)},
                          {"stop_code", t.stop_code},
                          {"stopped_reason", t.stopped_reason},
                          {"containers", std::move(exits)}};
         if (t.stopped_at) row["stopped_at"] = *t.stopped_at;
         out.push_back(std::move(row));
       } else if (o.what == "tasks") {
-        std::string exec = task_exec_state(t);
-        rows.push_back({ecs::arn_name(cluster), t.id, svc.empty() ? "-" : svc, t.last_status,
-                        t.launch_type, exec});
+        const auto readiness = ecs::exec_readiness(t);
+        std::string exec = exec_cell(readiness);
+        rows.push_back({ecs::arn_name(cluster), t.id, svc.empty() ? "-" : svc,
+                        std::string(ecs::name(t.last_status)), t.launch_type, exec});
         out.push_back(json::object{{"cluster", ecs::arn_name(cluster)},
                                    {"task", t.id},
                                    {"arn", t.arn},
                                    {"service", svc},
-                                   {"status", t.last_status},
+                                   {"status", ecs::name(t.last_status)},
                                    {"launch_type", t.launch_type},
                                    {"exec_enabled", t.enable_execute_command},
                                    {"exec", exec}});
       } else {
         for (const auto& c : t.containers) {
           if (!o.target.container.empty() && !c.name.starts_with(o.target.container)) continue;
-          std::string exec = container_exec_state(t, c);
-          rows.push_back({ecs::arn_name(cluster), t.id, c.name, c.last_status, exec});
+          const auto readiness = ecs::exec_readiness(t, c);
+          std::string exec = exec_cell(readiness);
+          rows.push_back(
+              {ecs::arn_name(cluster), t.id, c.name, std::string(ecs::name(c.last_status)), exec});
           out.push_back(json::object{{"cluster", ecs::arn_name(cluster)},
                                      {"task", t.id},
                                      {"container", c.name},
-                                     {"status", c.last_status},
+                                     {"status", ecs::name(c.last_status)},
                                      {"runtime_id", c.runtime_id},
-                                     {"exec", exec}});
+                                     {"exec", exec},
+                                     {"exec_verdict", ecs::verdict_name(readiness.verdict())}});
         }
       }
     }

@@ -1,10 +1,10 @@
 #include "cli/aws_context.hpp"
 #include "cli/command.hpp"
+#include "ecsh/aws/query_replies.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
-#include <pugixml.hpp>
 
 namespace ecsh::cli {
 namespace {
@@ -13,22 +13,8 @@ Awaitable<Result<int>> whoami(const GlobalOptions& global) {
   auto executor = co_await asio::this_coro::executor;
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
   ECSH_CO_TRY(auto creds, co_await ctx->credentials->credentials());
-  aws::QueryParams no_params;
-  ECSH_CO_TRY(auto xml, co_await ctx->client->query_call(aws::services::sts(), "GetCallerIdentity",
-                                                         no_params));
-  pugi::xml_document doc;
-  if (!doc.load_buffer(xml.data(), xml.size())) {
-    Error e = Error::protocol("the GetCallerIdentity response is not valid XML");
-    co_return e;
-  }
-  auto result = doc.select_node("//GetCallerIdentityResult").node();
-  std::string account = result.child_value("Account");
-  std::string arn = result.child_value("Arn");
-  std::string user_id = result.child_value("UserId");
-  if (arn.empty()) {
-    Error e = Error::protocol("the GetCallerIdentity response has no Arn");
-    co_return e;
-  }
+  ECSH_CO_TRY(auto identity, co_await aws::caller_identity(*ctx->client));
+  const auto& [account, arn, user_id] = identity;
   const std::string& region = ctx->settings.region;
   if (global.output == "json") {
     boost::json::object o;

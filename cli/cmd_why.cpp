@@ -114,8 +114,11 @@ const ecs::TaskView* telling_task(const std::vector<ecs::TaskView>& tasks) {
   const ecs::TaskView* best = nullptr;
   const ecs::TaskView* newest = nullptr;
   for (const auto& t : tasks) {
-    if (t.last_status == "RUNNING" && t.health_status == "UNHEALTHY" && !best) best = &t;
-    if (t.last_status != "STOPPED") continue;
+    if (t.last_status == ecs::TaskStatus::running &&
+        t.health_status == ecs::HealthStatus::unhealthy && !best) {
+      best = &t;
+    }
+    if (t.last_status != ecs::TaskStatus::stopped) continue;
     auto later = [](const ecs::TaskView* a, const ecs::TaskView& b) {
       return !a || b.stopped_at.value_or(0) > a->stopped_at.value_or(0);
     };
@@ -123,7 +126,8 @@ const ecs::TaskView* telling_task(const std::vector<ecs::TaskView>& tasks) {
     bool failed = t.stop_code != "UserInitiated" &&
                   (t.stop_code != "ServiceSchedulerInitiated" ||
                    t.stopped_reason.find("health checks") != std::string::npos);
-    if (failed && (later(best, t) || (best && best->last_status != "STOPPED"))) best = &t;
+    if (failed && (later(best, t) || (best && best->last_status != ecs::TaskStatus::stopped)))
+      best = &t;
   }
   return best ? best : newest;
 }
@@ -172,8 +176,10 @@ Awaitable<Result<int>> run_why(const GlobalOptions& global, const WhyOptions& o)
     co_return e;
   }
   auto verdict = logs::judge_service(services.front());
-  ECSH_CO_TRY(auto running, co_await ecs::list_task_arns(client, cluster, service, "RUNNING"));
-  ECSH_CO_TRY(auto stopped, co_await ecs::list_task_arns(client, cluster, service, "STOPPED"));
+  ECSH_CO_TRY(auto running,
+              co_await ecs::list_task_arns(client, cluster, service, ecs::TaskStatus::running));
+  ECSH_CO_TRY(auto stopped,
+              co_await ecs::list_task_arns(client, cluster, service, ecs::TaskStatus::stopped));
   running.insert(running.end(), stopped.begin(), stopped.end());
   std::vector<ecs::TaskView> tasks;
   if (!running.empty()) {

@@ -19,8 +19,7 @@ import sys
 IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 # Coroutines whose every string parameter is a std::string_view or const char*.
-STRING_VIEW_CALLEES = {"json_call", "query_call", "json_paginate", "query_paginate",
-                       "list_task_arns"}
+STRING_VIEW_CALLEES = {"json_call", "query_call", "json_paginate", "query_paginate"}
 
 
 def blank_comments_and_strings(text):

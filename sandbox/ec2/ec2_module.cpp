@@ -1,5 +1,7 @@
 #include "sandbox/ec2/ec2_module.hpp"
 
+#include "sandbox/core/json_members.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -12,15 +14,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr const char* kNs = "http://ec2.amazonaws.com/doc/2016-11-15/";
-
-std::string get(const json::object& o, std::string_view key, std::string fallback = {}) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::move(fallback);
-}
-bool get_bool(const json::object& o, std::string_view key, bool fallback) {
-  auto* v = o.if_contains(key);
-  return v && v->is_bool() ? v->as_bool() : fallback;
-}
 
 std::string suffix(const std::string& id) { return id.substr(id.find('-') + 1); }
 

@@ -7,28 +7,8 @@
 
 namespace ecsh::sandbox::ecs {
 
-std::string get(const json::object& o, std::string_view key, std::string fallback) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::move(fallback);
-}
-bool get_bool(const json::object& o, std::string_view key, bool fallback) {
-  auto* v = o.if_contains(key);
-  return v && v->is_bool() ? v->as_bool() : fallback;
-}
 std::int64_t get_int(const json::object& o, std::string_view key, std::int64_t fallback) {
-  auto* v = o.if_contains(key);
-  if (!v) return fallback;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  return fallback;
-}
-const json::object* get_obj(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_object() ? &v->as_object() : nullptr;
-}
-const json::array* get_arr(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_array() ? &v->as_array() : nullptr;
+  return get_integer(o, key).value_or(fallback);
 }
 
 std::string hex_id(std::size_t bytes) { return crypto::hex(crypto::random_bytes(bytes)); }

@@ -4,6 +4,7 @@
 // the state file, the pieces of ECS ARNs and names, and ECS's common errors.
 
 #include "sandbox/api.hpp"
+#include "sandbox/core/json_members.hpp"
 
 #include <boost/json.hpp>
 
@@ -23,12 +24,12 @@ inline constexpr const char* kNotEnabled =
     "or the execute command agent isn't running. Wait and try again or run a new task with "
     "execute command enabled and try again.";
 
-// A member of `o`, or `fallback` when it is missing or of another type.
-std::string get(const json::object& o, std::string_view key, std::string fallback = {});
-bool get_bool(const json::object& o, std::string_view key, bool fallback = false);
+// A member of `o`, or `fallback` when it is missing or of another type (core/json_members.hpp).
+using sandbox::get;
+using sandbox::get_arr;
+using sandbox::get_bool;
+using sandbox::get_obj;
 std::int64_t get_int(const json::object& o, std::string_view key, std::int64_t fallback = 0);
-const json::object* get_obj(const json::object& o, std::string_view key);
-const json::array* get_arr(const json::object& o, std::string_view key);
 
 // `bytes` random bytes in hex.
 std::string hex_id(std::size_t bytes);

@@ -1,29 +1,12 @@
 #include "sandbox/ecs/exec_agent_rules.hpp"
 
-#include <charconv>
+#include "ecsh/common/version.hpp"
 
 namespace ecsh::sandbox::ecs {
 namespace {
 
 // The first ECS agent with ECS Exec.
 constexpr std::string_view kMinExecAgent = "1.50.2";
-
-// Dotted versions compared part by part as numbers: 1.9.0 < 1.50.2.
-int compare_versions(std::string_view a, std::string_view b) {
-  auto next = [](std::string_view& s) {
-    long v = 0;
-    auto dot = s.find('.');
-    auto part = s.substr(0, dot);
-    std::from_chars(part.data(), part.data() + part.size(), v);
-    s = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
-    return v;
-  };
-  while (!a.empty() || !b.empty()) {
-    long x = next(a), y = next(b);
-    if (x != y) return x < y ? -1 : 1;
-  }
-  return 0;
-}
 
 // Why the ECS agent or the platform cannot run ECS Exec at all ("" when it can).
 std::string unsupported(const ExecPlatform& p) {

@@ -1,6 +1,7 @@
 #include "sandbox/kms/kms_module.hpp"
 
 #include "ecsh/common/crypto.hpp"
+#include "sandbox/core/json_members.hpp"
 #include "sandbox/core/time_format.hpp"
 
 #include <openssl/evp.h>
@@ -13,11 +14,6 @@ namespace {
 
 namespace json = boost::json;
 constexpr std::string_view kMagic = "ecshkms1";
-
-std::string get(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 std::string context_aad(const std::map<std::string, std::string>& ctx) {
   std::string out;

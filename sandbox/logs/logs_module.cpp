@@ -1,5 +1,6 @@
 #include "sandbox/logs/logs_module.hpp"
 
+#include "sandbox/core/json_members.hpp"
 #include "sandbox/core/time_format.hpp"
 
 #include <boost/json.hpp>
@@ -13,25 +14,6 @@ namespace ecsh::sandbox::logs {
 namespace {
 
 namespace json = boost::json;
-
-std::string get(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::optional<std::int64_t> get_int(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  if (!v) return std::nullopt;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
-  return std::nullopt;
-}
-
-bool get_bool(const json::object& o, std::string_view key, bool fallback) {
-  auto* v = o.if_contains(key);
-  return v && v->is_bool() ? v->as_bool() : fallback;
-}
 
 std::int64_t millis(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -220,9 +202,9 @@ class Logs final : public LogsModule {
       if (!gv.is_object()) continue;
       const auto& go = gv.as_object();
       Group g;
-      g.created = get_int(go, "created").value_or(0);
+      g.created = get_integer(go, "created").value_or(0);
       g.kms_key = get(go, "kms_key");
-      g.next_stream = static_cast<int>(get_int(go, "next_stream").value_or(0));
+      g.next_stream = static_cast<int>(get_integer(go, "next_stream").value_or(0));
       if (auto* ss = go.if_contains("streams"); ss && ss->is_object()) {
         for (const auto& [s, sv] : ss->as_object()) {
           Stream st;
@@ -231,8 +213,8 @@ class Logs final : public LogsModule {
             evs = &sv.as_array();
             st.number = g.next_stream++;
           } else if (sv.is_object()) {
-            st.created = get_int(sv.as_object(), "created").value_or(0);
-            st.number = static_cast<int>(get_int(sv.as_object(), "number").value_or(0));
+            st.created = get_integer(sv.as_object(), "created").value_or(0);
+            st.number = static_cast<int>(get_integer(sv.as_object(), "number").value_or(0));
             if (auto* e = sv.as_object().if_contains("events"); e && e->is_array())
               evs = &e->as_array();
           }
@@ -240,8 +222,8 @@ class Logs final : public LogsModule {
             for (const auto& e : *evs) {
               if (!e.is_object()) continue;
               Event ev;
-              ev.timestamp = get_int(e.as_object(), "t").value_or(0);
-              ev.ingestion = get_int(e.as_object(), "i").value_or(ev.timestamp);
+              ev.timestamp = get_integer(e.as_object(), "t").value_or(0);
+              ev.ingestion = get_integer(e.as_object(), "i").value_or(ev.timestamp);
               ev.message = get(e.as_object(), "m");
               st.events.push_back(std::move(ev));
             }
@@ -316,10 +298,10 @@ ApiResult<json::value> Logs::get_log_events(RequestContext& ctx, const json::obj
                             "The specified log stream does not exist.");
   }
   const auto& events = s->second.events;
-  auto limit = get_int(req, "limit").value_or(10000);
+  auto limit = get_integer(req, "limit").value_or(10000);
   if (limit < 1 || limit > 10000) return invalid("limit must be between 1 and 10000");
-  auto start = get_int(req, "startTime");
-  auto end = get_int(req, "endTime");
+  auto start = get_integer(req, "startTime");
+  auto end = get_integer(req, "endTime");
   auto in_range = [&](const Event& e) {
     return (!start || e.timestamp >= *start) && (!end || e.timestamp <= *end);
   };
@@ -375,10 +357,10 @@ ApiResult<json::value> Logs::filter_log_events(RequestContext& ctx, const json::
     return invalid("logStreamNames and logStreamNamePrefix are mutually exclusive");
   }
   if (names.size() > 100) return invalid("logStreamNames may name at most 100 streams");
-  auto limit = get_int(req, "limit").value_or(10000);
+  auto limit = get_integer(req, "limit").value_or(10000);
   if (limit < 1 || limit > 10000) return invalid("limit must be between 1 and 10000");
-  auto start = get_int(req, "startTime");
-  auto end = get_int(req, "endTime");
+  auto start = get_integer(req, "startTime");
+  auto end = get_integer(req, "endTime");
   std::optional<FilterKey> from;
   if (std::string token = get(req, "nextToken"); !token.empty()) {
     from = parse_filter_token(token);
@@ -432,7 +414,7 @@ ApiResult<json::value> Logs::describe_log_streams(RequestContext& ctx, const jso
   if (order == "LastEventTime" && !prefix.empty()) {
     return invalid("Cannot order by LastEventTime with a logStreamNamePrefix.");
   }
-  auto limit = get_int(req, "limit").value_or(50);
+  auto limit = get_integer(req, "limit").value_or(50);
   if (limit < 1 || limit > 50) return invalid("limit must be between 1 and 50");
   std::vector<std::pair<const std::string*, const Stream*>> list;
   for (const auto& [name, st] : grp->streams) {
@@ -522,7 +504,7 @@ void Logs::register_routes(Router& router) {
           for (const auto& e : evs->as_array()) {
             if (!e.is_object()) continue;
             Event ev;
-            ev.timestamp = get_int(e.as_object(), "timestamp").value_or(0);
+            ev.timestamp = get_integer(e.as_object(), "timestamp").value_or(0);
             ev.ingestion = millis(now());
             ev.message = get(e.as_object(), "message");
             s->second.events.push_back(std::move(ev));

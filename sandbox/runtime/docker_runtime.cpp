@@ -1,11 +1,10 @@
 #include "sandbox/runtime/docker_runtime.hpp"
 
 #include "ecsh/common/strings.hpp"
+#include "ecsh/common/subprocess.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
@@ -68,38 +67,6 @@ EnvList DockerRuntime::cli_environment() const {
 }
 
 DockerRuntime::CliResult DockerRuntime::run_cli(const std::vector<std::string>& args) const {
-  CliResult r;
-  std::vector<std::string> argv{options_.docker_cli};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> argv_ptrs;
-  for (auto& a : argv) argv_ptrs.push_back(const_cast<char*>(a.c_str()));
-  argv_ptrs.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : cli_environment()) env_strings.push_back(k + "=" + v);
-  if (const char* home = ::getenv("HOME")) env_strings.push_back(std::string("HOME=") + home);
-  std::vector<char*> env_ptrs;
-  for (auto& e : env_strings) env_ptrs.push_back(e.data());
-  env_ptrs.push_back(nullptr);
-
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return r;
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return r;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
   // The CLI is found on options_.host_path, not on the sandbox's own PATH.
   std::string program = options_.docker_cli;
   if (program.find('/') == std::string::npos) {
@@ -111,45 +78,28 @@ DockerRuntime::CliResult DockerRuntime::run_cli(const std::vector<std::string>& 
       }
     }
   }
-  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv_ptrs.data(), env_ptrs.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(out[1]);
-  ::close(err[1]);
-  if (rc != 0) {
-    ::close(out[0]);
-    ::close(err[0]);
-    r.err = "cannot run " + program + ": " + std::strerror(rc);
+  subprocess::Spec spec;
+  spec.argv = {program};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.search_path = false;
+  std::vector<std::string> env;
+  for (const auto& [k, v] : cli_environment()) env.push_back(k + "=" + v);
+  if (const char* home = ::getenv("HOME")) env.push_back(std::string("HOME=") + home);
+  spec.env = std::move(env);
+  spec.in = subprocess::Stream::null;
+  spec.out = subprocess::Stream::capture;
+  spec.err = subprocess::Stream::capture;
+  spec.timeout = kCliTimeout;
+  auto done = subprocess::run(spec);
+  CliResult r;
+  if (done.error != 0) {
+    r.err = "cannot run " + program + ": " + std::strerror(done.error);
     return r;
   }
-  auto deadline = std::chrono::steady_clock::now() + kCliTimeout;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open_fds = 2;
-  char buf[8192];
-  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
-    int n = ::poll(fds, 2, 1000);
-    if (n < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-      if (got > 0) {
-        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
-      } else if (got == 0 || errno != EINTR) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& f : fds) {
-    if (f.fd >= 0) ::close(f.fd);
-  }
-  if (open_fds > 0) ::kill(pid, SIGKILL);  // timed out
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  if (open_fds > 0) r.err += "\nthe docker CLI did not finish within 120 s";
+  r.exit_code = done.exit_code;
+  r.out = std::move(done.out);
+  r.err = std::move(done.err);
+  if (done.timed_out) r.err += "\nthe docker CLI did not finish within 120 s";
   return r;
 }
 

@@ -244,7 +244,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   // Port sessions always have a handshake, without KMS (docs/protocol.md §9).
   void begin_port() {
     session::HandshakeRequest req;
-    req.agent_version = "3.3.40.0";
+    req.agent_version = std::string(kBuiltInAgentVersion);
     session::SessionTypeAction st;
     st.session_type = std::string(session::session_type::port);
     st.properties_json = port_properties_json(*record.port);
@@ -309,7 +309,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
     }
     if (!record.kms_key_arn.empty()) {
       session::HandshakeRequest req;
-      req.agent_version = "3.3.40.0";
+      req.agent_version = std::string(kBuiltInAgentVersion);
       session::SessionTypeAction st;
       st.session_type = std::string(session::session_type::interactive_commands);
       req.session_type = st;

@@ -9,9 +9,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ecsh::sandbox::ssm {
+
+// The version the built-in SSM agent says it is: in its session handshakes and, for managed
+// instances, in DescribeInstanceInformation. Newer than every threshold the plugin tests
+// (smux port forwarding, TerminateSession).
+inline constexpr std::string_view kBuiltInAgentVersion = "3.3.40.0";
 
 struct PortProperties {
   std::string port_number;        // "portNumber"

@@ -1,5 +1,6 @@
 #include "sandbox/ssm/ssm_module.hpp"
 
+#include "sandbox/core/json_members.hpp"
 #include "sandbox/core/time_format.hpp"
 
 #include "ecsh/common/shlex.hpp"
@@ -10,11 +11,6 @@ namespace ecsh::sandbox::ssm {
 namespace {
 
 namespace json = boost::json;
-
-std::string get(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 // The first value of a StartSession parameter (values are lists of strings), or "".
 std::string parameter(const json::object& req, std::string_view name) {

@@ -25,7 +25,7 @@ using TargetResolver = std::function<std::optional<TargetInfo>(const std::string
 
 struct ManagedInstance {
   std::string instance_id;
-  std::string agent_version = "3.3.40.0";
+  std::string agent_version{kBuiltInAgentVersion};
   std::string ip_address;
 };
 using InstanceLister = std::function<std::vector<ManagedInstance>()>;

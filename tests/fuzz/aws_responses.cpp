@@ -8,8 +8,11 @@
 // an object: the ECS views (the object itself as a task, a service and a cluster, and whole
 // DescribeTasks / DescribeServices / DescribeClusters / DescribeContainerInstances responses),
 // the logs' task definition and log event pages. None throws; each gives a value or a protocol
-// error whose message names the response; a task's id is the last segment of its ARN.
+// error whose message names the response; a task's id is the last segment of its ARN. For the
+// Query and EC2 protocols the body also goes through every typed XML reader (query_replies.hpp),
+// with the same rule: a value, or a protocol error naming "the <Operation> response".
 #include "ecsh/aws/client.hpp"
+#include "ecsh/aws/query_replies.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/logs/fetch.hpp"
 
@@ -131,6 +134,33 @@ void check_views(const boost::json::object& o) {
   }
 }
 
+void check_xml_readers(std::string_view body) {
+  using namespace ecsh::aws;
+  parsed(no_throw([&] { return parse_caller_identity(body); }), "the GetCallerIdentity response");
+  auto sim = no_throw([&] { return parse_simulate_principal_policy(body); });
+  if (parsed(sim, "the SimulatePrincipalPolicy response")) {
+    for (const auto& r : sim.value()) (void)r.decision.size();
+  }
+  parsed(no_throw([&] { return parse_get_role_arn(body); }), "the GetRole response");
+  parsed(no_throw([&] { return parse_instance_profile_role_arn(body); }),
+         "the GetInstanceProfile response");
+  parsed(no_throw([&] { return parse_access_key_user(body); }),
+         "the GetAccessKeyLastUsed response");
+  parsed(no_throw([&] { return parse_describe_instances(body); }),
+         "the DescribeInstances response");
+  parsed(no_throw([&] { return parse_describe_subnets(body); }), "the DescribeSubnets response");
+  parsed(no_throw([&] { return parse_describe_vpc_endpoints(body); }),
+         "the DescribeVpcEndpoints response");
+  auto tables = no_throw([&] { return parse_describe_route_tables(body); });
+  if (parsed(tables, "the DescribeRouteTables response")) {
+    (void)routes_to_internet(tables.value());
+  }
+  parsed(no_throw([&] { return parse_sts_role_credentials("AssumeRole", body); }),
+         "the AssumeRole response");
+  parsed(no_throw([&] { return parse_next_token("ListRoles", body, "Marker"); }),
+         "the ListRoles response");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -155,5 +185,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(response.body, ec);
   if (!ec && v.is_object()) check_views(v.as_object());
+  if (protocol != Protocol::json) check_xml_readers(response.body);
   return 0;
 }

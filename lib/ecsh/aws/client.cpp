@@ -1,5 +1,6 @@
 #include "ecsh/aws/client.hpp"
 
+#include "ecsh/aws/query_replies.hpp"
 #include "ecsh/aws/sigv4.hpp"
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
@@ -267,15 +268,10 @@ Awaitable<Result<std::vector<std::string>>> AwsClient::query_paginate(
     if (!next.empty()) page_params.emplace_back(token_param, next);
     auto body = co_await query_call(service, operation, page_params);
     if (!body) co_return body.error();
-    pugi::xml_document doc;
-    doc.load_buffer(body.value().data(), body.value().size());
     // IAM marks the last page with IsTruncated=false; EC2 simply omits the token.
-    auto truncated = doc.select_node("//IsTruncated").node();
-    next = doc.select_node(("//" + token_element).c_str()).node().child_value();
+    ECSH_CO_TRY(next, parse_next_token(operation, body.value(), token_element));
     pages.push_back(std::move(body).value());
-    if (next.empty() || (truncated && std::string(truncated.child_value()) == "false")) {
-      co_return pages;
-    }
+    if (next.empty()) co_return pages;
   }
   Error e = Error::protocol(operation + " kept returning a next token after " +
                             std::to_string(max_pages) + " pages");

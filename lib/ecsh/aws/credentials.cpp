@@ -9,6 +9,7 @@
 
 #include "ecsh/aws/client.hpp"
 #include "ecsh/aws/config_file.hpp"
+#include "ecsh/aws/query_replies.hpp"
 #include "ecsh/aws/settings.hpp"
 #include "ecsh/aws/sigv4.hpp"
 #include "ecsh/common/crypto.hpp"
@@ -19,7 +20,6 @@
 #include "ecsh/common/subprocess.hpp"
 
 #include <openssl/sha.h>
-#include <pugixml.hpp>
 
 #include <cstdio>
 #include <cstring>
@@ -274,8 +274,7 @@ class Resolver {
     }
     std::string action = "AssumeRole";
     ECSH_CO_TRY(auto xml, co_await sts_call(action, std::move(params), &source, what));
-    co_return parse_sts_credentials(xml, "AssumeRoleResult",
-                                    "profile " + p.name + " via assume-role");
+    co_return parse_sts_credentials(action, xml, "profile " + p.name + " via assume-role");
   }
 
   Awaitable<Result<Credentials>> web_identity(const std::string& role_arn,
@@ -291,7 +290,7 @@ class Resolver {
         {"WebIdentityToken", token}};
     std::string action = "AssumeRoleWithWebIdentity";
     ECSH_CO_TRY(auto xml, co_await sts_call(action, std::move(params), nullptr, source));
-    co_return parse_sts_credentials(xml, "AssumeRoleWithWebIdentityResult", source);
+    co_return parse_sts_credentials(action, xml, source);
   }
 
   std::string default_session_name() const {
@@ -335,18 +334,14 @@ class Resolver {
     co_return std::move(response.value().body);
   }
 
-  Result<Credentials> parse_sts_credentials(const std::string& xml, const char* result,
+  Result<Credentials> parse_sts_credentials(const std::string& operation, const std::string& xml,
                                             const std::string& source) {
-    pugi::xml_document doc;
-    if (!doc.load_buffer(xml.data(), xml.size()))
-      return provider_error(source, "STS sent invalid XML");
-    auto c = doc.select_node((std::string("//") + result + "/Credentials").c_str()).node();
-    std::string akid = c.child_value("AccessKeyId");
-    std::string secret = c.child_value("SecretAccessKey");
-    if (akid.empty() || secret.empty())
+    auto c = parse_sts_role_credentials(operation, xml);
+    if (!c) return provider_error(source, c.error().message);
+    if (c.value().access_key_id.empty() || c.value().secret_access_key.empty())
       return provider_error(source, "STS returned no credentials");
-    return make(akid, secret, c.child_value("SessionToken"), source,
-                parse_iso8601(c.child_value("Expiration")));
+    return make(c.value().access_key_id, c.value().secret_access_key, c.value().session_token,
+                source, parse_iso8601(c.value().expiration));
   }
 
   Result<std::string> prompt_mfa(const std::string& serial) {

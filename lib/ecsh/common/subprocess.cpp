@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 extern char** environ;
 
@@ -162,6 +163,18 @@ Completed run(const Spec& spec) {
   } else {
     // Read both captured streams as they come: a child that fills one pipe while ecsh waits
     // on the other would never finish.
+    using Clock = std::chrono::steady_clock;
+    // (A time point and a flag rather than an optional: g++ 12 warns that the optional's value
+    // "may be used uninitialized".)
+    const bool limited = spec.timeout.has_value();
+    const Clock::time_point deadline =
+        Clock::now() + spec.timeout.value_or(std::chrono::milliseconds(0));
+    // Milliseconds poll() may wait: -1 without a timeout, 0 once it has passed.
+    auto wait_ms = [limited, deadline]() -> int {
+      if (!limited) return -1;
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+      return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1000));
+    };
     char buf[4096];
     for (;;) {
       pollfd fds[2];
@@ -169,7 +182,12 @@ Completed run(const Spec& spec) {
       if (child.out.fd >= 0) fds[n++] = pollfd{child.out.fd, POLLIN, 0};
       if (child.err.fd >= 0) fds[n++] = pollfd{child.err.fd, POLLIN, 0};
       if (n == 0) break;
-      if (::poll(fds, n, -1) < 0) {
+      if (limited && Clock::now() >= deadline) {
+        result.timed_out = true;
+        ::kill(child.pid, SIGKILL);
+        break;
+      }
+      if (::poll(fds, n, wait_ms()) < 0) {
         if (errno == EINTR) continue;
         break;
       }
@@ -192,7 +210,24 @@ Completed run(const Spec& spec) {
     }
     child.out.reset();
     child.err.reset();
-    result.exit_code = wait_for(child.pid);
+    // Its streams are closed (or were never captured); with a timeout, the child itself must
+    // still end by the deadline.
+    while (limited && !result.timed_out) {
+      int status = 0;
+      pid_t done = ::waitpid(child.pid, &status, WNOHANG);
+      if (done == child.pid) {
+        result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+      }
+      if (done < 0 && errno != EINTR) break;
+      if (Clock::now() >= deadline) {
+        result.timed_out = true;
+        ::kill(child.pid, SIGKILL);
+        break;
+      }
+      ::poll(nullptr, 0, 10);
+    }
+    if (result.exit_code < 0) result.exit_code = wait_for(child.pid);
   }
   if (spec.ignore_interrupts) {
     ::sigaction(SIGINT, &old_int, nullptr);

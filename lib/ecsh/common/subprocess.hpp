@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <limits>
@@ -49,6 +50,9 @@ struct Spec {
   // run(): ecsh ignores SIGINT and SIGQUIT while the child runs, as system() does (the child,
   // which has the terminal, decides what Ctrl-C means).
   bool ignore_interrupts = false;
+  // run(): a child still running (or holding its captured streams open) this long after it
+  // started is killed (SIGKILL) and reaped; Completed::timed_out says so. Nothing: no limit.
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 struct Child {
@@ -64,6 +68,7 @@ struct Completed {
   std::string out;     // captured stdout (its first out_limit bytes)
   std::string err;     // captured stderr (its last err_limit bytes)
   bool out_cut = false, err_cut = false;  // more was written than was kept
+  bool timed_out = false;                 // killed at Spec::timeout (exit_code 137)
 };
 
 // Starts the child and returns without waiting; the caller reaps it (wait_for).

@@ -1,5 +1,6 @@
 #include "ecsh/connect/instance_exec.hpp"
 
+#include "ecsh/aws/query_replies.hpp"
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/common/subprocess.hpp"
@@ -8,7 +9,6 @@
 #include "ecsh/term/tty.hpp"
 
 #include <boost/json.hpp>
-#include <pugixml.hpp>
 
 #include <unistd.h>
 #include <algorithm>
@@ -142,14 +142,16 @@ Awaitable<Result<InstanceInfo>> find_instance(aws::AwsClient& client,
   std::vector<std::string> ids{info.instance_id};
   aws::add_query_list(p, "InstanceId", ids, aws::Protocol::ec2);
   auto xml = co_await client.query_call(aws::services::ec2(), "DescribeInstances", p);
-  if (xml) {
-    pugi::xml_document doc;
-    doc.load_buffer(xml.value().data(), xml.value().size());
-    auto item = doc.select_node("//instancesSet/item").node();
-    info.private_ip = item.child("privateIpAddress").child_value();
-    info.public_ip = item.child("ipAddress").child_value();
-  } else {
+  if (!xml) {
     info.addresses_error = xml.error();
+  } else if (auto instances = aws::parse_describe_instances(xml.value()); !instances) {
+    info.addresses_error = instances.error();
+  } else {
+    for (const auto& i : instances.value()) {
+      if (i.id != info.instance_id) continue;
+      info.private_ip = i.private_ip;
+      info.public_ip = i.public_ip;
+    }
   }
   if (need_ssm_status) {
     json::object req{{"Filters", json::array{json::object{

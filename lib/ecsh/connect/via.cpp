@@ -1,24 +1,30 @@
 #include "ecsh/connect/via.hpp"
 
 #include "ecsh/connect/instance_exec.hpp"
+#include "ecsh/ecs/exec_readiness.hpp"
 
 namespace ecsh::connect {
 namespace {
 
 // Why ECS Exec cannot reach this container, from what DescribeTasks said.
 std::string why_ecs_exec_is_impossible(const ecs::ResolvedTarget& t, const Error& e) {
-  if (!t.task.enable_execute_command) {
-    return "task " + t.task.id +
-           " was started without enableExecuteCommand, and that cannot change while it runs "
-           "(only a new deployment, `ecsh enable`, brings tasks that accept ECS Exec)";
+  const auto readiness = ecs::exec_readiness(t.task, t.container);
+  switch (readiness.blocker) {
+    case ecs::ExecBlocker::exec_not_enabled:
+      return "task " + t.task.id +
+             " was started without enableExecuteCommand, and that cannot change while it runs "
+             "(only a new deployment, `ecsh enable`, brings tasks that accept ECS Exec)";
+    case ecs::ExecBlocker::agent_pending:
+    case ecs::ExecBlocker::agent_stopped:
+    case ecs::ExecBlocker::agent_status_unknown: {
+      std::string s = "the ExecuteCommandAgent of container " + t.container.name + " is " +
+                      std::string(ecs::name(readiness.agent_status));
+      if (!readiness.agent_reason.empty()) s += ": " + readiness.agent_reason;
+      return s + " (`ecsh doctor` says why)";
+    }
+    default:
+      return e.message;
   }
-  if (t.container.exec_agent_status && *t.container.exec_agent_status != "RUNNING") {
-    std::string s = "the ExecuteCommandAgent of container " + t.container.name + " is " +
-                    *t.container.exec_agent_status;
-    if (!t.container.exec_agent_reason.empty()) s += ": " + t.container.exec_agent_reason;
-    return s + " (`ecsh doctor` says why)";
-  }
-  return e.message;
 }
 
 }  // namespace

@@ -1,27 +1,14 @@
 #include "ecsh/doctor/checks.hpp"
 
+#include "ecsh/common/version.hpp"
+#include "ecsh/ecs/exec_readiness.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 
 namespace ecsh::doctor {
-
-int compare_versions(std::string_view a, std::string_view b) {
-  auto next = [](std::string_view& s) {
-    long v = 0;
-    auto dot = s.find('.');
-    std::string_view part = s.substr(0, dot);
-    std::from_chars(part.data(), part.data() + part.size(), v);
-    s = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
-    return v;
-  };
-  while (!a.empty() || !b.empty()) {
-    long x = next(a), y = next(b);
-    if (x != y) return x < y ? -1 : 1;
-  }
-  return 0;
-}
 
 const char* status_name(Status s) {
   switch (s) {
@@ -113,15 +100,15 @@ void caller_checks(const Facts& f, Builder& b) {
 }
 
 void cluster_checks(const Facts& f, Builder& b) {
-  if (f.cluster_status.empty()) {
+  if (!f.cluster_status) {
     b.add(check_id::cluster_exists, "cluster", Status::unknown, "cluster " + f.cluster_name,
           f.cluster_unknown_reason, "Grant ecs:DescribeClusters.");
     return;
   }
-  if (f.cluster_status != "ACTIVE") {
+  if (*f.cluster_status != ecs::ClusterStatus::active) {
     b.add(check_id::cluster_exists, "cluster", Status::fail,
-          "cluster " + f.cluster_name + " is active", "status " + f.cluster_status,
-          "Use an active cluster.");
+          "cluster " + f.cluster_name + " is active",
+          "status " + std::string(ecs::name(*f.cluster_status)), "Use an active cluster.");
     return;
   }
   b.add(check_id::cluster_exists, "cluster", Status::ok,
@@ -172,8 +159,9 @@ void service_checks(const Facts& f, Builder& b) {
   for (const auto& t : f.service_tasks) {
     if (t.enable_execute_command != s.enable_execute_command) ++stale;
   }
-  bool rolling = std::any_of(s.deployments.begin(), s.deployments.end(),
-                             [](const auto& d) { return d.rollout_state == "IN_PROGRESS"; });
+  bool rolling = std::any_of(s.deployments.begin(), s.deployments.end(), [](const auto& d) {
+    return d.rollout_state == ecs::RolloutState::in_progress;
+  });
   if (s.enable_execute_command && stale > 0) {
     b.add(check_id::service_redeploy_needed, "service", Status::fail,
           "running tasks started with exec enabled",
@@ -262,15 +250,15 @@ void task_checks(const Facts& f, Builder& b) {
   }
   const auto& t = *f.task;
   std::string group = "task";
-  if (t.last_status == "RUNNING") {
+  const std::string status(ecs::name(t.last_status));
+  if (t.last_status == ecs::TaskStatus::running) {
     b.add(check_id::task_status, group, Status::ok, "task " + t.id + " is RUNNING");
-  } else if (t.last_status == "PROVISIONING" || t.last_status == "PENDING" ||
-             t.last_status == "ACTIVATING") {
+  } else if (ecs::is_starting(t.last_status)) {
     b.add(check_id::task_status, group, Status::fail, "task " + t.id + " is RUNNING",
-          "still " + t.last_status, "Wait for it to reach RUNNING.");
+          "still " + status, "Wait for it to reach RUNNING.");
   } else {
     b.add(check_id::task_status, group, Status::fail, "task " + t.id + " is RUNNING",
-          t.last_status + (t.stopped_reason.empty() ? "" : " (" + t.stopped_reason + ")"),
+          status + (t.stopped_reason.empty() ? "" : " (" + t.stopped_reason + ")"),
           "Pick a running task (ecsh ls tasks), or see why it stopped.");
   }
   if (t.enable_execute_command) {
@@ -394,7 +382,7 @@ void task_checks(const Facts& f, Builder& b) {
   // 2268). No API tells which one answers, so with several it cannot be decided here.
   const auto agents = std::count_if(
       t.containers.begin(), t.containers.end(),
-      [](const ecs::ContainerView& c) { return c.exec_agent_status == std::string("RUNNING"); });
+      [](const ecs::ContainerView& c) { return c.exec_agent_status == ecs::AgentStatus::running; });
   if (f.pid_mode == "task" && agents > 1) {
     b.add(check_id::task_pid_mode, group, Status::unknown, "exec reaches every container",
           "pidMode task: the containers share one PID namespace, and ECS Exec runs one agent "
@@ -409,30 +397,40 @@ void task_checks(const Facts& f, Builder& b) {
 
   // Per container.
   const bool logging_on = !f.logging.empty() && f.logging != "NONE";
-  // An ECS agent or platform without ECS Exec starts no ExecuteCommandAgent in any container.
-  const bool no_agent_at_all =
-      t.enable_execute_command && t.last_status == "RUNNING" && !t.containers.empty() &&
-      std::none_of(t.containers.begin(), t.containers.end(),
-                   [](const ecs::ContainerView& c) { return c.exec_agent_status.has_value(); });
   for (const auto& c : t.containers) {
     std::string cg = "container:" + c.name;
-    if (no_agent_at_all) {
-      b.add(check_id::container_exec_agent, cg, Status::fail, "exec agent RUNNING",
-            "no container of the task has an ExecuteCommandAgent, although exec was enabled at "
-            "launch (an ECS agent, AMI or platform version without ECS Exec starts none)",
-            "Fix the version checks above, then start a new task.");
-    } else if (!c.exec_agent_status && !t.enable_execute_command) {
-      b.add(check_id::container_exec_agent, cg, Status::info, "no exec agent",
-            "the task was started without exec, so no agent runs in its containers");
-    } else if (!c.exec_agent_status) {
-      b.add(check_id::container_exec_agent, cg, Status::info, "no exec agent",
-            "this container has no ExecuteCommandAgent (a sidecar?); exec into another one");
-    } else if (*c.exec_agent_status == "RUNNING") {
-      b.add(check_id::container_exec_agent, cg, Status::ok, "exec agent RUNNING");
-    } else {
-      b.add(check_id::container_exec_agent, cg, Status::fail, "exec agent RUNNING",
-            *c.exec_agent_status + (c.exec_agent_reason.empty() ? "" : ": " + c.exec_agent_reason),
-            "Fix the checks above, then start a new task.");
+    const auto readiness = ecs::exec_readiness(t, c);
+    switch (readiness.blocker) {
+      case ecs::ExecBlocker::none:
+        b.add(check_id::container_exec_agent, cg, Status::ok, "exec agent RUNNING");
+        break;
+      case ecs::ExecBlocker::task_starting:
+      case ecs::ExecBlocker::task_not_running:
+        break;  // the task's status check says it
+      case ecs::ExecBlocker::exec_not_enabled:
+        if (!c.exec_agent_status) {
+          b.add(check_id::container_exec_agent, cg, Status::info, "no exec agent",
+                "the task was started without exec, so no agent runs in its containers");
+        }
+        break;
+      case ecs::ExecBlocker::no_agent_in_task:
+        b.add(check_id::container_exec_agent, cg, Status::fail, "exec agent RUNNING",
+              "no container of the task has an ExecuteCommandAgent, although exec was enabled "
+              "at launch (an ECS agent, AMI or platform version without ECS Exec starts none)",
+              "Fix the version checks above, then start a new task.");
+        break;
+      case ecs::ExecBlocker::no_agent:
+        b.add(check_id::container_exec_agent, cg, Status::info, "no exec agent",
+              "this container has no ExecuteCommandAgent (a sidecar?); exec into another one");
+        break;
+      case ecs::ExecBlocker::agent_pending:
+      case ecs::ExecBlocker::agent_stopped:
+      case ecs::ExecBlocker::agent_status_unknown:
+        b.add(check_id::container_exec_agent, cg, Status::fail, "exec agent RUNNING",
+              std::string(ecs::name(readiness.agent_status)) +
+                  (readiness.agent_reason.empty() ? "" : ": " + readiness.agent_reason),
+              "Fix the checks above, then start a new task.");
+        break;
     }
     for (const auto& d : f.container_definitions) {
       if (d.name != c.name) continue;

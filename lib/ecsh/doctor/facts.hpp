@@ -59,7 +59,8 @@ struct Facts {
   std::optional<Permission> caller_generate_data_key;  // only when the cluster has a KMS key
 
   // Cluster.
-  std::string cluster_arn, cluster_name, cluster_status;
+  std::string cluster_arn, cluster_name;
+  std::optional<ecs::ClusterStatus> cluster_status;  // nothing: not learned (the reason below)
   std::string cluster_unknown_reason;
   std::string kms_key_id;              // executeCommandConfiguration.kmsKeyId
   std::optional<bool> kms_key_usable;  // exists and Enabled
@@ -98,8 +99,5 @@ struct Facts {
   std::optional<bool> route_out;             // 0.0.0.0/0 to an internet or NAT gateway
   std::string network_unknown_reason;
 };
-
-// "1.4.0" < "1.10.0"; non-numeric parts compare as 0; "LATEST" is treated by the caller.
-int compare_versions(std::string_view a, std::string_view b);
 
 }  // namespace ecsh::doctor

@@ -1,10 +1,11 @@
 #include "ecsh/doctor/gather.hpp"
 
+#include "ecsh/aws/query_replies.hpp"
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
-#include <pugixml.hpp>
 
 namespace ecsh::doctor {
 namespace json = boost::json;
@@ -128,29 +129,29 @@ class Gatherer {
         }
         continue;
       }
-      pugi::xml_document doc;
-      doc.load_buffer(xml.value().data(), xml.value().size());
-      for (auto node : doc.select_nodes("//EvaluationResults/member")) {
-        std::string action = node.node().child_value("EvalActionName");
-        std::string decision = node.node().child_value("EvalDecision");
+      auto results = aws::parse_simulate_principal_policy(xml.value());
+      if (!results) {
         for (auto& p : perms) {
-          if (p.resource == resource && p.action == action) p.decision = decision;
+          if (p.resource == resource) p.unknown_reason = why(results.error());
+        }
+        continue;
+      }
+      for (const auto& r : results.value()) {
+        for (auto& p : perms) {
+          if (p.resource == resource && p.action == r.action) p.decision = r.decision;
         }
       }
     }
   }
 
   Awaitable<void> caller() {
-    aws::QueryParams none;
-    auto xml = co_await client_.query_call(aws::services::sts(), "GetCallerIdentity", none);
-    if (!xml) {
-      f_.caller_unknown_reason = why(xml.error());
+    auto identity = co_await aws::caller_identity(client_);
+    if (!identity) {
+      f_.caller_unknown_reason = why(identity.error());
       f_.caller_execute_command.unknown_reason = f_.caller_unknown_reason;
       co_return;
     }
-    pugi::xml_document doc;
-    doc.load_buffer(xml.value().data(), xml.value().size());
-    f_.caller_arn = doc.select_node("//GetCallerIdentityResult/Arn").node().child_value();
+    f_.caller_arn = identity.value().arn;
     f_.caller_policy_source = f_.caller_arn;
     // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION -> the role (with its path, via GetRole).
     const std::string marker = ":assumed-role/";
@@ -163,11 +164,11 @@ class Gatherer {
       f_.caller_policy_source = "arn:" + partition + ":iam::" + account + ":role/" + role;
       aws::QueryParams p{{"RoleName", role}};
       auto got = co_await client_.query_call(aws::services::iam(), "GetRole", p);
+      // Without GetRole, the ARN without the role's path still works for most roles.
       if (got) {
-        pugi::xml_document rd;
-        rd.load_buffer(got.value().data(), got.value().size());
-        std::string arn = rd.select_node("//Role/Arn").node().child_value();
-        if (!arn.empty()) f_.caller_policy_source = arn;
+        if (auto arn = aws::parse_get_role_arn(got.value()); arn && !arn.value().empty()) {
+          f_.caller_policy_source = arn.value();
+        }
       }
     }
     if (f_.caller_arn.ends_with(":root")) {
@@ -217,8 +218,8 @@ class Gatherer {
     std::vector<std::string> names{scope_.service};
     auto services = co_await ecs::describe_services(client_, scope_.cluster_arn, names);
     if (services && !services.value().empty()) f_.service = services.value().front();
-    auto arns =
-        co_await ecs::list_task_arns(client_, scope_.cluster_arn, scope_.service, "RUNNING");
+    auto arns = co_await ecs::list_task_arns(client_, scope_.cluster_arn, scope_.service,
+                                             ecs::TaskStatus::running);
     if (arns && !arns.value().empty()) {
       auto tasks = co_await ecs::describe_tasks(client_, scope_.cluster_arn, arns.value());
       if (tasks) f_.service_tasks = tasks.value();
@@ -234,9 +235,15 @@ class Gatherer {
       f_.role_unknown_reason = why(xml.error());
       co_return;
     }
-    pugi::xml_document doc;
-    doc.load_buffer(xml.value().data(), xml.value().size());
-    std::string profile_arn = doc.select_node("//iamInstanceProfile/arn").node().child_value();
+    auto instances = aws::parse_describe_instances(xml.value());
+    if (!instances) {
+      f_.role_unknown_reason = why(instances.error());
+      co_return;
+    }
+    std::string profile_arn;
+    for (const auto& i : instances.value()) {
+      if (i.id == instance_id) profile_arn = i.instance_profile_arn;
+    }
     if (profile_arn.empty()) co_return;
     aws::QueryParams q{{"InstanceProfileName", ecs::arn_name(profile_arn)}};
     auto ip = co_await client_.query_call(aws::services::iam(), "GetInstanceProfile", q);
@@ -244,9 +251,12 @@ class Gatherer {
       f_.role_unknown_reason = why(ip.error());
       co_return;
     }
-    pugi::xml_document ipd;
-    ipd.load_buffer(ip.value().data(), ip.value().size());
-    f_.role_arn = ipd.select_node("//Roles/member/Arn").node().child_value();
+    auto role = aws::parse_instance_profile_role_arn(ip.value());
+    if (!role) {
+      f_.role_unknown_reason = why(role.error());
+      co_return;
+    }
+    f_.role_arn = role.value().value_or("");
     f_.role_source = "EC2 instance role";
   }
 
@@ -263,62 +273,69 @@ class Gatherer {
       f_.network_unknown_reason = why(sn.error());
       co_return;
     }
-    pugi::xml_document sd;
-    sd.load_buffer(sn.value().data(), sn.value().size());
-    if (f_.vpc_id.empty())
-      f_.vpc_id = sd.select_node("//subnetSet/item/vpcId").node().child_value();
+    auto described = aws::parse_describe_subnets(sn.value());
+    if (!described) {
+      f_.network_unknown_reason = why(described.error());
+      co_return;
+    }
+    for (const auto& s : described.value()) {
+      if (s.id == f_.subnet_id && f_.vpc_id.empty()) f_.vpc_id = s.vpc_id;
+    }
+    if (f_.vpc_id.empty()) {
+      f_.network_unknown_reason = "DescribeSubnets did not list subnet " + f_.subnet_id;
+      co_return;
+    }
 
     aws::QueryParams ep{{"Filter.1.Name", "vpc-id"}, {"Filter.1.Value.1", f_.vpc_id}};
     auto eps = co_await client_.query_call(aws::services::ec2(), "DescribeVpcEndpoints", ep);
     if (!eps) {
       f_.network_unknown_reason = why(eps.error());
+    } else if (auto endpoints = aws::parse_describe_vpc_endpoints(eps.value()); !endpoints) {
+      // A garbled reply says nothing about the endpoints: cannot tell, not "none".
+      f_.network_unknown_reason = why(endpoints.error());
     } else {
-      pugi::xml_document ed;
-      ed.load_buffer(eps.value().data(), eps.value().size());
-      bool found = false;
       const std::string wanted = "com.amazonaws." + f_.region + ".ssmmessages";
-      for (auto item : ed.select_nodes("//vpcEndpointSet/item")) {
-        if (wanted == item.node().child_value("serviceName") &&
-            std::string(item.node().child_value("privateDnsEnabled")) == "true") {
-          found = true;
-        }
-      }
-      f_.ssmmessages_endpoint = found;
+      f_.ssmmessages_endpoint =
+          std::any_of(endpoints.value().begin(), endpoints.value().end(),
+                      [&](const auto& e) { return e.service_name == wanted && e.private_dns; });
     }
 
-    // The subnet's route table, or the VPC's main one.
-    auto routes_out = [](const std::string& body) -> std::optional<bool> {
-      pugi::xml_document rd;
-      rd.load_buffer(body.data(), body.size());
-      auto tables = rd.select_nodes("//routeTableSet/item");
-      if (tables.empty()) return std::nullopt;
-      for (auto route : rd.select_nodes("//routeTableSet/item/routeSet/item")) {
-        std::string dest = route.node().child_value("destinationCidrBlock");
-        std::string gw = route.node().child_value("gatewayId");
-        std::string nat = route.node().child_value("natGatewayId");
-        std::string state = route.node().child_value("state");
-        if (dest == "0.0.0.0/0" && state != "blackhole" &&
-            (gw.starts_with("igw-") || !nat.empty())) {
-          return true;
-        }
+    // The subnet's route table, or the VPC's main one. Nothing: no table, or a garbled reply
+    // (then route_error says why: cannot tell, not "no route").
+    std::string route_error;
+    auto routes_out = [&route_error](const std::string& body) -> std::optional<bool> {
+      auto tables = aws::parse_describe_route_tables(body);
+      if (!tables) {
+        route_error = why(tables.error());
+        return std::nullopt;
       }
-      return false;
+      if (tables.value().empty()) return std::nullopt;
+      return aws::routes_to_internet(tables.value());
     };
     aws::QueryParams rt{{"Filter.1.Name", "association.subnet-id"},
                         {"Filter.1.Value.1", f_.subnet_id}};
+    std::optional<bool> out;
     auto rts = co_await client_.query_call(aws::services::ec2(), "DescribeRouteTables", rt);
     if (!rts) {
-      if (f_.network_unknown_reason.empty()) f_.network_unknown_reason = why(rts.error());
-      co_return;
+      route_error = why(rts.error());
+    } else {
+      out = routes_out(rts.value());
     }
-    auto out = routes_out(rts.value());
-    if (!out) {
+    if (!out && route_error.empty()) {
       aws::QueryParams main{{"Filter.1.Name", "vpc-id"},
                             {"Filter.1.Value.1", f_.vpc_id},
                             {"Filter.2.Name", "association.main"},
                             {"Filter.2.Value.1", "true"}};
       auto mrt = co_await client_.query_call(aws::services::ec2(), "DescribeRouteTables", main);
-      if (mrt) out = routes_out(mrt.value());
+      if (!mrt) {
+        route_error = why(mrt.error());
+      } else {
+        out = routes_out(mrt.value());
+      }
+    }
+    if (!route_error.empty()) {
+      if (f_.network_unknown_reason.empty()) f_.network_unknown_reason = route_error;
+      co_return;
     }
     f_.route_out = out.value_or(false);
   }
@@ -394,10 +411,12 @@ class Gatherer {
         }
         continue;
       }
-      pugi::xml_document doc;
-      doc.load_buffer(got.value().data(), got.value().size());
-      std::string user =
-          doc.select_node("//GetAccessKeyLastUsedResult/UserName").node().child_value();
+      auto owner = aws::parse_access_key_user(got.value());
+      if (!owner) {
+        k.unknown_reason = why(owner.error());
+        continue;
+      }
+      const std::string& user = owner.value();
       // The key belongs to the cluster's account: arn:PARTITION:ecs:REGION:ACCOUNT:cluster/NAME.
       std::vector<std::string> parts;
       for (std::size_t at = 0, colon = 0; parts.size() < 5; at = colon + 1) {

@@ -24,6 +24,15 @@ Result<void> read_int(const JsonFields& o, std::string_view key, int& out) {
   return ok();
 }
 
+// A status word, typed (status.hpp): absent is unknown, a word of another type an error.
+template <typename Enum>
+Result<void> read_status(const JsonFields& o, std::string_view key, Enum (*parse)(std::string_view),
+                         Enum& out) {
+  ECSH_TRY(auto word, o.string_or(key));
+  out = parse(word);
+  return ok();
+}
+
 }  // namespace
 
 std::string arn_name(std::string_view arn) {
@@ -41,15 +50,15 @@ Result<TaskView> parse_task(const JsonFields& t) {
   v.id = arn_name(v.arn);
   ECSH_TRY(v.cluster_arn, t.string_or("clusterArn"));
   ECSH_TRY(v.task_definition_arn, t.string_or("taskDefinitionArn"));
-  ECSH_TRY(v.last_status, t.string_or("lastStatus"));
-  ECSH_TRY(v.desired_status, t.string_or("desiredStatus"));
+  ECSH_TRY(read_status(t, "lastStatus", parse_task_status, v.last_status));
+  ECSH_TRY(read_status(t, "desiredStatus", parse_task_status, v.desired_status));
   ECSH_TRY(v.launch_type, t.string_or("launchType"));
   ECSH_TRY(v.platform_version, t.string_or("platformVersion"));
   ECSH_TRY(v.container_instance_arn, t.string_or("containerInstanceArn"));
   ECSH_TRY(v.group, t.string_or("group"));
   ECSH_TRY(v.stopped_reason, t.string_or("stoppedReason"));
   ECSH_TRY(v.stop_code, t.string_or("stopCode"));
-  ECSH_TRY(v.health_status, t.string_or("healthStatus"));
+  ECSH_TRY(read_status(t, "healthStatus", parse_health_status, v.health_status));
   ECSH_TRY(read_time(t, "stoppedAt", v.stopped_at));
   ECSH_TRY(read_time(t, "createdAt", v.created_at));
   ECSH_TRY(read_time(t, "startedAt", v.started_at));
@@ -73,17 +82,19 @@ Result<TaskView> parse_task(const JsonFields& t) {
     ContainerView cv;
     ECSH_TRY(cv.name, c.string("name"));
     ECSH_TRY(cv.runtime_id, c.string_or("runtimeId"));
-    ECSH_TRY(cv.last_status, c.string_or("lastStatus"));
+    ECSH_TRY(read_status(c, "lastStatus", parse_task_status, cv.last_status));
     ECSH_TRY(cv.image, c.string_or("image"));
     ECSH_TRY(cv.reason, c.string_or("reason"));
-    ECSH_TRY(cv.health_status, c.string_or("healthStatus"));
+    ECSH_TRY(read_status(c, "healthStatus", parse_health_status, cv.health_status));
     ECSH_TRY(auto exit_code, c.optional_int("exitCode"));
     if (exit_code) cv.exit_code = static_cast<int>(*exit_code);
     ECSH_TRY(auto agents, c.objects("managedAgents"));
     for (const auto& a : agents) {
       ECSH_TRY(auto name, a.string_or("name"));
       if (name != "ExecuteCommandAgent") continue;
-      ECSH_TRY(cv.exec_agent_status, a.string_or("lastStatus"));
+      AgentStatus status = AgentStatus::unknown;
+      ECSH_TRY(read_status(a, "lastStatus", parse_agent_status, status));
+      cv.exec_agent_status = status;
       ECSH_TRY(cv.exec_agent_reason, a.string_or("reason"));
     }
     v.containers.push_back(std::move(cv));
@@ -108,8 +119,8 @@ Result<ServiceView> parse_service(const JsonFields& s) {
   for (const auto& o : deployments) {
     ServiceView::Deployment dep;
     ECSH_TRY(dep.id, o.string_or("id"));
-    ECSH_TRY(dep.status, o.string_or("status"));
-    ECSH_TRY(dep.rollout_state, o.string_or("rolloutState"));
+    ECSH_TRY(read_status(o, "status", parse_deployment_status, dep.status));
+    ECSH_TRY(read_status(o, "rolloutState", parse_rollout_state, dep.rollout_state));
     ECSH_TRY(dep.rollout_state_reason, o.string_or("rolloutStateReason"));
     ECSH_TRY(dep.task_definition, o.string_or("taskDefinition"));
     ECSH_TRY(read_int(o, "desiredCount", dep.desired));
@@ -142,7 +153,7 @@ Result<ServiceView> parse_service(const JsonFields& s) {
 Result<ClusterView> parse_cluster(const JsonFields& c) {
   ClusterView v;
   ECSH_TRY(v.arn, c.string_or("clusterArn"));
-  ECSH_TRY(v.status, c.string_or("status"));
+  ECSH_TRY(read_status(c, "status", parse_cluster_status, v.status));
   ECSH_TRY(v.active_services, c.int_or("activeServicesCount", 0));
   ECSH_TRY(v.running_tasks, c.int_or("runningTasksCount", 0));
   ECSH_TRY(v.pending_tasks, c.int_or("pendingTasksCount", 0));
@@ -236,11 +247,13 @@ Awaitable<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& cl
 Awaitable<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
                                                            const std::string& cluster,
                                                            const std::string& service,
-                                                           std::string_view desired_status) {
+                                                           TaskStatus desired_status) {
   json::object req;
   req["cluster"] = cluster;
   if (!service.empty()) req["serviceName"] = service;
-  req["desiredStatus"] = desired_status.empty() ? std::string_view("RUNNING") : desired_status;
+  // ListTasks filters on RUNNING, PENDING or STOPPED.
+  req["desiredStatus"] =
+      name(desired_status == TaskStatus::unknown ? TaskStatus::running : desired_status);
   ECSH_CO_TRY(auto arr,
               co_await client.json_paginate(aws::services::ecs(), "ListTasks", req, "taskArns"));
   co_return json_strings(arr, "the ListTasks response: taskArns");

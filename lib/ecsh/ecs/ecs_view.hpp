@@ -8,6 +8,7 @@
 #include "ecsh/aws/client.hpp"
 #include "ecsh/common/error.hpp"
 #include "ecsh/common/json_fields.hpp"
+#include "ecsh/ecs/status.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -22,13 +23,14 @@ namespace ecsh::ecs {
 struct ContainerView {
   std::string name;
   std::string runtime_id;
-  std::string last_status;
+  TaskStatus last_status = TaskStatus::unknown;
   std::string image;
   std::optional<int> exit_code;
   std::string reason;  // why it stopped ("OutOfMemoryError: …", "CannotPullContainerError…")
-  std::string health_status;  // HEALTHY, UNHEALTHY, UNKNOWN
-  // The ExecuteCommandAgent managed agent: absent when the container has none.
-  std::optional<std::string> exec_agent_status;  // PENDING, RUNNING, STOPPED
+  HealthStatus health_status = HealthStatus::unknown;
+  // The ExecuteCommandAgent managed agent: absent when the container has none. Whether exec can
+  // work is decided from it in one place: exec_readiness.hpp.
+  std::optional<AgentStatus> exec_agent_status;
   std::string exec_agent_reason;
 };
 
@@ -37,15 +39,15 @@ struct TaskView {
   std::string id;  // the last part of the ARN
   std::string cluster_arn;
   std::string task_definition_arn;
-  std::string last_status;
-  std::string desired_status;
+  TaskStatus last_status = TaskStatus::unknown;
+  TaskStatus desired_status = TaskStatus::unknown;
   std::string launch_type;  // FARGATE, EC2, EXTERNAL
   std::string platform_version;
   std::string container_instance_arn;
   std::string group;  // "service:web"
   std::string stopped_reason;
-  std::string stop_code;      // EssentialContainerExited, TaskFailedToStart, UserInitiated, …
-  std::string health_status;  // HEALTHY, UNHEALTHY, UNKNOWN
+  std::string stop_code;  // EssentialContainerExited, TaskFailedToStart, UserInitiated, …
+  HealthStatus health_status = HealthStatus::unknown;
   std::string override_task_role_arn;  // overrides.taskRoleArn
   std::string subnet_id;               // awsvpc: the ENI attachment's subnet
   bool enable_execute_command = false;
@@ -68,7 +70,10 @@ struct ServiceView {
   bool enable_execute_command = false;
   int desired_count = 0, running_count = 0, pending_count = 0;
   struct Deployment {
-    std::string id, status, rollout_state, rollout_state_reason, task_definition;
+    std::string id;
+    DeploymentStatus status = DeploymentStatus::unknown;
+    RolloutState rollout_state = RolloutState::unknown;
+    std::string rollout_state_reason, task_definition;
     int desired = 0, running = 0, pending = 0, failed = 0;
     std::optional<double> created_at, updated_at;
   };
@@ -83,7 +88,7 @@ struct ServiceView {
 
 struct ClusterView {
   std::string arn;
-  std::string status;
+  ClusterStatus status = ClusterStatus::unknown;
   std::int64_t active_services = 0, running_tasks = 0, pending_tasks = 0;
   // configuration.executeCommandConfiguration (DescribeClusters with include CONFIGURATIONS)
   std::string exec_kms_key_id;
@@ -123,7 +128,7 @@ Awaitable<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& cl
 Awaitable<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& client,
                                                            const std::string& cluster,
                                                            const std::string& service,
-                                                           std::string_view desired_status);
+                                                           TaskStatus desired_status);
 Awaitable<Result<std::vector<TaskView>>> describe_tasks(aws::AwsClient& client,
                                                         const std::string& cluster,
                                                         const std::vector<std::string>& task_arns);

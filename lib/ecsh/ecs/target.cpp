@@ -63,7 +63,8 @@ Awaitable<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, con
   if (exact_task) {
     task_arns.push_back(spec.task);
   } else {
-    ECSH_CO_TRY(task_arns, co_await list_task_arns(client, out.cluster_arn, service, "RUNNING"));
+    ECSH_CO_TRY(task_arns,
+                co_await list_task_arns(client, out.cluster_arn, service, TaskStatus::running));
   }
   std::vector<TaskView> tasks;
   if (!task_arns.empty()) {
@@ -81,8 +82,9 @@ Awaitable<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, con
     c.id = t.id;
     c.arn = t.arn;
     std::string svc = t.service_name();
-    c.label = fmt::format("{}  {}  {}{}", t.id, t.last_status, svc.empty() ? "standalone" : svc,
-                          t.enable_execute_command ? "" : "  (exec not enabled)");
+    c.label =
+        fmt::format("{}  {}  {}{}", t.id, name(t.last_status), svc.empty() ? "standalone" : svc,
+                    t.enable_execute_command ? "" : "  (exec not enabled)");
     candidates.push_back(std::move(c));
   }
   SelectRequest treq;
@@ -101,7 +103,7 @@ Awaitable<Result<ResolvedTarget>> resolve_in_cluster(aws::AwsClient& client, con
     if (spec.container.empty() && is_sidecar_container(c.name)) continue;
     Candidate cand;
     cand.id = c.name;
-    cand.label = c.name + "  " + c.last_status;
+    cand.label = c.name + "  " + std::string(name(c.last_status));
     containers.push_back(std::move(cand));
     origin.push_back(i);
   }

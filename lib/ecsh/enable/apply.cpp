@@ -36,7 +36,8 @@ Awaitable<Result<ecs::TaskView>> follow_rollout(aws::AwsClient& client, const do
       co_return e;
     }
     std::vector<ecs::TaskView> tasks;
-    ECSH_CO_TRY(auto arns, co_await ecs::list_task_arns(client, f.cluster_arn, service, "RUNNING"));
+    ECSH_CO_TRY(auto arns, co_await ecs::list_task_arns(client, f.cluster_arn, service,
+                                                        ecs::TaskStatus::running));
     if (!arns.empty()) {
       ECSH_CO_TRY(tasks, co_await ecs::describe_tasks(client, f.cluster_arn, arns));
     }
@@ -60,7 +61,8 @@ Awaitable<Result<ecs::TaskView>> follow_rollout(aws::AwsClient& client, const do
       end_rollout(progress);
       // The stopped tasks' reasons say why; without them, the deployment's reason alone.
       std::vector<ecs::TaskView> stopped;
-      auto stopped_arns = co_await ecs::list_task_arns(client, f.cluster_arn, service, "STOPPED");
+      auto stopped_arns =
+          co_await ecs::list_task_arns(client, f.cluster_arn, service, ecs::TaskStatus::stopped);
       if (stopped_arns && !stopped_arns.value().empty()) {
         auto views = co_await ecs::describe_tasks(client, f.cluster_arn, stopped_arns.value());
         if (views) stopped = std::move(views.value());

@@ -1,5 +1,7 @@
 #include "ecsh/enable/rollout.hpp"
 
+#include "ecsh/ecs/exec_readiness.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,7 +18,7 @@ RolloutStatus assess_rollout(const ecs::ServiceView& s, const std::vector<ecs::T
   const ecs::ServiceView::Deployment* primary = nullptr;
   int old_running = 0;
   for (const auto& d : s.deployments) {
-    if (d.status == "PRIMARY") {
+    if (d.status == ecs::DeploymentStatus::primary) {
       primary = &d;
     } else {
       old_running += d.running;
@@ -27,26 +29,23 @@ RolloutStatus assess_rollout(const ecs::ServiceView& s, const std::vector<ecs::T
   for (const auto& t : tasks) {
     if (!t.enable_execute_command) continue;
     ++fresh;
-    bool agent_running = std::any_of(t.containers.begin(), t.containers.end(), [](const auto& c) {
-      return c.exec_agent_status && *c.exec_agent_status == "RUNNING";
-    });
-    if (agent_running && t.last_status == "RUNNING") {
+    if (ecs::exec_readiness(t).ready()) {
       ++ready;
       ready_task = &t;
     }
   }
-  status.progress.state = primary ? primary->rollout_state : std::string("?");
+  status.progress.state = primary ? std::string(ecs::name(primary->rollout_state)) : "?";
   status.progress.new_running = primary ? primary->running : 0;
   status.progress.desired = s.desired_count;
   status.progress.ready = ready;
   status.progress.old_running = old_running;
 
-  if (primary && primary->rollout_state == "FAILED") {
+  if (primary && primary->rollout_state == ecs::RolloutState::failed) {
     status.outcome = RolloutStatus::Outcome::failed;
     status.failure = primary->rollout_state_reason;
     return status;
   }
-  if (primary && primary->rollout_state == "COMPLETED" && old_running == 0 &&
+  if (primary && primary->rollout_state == ecs::RolloutState::completed && old_running == 0 &&
       fresh == static_cast<int>(tasks.size())) {
     if (ready_task) {
       status.outcome = RolloutStatus::Outcome::ready;
@@ -56,7 +55,7 @@ RolloutStatus assess_rollout(const ecs::ServiceView& s, const std::vector<ecs::T
     // Every new task runs, but its exec agent gave up: say why instead of waiting.
     for (const auto& t : tasks) {
       for (const auto& c : t.containers) {
-        if (c.exec_agent_status && *c.exec_agent_status == "STOPPED") {
+        if (ecs::exec_readiness(t, c).blocker == ecs::ExecBlocker::agent_stopped) {
           Error e =
               Error::usage("the new task " + t.id + " runs, but the exec agent of container " +
                                c.name + " stopped: " + c.exec_agent_reason,

@@ -1,6 +1,7 @@
 #include "ecsh/fleet/plan.hpp"
 
 #include "ecsh/common/strings.hpp"
+#include "ecsh/ecs/exec_readiness.hpp"
 #include "ecsh/ecs/target_match.hpp"
 
 #include <algorithm>
@@ -16,27 +17,38 @@ std::string task_family(const ecs::TaskView& task) {
 
 std::optional<Unreachable> precheck(const std::string& cluster_name, const ecs::TaskView& task,
                                     const ecs::ContainerView& container) {
+  const auto readiness = ecs::exec_readiness(task, container);
+  if (readiness.ready()) return std::nullopt;
   Unreachable u;
-  if (!task.enable_execute_command) {
-    u.reason = "exec disabled at launch (the task was started without enableExecuteCommand)";
-    std::string service = task.service_name();
-    u.fix = service.empty()
-                ? "Run a new task with --enable-execute-command."
-                : "ecsh enable -c " + cluster_name + " -s " + service + "  (new tasks replace it)";
-    return u;
+  const std::string doctor =
+      "ecsh doctor -c " + cluster_name + " -t " + task.id + " -n " + container.name;
+  switch (readiness.blocker) {
+    case ecs::ExecBlocker::exec_not_enabled: {
+      u.reason = "exec disabled at launch (the task was started without enableExecuteCommand)";
+      std::string service = task.service_name();
+      u.fix = service.empty() ? "Run a new task with --enable-execute-command."
+                              : "ecsh enable -c " + cluster_name + " -s " + service +
+                                    "  (new tasks replace it)";
+      break;
+    }
+    case ecs::ExecBlocker::no_agent:
+      u.reason = "container " + container.name + " has no exec agent";
+      u.fix = doctor;
+      break;
+    case ecs::ExecBlocker::no_agent_in_task:
+      u.reason = "no container of the task has an exec agent";
+      u.fix = doctor;
+      break;
+    case ecs::ExecBlocker::task_starting:
+    case ecs::ExecBlocker::task_not_running:
+      u.reason = readiness.summary();
+      break;
+    default:
+      u.reason = "exec " + readiness.summary();
+      u.fix = doctor;
+      break;
   }
-  if (!container.exec_agent_status) {
-    u.reason = "container " + container.name + " has no exec agent";
-    u.fix = "ecsh doctor -c " + cluster_name + " -t " + task.id + " -n " + container.name;
-    return u;
-  }
-  if (*container.exec_agent_status != "RUNNING") {
-    u.reason = "exec agent " + *container.exec_agent_status +
-               (container.exec_agent_reason.empty() ? "" : ": " + container.exec_agent_reason);
-    u.fix = "ecsh doctor -c " + cluster_name + " -t " + task.id + " -n " + container.name;
-    return u;
-  }
-  return std::nullopt;
+  return u;
 }
 
 std::vector<std::string> short_ids(const std::vector<std::string>& ids, std::size_t min_len) {
@@ -103,7 +115,7 @@ Result<std::vector<Target>> plan(const std::vector<ClusterTasks>& clusters,
   std::vector<Target> targets;
   for (const auto& c : clusters) {
     for (const auto& task : c.tasks) {
-      if (task.last_status != "RUNNING") continue;
+      if (task.last_status != ecs::TaskStatus::running) continue;
       if (!selection.family.empty() && task_family(task) != selection.family) continue;
       if (!selection.services.empty() &&
           std::find(selection.services.begin(), selection.services.end(), task.service_name()) ==

@@ -102,7 +102,9 @@ Awaitable<Result<Found>> find_tasks(aws::AwsClient& client, const Scope& scope,
     std::vector<std::string> task_arns;
     for (const auto& service : services) {
       if (!service.empty()) service_names.insert(service);
-      auto list = [&] { return ecs::list_task_arns(client, cluster, service, "RUNNING"); };
+      auto list = [&] {
+        return ecs::list_task_arns(client, cluster, service, ecs::TaskStatus::running);
+      };
       ECSH_CO_TRY(auto arns, co_await patiently<std::vector<std::string>>(list));
       for (auto& a : arns) {
         if (std::find(task_arns.begin(), task_arns.end(), a) == task_arns.end()) {

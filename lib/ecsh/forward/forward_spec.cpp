@@ -1,5 +1,8 @@
 #include "ecsh/forward/forward_spec.hpp"
 
+#include "ecsh/common/json_fields.hpp"
+#include "ecsh/common/version.hpp"
+
 #include <boost/json.hpp>
 
 #include <charconv>
@@ -58,23 +61,6 @@ Error bad_spec(std::string_view text, std::string_view why) {
   return Error::usage("-L " + std::string(text) + ": " + std::string(why),
                       "Write -L [BIND:]LOCAL:PORT, -L [BIND:]LOCAL:HOST:PORT or "
                       "-L /path/to.sock:PORT (LOCAL 0 picks a free port).");
-}
-
-std::optional<std::vector<unsigned long>> numeric_parts(std::string_view v) {
-  std::vector<unsigned long> parts;
-  if (v.empty()) return std::nullopt;
-  while (true) {
-    auto dot = v.find('.');
-    std::string_view part = v.substr(0, dot);
-    if (!all_digits(part)) return std::nullopt;
-    unsigned long n = 0;
-    auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), n);
-    if (ec != std::errc()) return std::nullopt;
-    parts.push_back(n);
-    if (dot == std::string_view::npos) break;
-    v.remove_prefix(dot + 1);
-  }
-  return parts;
 }
 
 }  // namespace
@@ -187,30 +173,15 @@ std::vector<std::vector<std::size_t>> group_by_destination(const std::vector<Lis
   return groups;
 }
 
-bool version_newer(std::string_view version, std::string_view than) {
-  auto a = numeric_parts(version);
-  auto b = numeric_parts(than);
-  if (!a || !b || a->size() != b->size()) return false;
-  for (std::size_t i = 0; i < a->size(); ++i) {
-    if ((*a)[i] != (*b)[i]) return (*a)[i] > (*b)[i];
-  }
-  return false;
-}
-
 PortMode client_port_mode(std::string_view type, std::string_view agent_version) {
-  if (type == "LocalPortForwarding" && version_newer(agent_version, "3.0.196.0")) {
+  if (type == "LocalPortForwarding" && plugin_version_newer(agent_version, "3.0.196.0")) {
     return PortMode::mux;
   }
   return PortMode::basic;
 }
 
 Result<PortProperties> parse_port_properties(std::string_view json) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(json, ec);
-  if (ec || !v.is_object()) {
-    return Error::protocol("the Port session's properties are not a JSON object");
-  }
-  const auto& o = v.as_object();
+  ECSH_TRY(const auto o, parse_json_object(json, "the Port session's properties"));
   auto str = [&o](std::string_view key) {
     auto* f = o.if_contains(key);
     if (!f) return std::string();

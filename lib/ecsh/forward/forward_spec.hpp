@@ -51,12 +51,8 @@ std::vector<std::vector<std::size_t>> group_by_destination(const std::vector<Lis
 enum class PortMode { basic, mux };
 
 // The plugin's rule: mux when type is LocalPortForwarding and the AgentVersion is newer than
-// 3.0.196.0, compared part by part as numbers; versions with a different number of parts, or
-// that do not parse, are not newer (plugin `src/version/versionvalidator.go`).
+// 3.0.196.0 by plugin_version_newer (common/version.hpp).
 PortMode client_port_mode(std::string_view type, std::string_view agent_version);
-
-// Whether `version` is newer than `than` by that rule.
-bool version_newer(std::string_view version, std::string_view than);
 
 // The SessionType action's Properties of a Port session.
 struct PortProperties {

@@ -1,6 +1,7 @@
 #include "ecsh/forward/port_forward.hpp"
 
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/version.hpp"
 #include "ecsh/common/wakeup.hpp"
 #include "ecsh/session/payloads.hpp"
 #include "ecsh/session/smux.hpp"
@@ -48,6 +49,10 @@ std::string Listener::address() const { return impl->address; }
 std::uint16_t Listener::port() const { return impl->port; }
 
 namespace {
+
+// The plugin sends TerminateSession to agents newer than this and does not wait for their
+// channel_closed.
+constexpr std::string_view kAgentTerminatesOnRequest = "2.3.722.0";
 
 Error listen_error(const std::string& where, const boost::system::error_code& ec) {
   std::string hint = ec == asio::error::address_in_use
@@ -622,7 +627,7 @@ void PortForward::stop() {
       [self]() -> Awaitable<void> {
         // The plugin sends TerminateSession to agents newer than 2.3.722.0 and does not wait
         // for the acknowledgement; a short wait lets the frame leave.
-        if (self->ready && version_newer(self->agent_version, "2.3.722.0")) {
+        if (self->ready && plugin_version_newer(self->agent_version, kAgentTerminatesOnRequest)) {
           // The flag waits for room in the send window; a dropped link must not hold Ctrl-C.
           asio::co_spawn(
               self->executor,
@@ -689,7 +694,7 @@ Awaitable<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
     }
     if (session_over) co_return;  // the reader was cancelled: not an end of input
     input_ended = true;
-    if (version_newer(agent_version, "2.3.722.0")) {
+    if (plugin_version_newer(agent_version, kAgentTerminatesOnRequest)) {
       std::string flag = session::flag_payload(session::Flag::terminate_session);
       auto sent = co_await t->send(session::PayloadType::flag, std::move(flag));
       (void)sent;

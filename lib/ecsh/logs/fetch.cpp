@@ -12,8 +12,8 @@ namespace {
 
 std::string task_label(const ecs::TaskView& t) {
   std::string svc = t.service_name();
-  std::string label =
-      fmt::format("{}  {}  {}", t.id, t.last_status, svc.empty() ? std::string("standalone") : svc);
+  std::string label = fmt::format("{}  {}  {}", t.id, ecs::name(t.last_status),
+                                  svc.empty() ? std::string("standalone") : svc);
   if (!t.stopped_reason.empty()) label += "  " + t.stopped_reason.substr(0, 40);
   return label;
 }
@@ -55,11 +55,12 @@ Awaitable<Result<TaskScope>> resolve_tasks(aws::AwsClient& client, const ecs::Ta
   if (exact_task) {
     arns.push_back(spec.task);
   } else {
-    ECSH_CO_TRY(arns,
-                co_await ecs::list_task_arns(client, scope.cluster_arn, scope.service, "RUNNING"));
+    ECSH_CO_TRY(arns, co_await ecs::list_task_arns(client, scope.cluster_arn, scope.service,
+                                                   ecs::TaskStatus::running));
     if (include_stopped || !spec.task.empty()) {
-      ECSH_CO_TRY(auto stopped, co_await ecs::list_task_arns(client, scope.cluster_arn,
-                                                             scope.service, "STOPPED"));
+      ECSH_CO_TRY(auto stopped,
+                  co_await ecs::list_task_arns(client, scope.cluster_arn, scope.service,
+                                               ecs::TaskStatus::stopped));
       arns.insert(arns.end(), stopped.begin(), stopped.end());
     }
   }

@@ -198,7 +198,8 @@ TaskVerdict judge_task(const ecs::TaskView& t, const std::set<std::string>& esse
   if (!culprit)
     culprit = find([](const ContainerVerdict& c) { return has(c.reason, "OutOfMemory"); });
   if (!culprit && has(t.stopped_reason, "health checks")) {
-    culprit = find([](const ContainerVerdict& c) { return c.health == "UNHEALTHY"; });
+    culprit =
+        find([](const ContainerVerdict& c) { return c.health == ecs::HealthStatus::unhealthy; });
     if (!culprit) culprit = find([](const ContainerVerdict& c) { return c.essential; });
   }
   if (!culprit && t.stop_code == "EssentialContainerExited") {
@@ -211,13 +212,14 @@ TaskVerdict judge_task(const ecs::TaskView& t, const std::set<std::string>& esse
     if (!culprit)
       culprit = find([](const ContainerVerdict& c) { return c.essential && c.exit_code; });
   }
-  if (!culprit && t.last_status != "STOPPED") {
-    culprit = find([](const ContainerVerdict& c) { return c.health == "UNHEALTHY"; });
+  if (!culprit && t.last_status != ecs::TaskStatus::stopped) {
+    culprit =
+        find([](const ContainerVerdict& c) { return c.health == ecs::HealthStatus::unhealthy; });
   }
   if (culprit) v.culprit = culprit->name;
 
-  if (t.last_status == "STOPPED" || t.desired_status == "STOPPED") {
-    const std::string state = t.last_status == "STOPPED" ? "stopped" : "stopping";
+  if (t.last_status == ecs::TaskStatus::stopped || t.desired_status == ecs::TaskStatus::stopped) {
+    const std::string state = t.last_status == ecs::TaskStatus::stopped ? "stopped" : "stopping";
     if (culprit && culprit->explanation &&
         !(has(t.stopped_reason, "health checks") && !has(culprit->reason, "OutOfMemory"))) {
       v.cause = culprit->explanation;
@@ -232,12 +234,14 @@ TaskVerdict judge_task(const ecs::TaskView& t, const std::set<std::string>& esse
     }
   } else if (culprit) {
     v.headline = fmt::format("The task is {}, but container {} is UNHEALTHY.",
-                             t.last_status.empty() ? "running" : t.last_status, culprit->name);
+                             t.last_status == ecs::TaskStatus::unknown ? std::string_view("running")
+                                                                       : ecs::name(t.last_status),
+                             culprit->name);
     v.cause = explain_reason("Task failed container health checks");
     if (v.cause) v.cause->what = "its healthCheck command fails";
   } else {
-    v.headline = fmt::format("The task is {}{}.", t.last_status,
-                             t.health_status == "HEALTHY" ? " and healthy" : "");
+    v.headline = fmt::format("The task is {}{}.", ecs::name(t.last_status),
+                             t.health_status == ecs::HealthStatus::healthy ? " and healthy" : "");
   }
   return v;
 }
@@ -261,9 +265,9 @@ ServiceVerdict judge_service(const ecs::ServiceView& s, std::size_t max_events) 
       v.notes.push_back(
           fmt::format("The circuit breaker rolled the service back to {} "
                       "(deployment {}, {}).",
-                      to, d.id, d.rollout_state));
+                      to, d.id, ecs::name(d.rollout_state)));
     }
-    if (d.rollout_state == "FAILED") {
+    if (d.rollout_state == ecs::RolloutState::failed) {
       v.notes.push_back(
           fmt::format("Deployment {} FAILED ({} failed tasks){}", d.id, d.failed,
                       d.rollout_state_reason.empty() ? "." : ": " + d.rollout_state_reason));
@@ -279,7 +283,8 @@ ServiceVerdict judge_service(const ecs::ServiceView& s, std::size_t max_events) 
         "A deployment failed and the circuit breaker rolled back to {}; "
         "{} of {} tasks running.",
         v.rolled_back_to, v.running, v.desired);
-  } else if (!s.deployments.empty() && s.deployments.front().rollout_state == "FAILED") {
+  } else if (!s.deployments.empty() &&
+             s.deployments.front().rollout_state == ecs::RolloutState::failed) {
     v.headline =
         fmt::format("The latest deployment failed; {} of {} tasks running.", v.running, v.desired);
   } else if (v.running < v.desired) {
@@ -351,8 +356,9 @@ std::vector<std::string> render_task(const TaskVerdict& v,
   };
   std::string title = fmt::format("Task {}", v.task_id);
   if (!v.service.empty()) title += fmt::format(" (service {})", v.service);
-  title += " " + v.last_status;
-  if (v.last_status == "STOPPED" && v.stopped_at) title += " " + ago(*v.stopped_at, now_ms);
+  title += " " + std::string(ecs::name(v.last_status));
+  if (v.last_status == ecs::TaskStatus::stopped && v.stopped_at)
+    title += " " + ago(*v.stopped_at, now_ms);
   add(wrap(title, width, "", "  "));
   if (!v.stop_code.empty()) out.push_back("  Stop code: " + v.stop_code);
   if (!v.stopped_reason.empty())
@@ -366,9 +372,9 @@ std::vector<std::string> render_task(const TaskVerdict& v,
   for (const auto& c : v.containers) name_width = std::max(name_width, c.name.size());
   name_width = std::min<std::size_t>(name_width, 24);
   for (const auto& c : v.containers) {
-    std::string status = c.status;
+    std::string status(ecs::name(c.status));
     if (c.exit_code) status += fmt::format(" exit {}", *c.exit_code);
-    if (!c.health.empty() && c.health != "UNKNOWN") status += " " + c.health;
+    if (c.health != ecs::HealthStatus::unknown) status += " " + std::string(ecs::name(c.health));
     if (!c.essential) status += " (not essential)";
     std::string head = fmt::format("  {:<{}}  ", c.name, name_width);
     std::string indent(head.size(), ' ');
@@ -409,9 +415,10 @@ std::vector<std::string> render_service(const ServiceVerdict& v, std::int64_t no
     out.emplace_back("Deployments:");
     for (const auto& d : v.deployments) {
       std::string td = ecs::arn_name(d.task_definition);
-      add(wrap(fmt::format("{} {} {} {} running/{} desired, {} failed ({})", d.id, d.status,
-                           d.rollout_state, d.running, d.desired, d.failed, td),
-               width, "  ", "    "));
+      add(wrap(
+          fmt::format("{} {} {} {} running/{} desired, {} failed ({})", d.id, ecs::name(d.status),
+                      ecs::name(d.rollout_state), d.running, d.desired, d.failed, td),
+          width, "  ", "    "));
       if (!d.rollout_state_reason.empty()) add(wrap(d.rollout_state_reason, width, "    ", "    "));
     }
   }
@@ -432,11 +439,11 @@ json::object task_verdict_json(const TaskVerdict& v) {
   o["task"] = v.task_id;
   o["task_arn"] = v.task_arn;
   o["service"] = v.service;
-  o["last_status"] = v.last_status;
-  o["desired_status"] = v.desired_status;
+  o["last_status"] = ecs::name(v.last_status);
+  o["desired_status"] = ecs::name(v.desired_status);
   o["stop_code"] = v.stop_code;
   o["stopped_reason"] = v.stopped_reason;
-  o["health"] = v.health;
+  o["health"] = ecs::name(v.health);
   if (v.stopped_at) o["stopped_at"] = *v.stopped_at;
   o["verdict"] = v.headline;
   if (v.cause) {
@@ -448,14 +455,14 @@ json::object task_verdict_json(const TaskVerdict& v) {
   for (const auto& c : v.containers) {
     json::object co;
     co["name"] = c.name;
-    co["status"] = c.status;
+    co["status"] = ecs::name(c.status);
     if (c.exit_code) {
       co["exit_code"] = *c.exit_code;
     } else {
       co["exit_code"] = nullptr;
     }
     co["reason"] = c.reason;
-    co["health"] = c.health;
+    co["health"] = ecs::name(c.health);
     co["essential"] = c.essential;
     co["explanation"] = c.explanation ? c.explanation->what : "";
     co["fix"] = c.explanation ? c.explanation->fix : "";
@@ -480,8 +487,8 @@ json::object service_verdict_json(const ServiceVerdict& v) {
   json::array ds;
   for (const auto& d : v.deployments) {
     ds.push_back(json::object{{"id", d.id},
-                              {"status", d.status},
-                              {"rollout_state", d.rollout_state},
+                              {"status", ecs::name(d.status)},
+                              {"rollout_state", ecs::name(d.rollout_state)},
                               {"rollout_state_reason", d.rollout_state_reason},
                               {"task_definition", d.task_definition},
                               {"desired", d.desired},

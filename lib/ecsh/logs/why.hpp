@@ -35,17 +35,19 @@ std::optional<Explanation> explain_container(const ecs::ContainerView& c, bool e
 
 struct ContainerVerdict {
   std::string name;
-  std::string status;
+  ecs::TaskStatus status = ecs::TaskStatus::unknown;
   std::optional<int> exit_code;
   std::string reason;
-  std::string health;
+  ecs::HealthStatus health = ecs::HealthStatus::unknown;
   bool essential = true;
   std::optional<Explanation> explanation;
 };
 
 struct TaskVerdict {
-  std::string task_id, task_arn, service, last_status, desired_status, stop_code, stopped_reason;
-  std::string health;
+  std::string task_id, task_arn, service, stop_code, stopped_reason;
+  ecs::TaskStatus last_status = ecs::TaskStatus::unknown;
+  ecs::TaskStatus desired_status = ecs::TaskStatus::unknown;
+  ecs::HealthStatus health = ecs::HealthStatus::unknown;
   std::optional<double> stopped_at;
   std::string headline;  // one sentence: what happened
   std::optional<Explanation> cause;

@@ -1,5 +1,6 @@
 #include "ecsh/plugin/plugin_args.hpp"
 
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/strings.hpp"
 
 #include <boost/json/parse.hpp>
@@ -20,14 +21,15 @@ std::string member(const boost::json::object& o, std::string_view key) {
   return {};
 }
 
+// The plugin's words for an argument that is not a JSON object (a usage error, as the plugin
+// treats it).
 Result<boost::json::object> parse_object(std::string_view text, std::string_view what) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) {
+  auto object = parse_json_object(text, what);
+  if (!object) {
     return Error::usage(std::string("Cannot perform start session: invalid ") + std::string(what) +
                         " (expected a JSON object)");
   }
-  return std::move(v.as_object());
+  return object;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // (docs/protocol.md §2).
 
 #include "ecsh/common/error.hpp"
+#include "ecsh/common/version.hpp"
 
 #include <map>
 #include <string>
@@ -13,9 +14,8 @@
 namespace ecsh::plugin {
 
 // The version ecsh reports in plugin mode. The AWS CLI passes the session response through the
-// AWS_SSM_START_SESSION_RESPONSE environment variable (not argv) to plugins newer than 1.2.497.0;
-// this is the protocol level ecsh implements (plugin source 1.2.677.0).
-inline constexpr const char* kPluginCompatibleVersion = "1.2.677.0";
+// AWS_SSM_START_SESSION_RESPONSE environment variable (not argv) to plugins newer than 1.2.497.0.
+inline constexpr std::string_view kPluginCompatibleVersion = kPluginProtocolVersion;
 
 inline constexpr const char* kPluginInstalledBanner =
     "\nThe Session Manager plugin was installed successfully. Use the AWS CLI to start a "

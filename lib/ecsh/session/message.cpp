@@ -1,6 +1,7 @@
 #include "ecsh/session/message.hpp"
 
 #include "ecsh/common/crypto.hpp"
+#include "ecsh/common/json_fields.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -153,10 +154,7 @@ ClientMessage make_acknowledgement(const ClientMessage& acked, std::string messa
 }
 
 Result<Acknowledgement> try_parse_acknowledgement(std::string_view payload) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(payload, ec);
-  if (ec || !v.is_object()) return Error::protocol("acknowledgement payload is not a JSON object");
-  const auto& o = v.as_object();
+  ECSH_TRY(const auto o, parse_json_object(payload, "the acknowledgement payload"));
   auto type = o.find("AcknowledgedMessageType");
   auto id = o.find("AcknowledgedMessageId");
   auto seq = o.find("AcknowledgedMessageSequenceNumber");

@@ -1,6 +1,7 @@
 #include "ecsh/session/payloads.hpp"
 
 #include "ecsh/common/crypto.hpp"
+#include "ecsh/common/json_fields.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -9,13 +10,6 @@
 namespace ecsh::session {
 namespace json = boost::json;
 namespace {
-
-Result<json::object> parse_object(std::string_view text, std::string_view what) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return Error::protocol(std::string(what) + " is not a JSON object");
-  return std::move(v.as_object());
-}
 
 std::string string_field(const json::object& o, std::string_view key) {
   auto it = o.find(key);
@@ -67,7 +61,7 @@ std::string to_json(const HandshakeRequest& r) {
 }
 
 Result<HandshakeRequest> parse_handshake_request(std::string_view text) {
-  ECSH_TRY(auto o, parse_object(text, "handshake request"));
+  ECSH_TRY(auto o, parse_json_object(text, "the handshake request"));
   HandshakeRequest r;
   r.agent_version = string_field(o, "AgentVersion");
   const auto* actions = field(o, "RequestedClientActions");
@@ -125,7 +119,7 @@ std::string to_json(const HandshakeResponse& r) {
 }
 
 Result<HandshakeResponse> parse_handshake_response(std::string_view text) {
-  ECSH_TRY(auto o, parse_object(text, "handshake response"));
+  ECSH_TRY(auto o, parse_json_object(text, "the handshake response"));
   HandshakeResponse r;
   r.client_version = string_field(o, "ClientVersion");
   const auto* actions = field(o, "ProcessedClientActions");
@@ -219,7 +213,7 @@ std::string to_json(const HandshakeComplete& c) {
 }
 
 Result<HandshakeComplete> parse_handshake_complete(std::string_view text) {
-  ECSH_TRY(auto o, parse_object(text, "handshake complete"));
+  ECSH_TRY(auto o, parse_json_object(text, "the handshake complete"));
   HandshakeComplete c;
   c.customer_message = string_field(o, "CustomerMessage");
   const auto* t = field(o, "HandshakeTimeToComplete");
@@ -240,7 +234,7 @@ std::string challenge_json(std::string_view challenge_bytes) {
 }
 
 Result<std::string> parse_challenge(std::string_view text) {
-  ECSH_TRY(auto o, parse_object(text, "encryption challenge"));
+  ECSH_TRY(auto o, parse_json_object(text, "the encryption challenge"));
   auto bytes = crypto::base64_decode(string_field(o, "Challenge"));
   if (!bytes || bytes->empty()) {
     return Error::protocol("encryption challenge has no base64 Challenge");
@@ -258,7 +252,7 @@ std::string size_json(TerminalSize size) {
 }
 
 Result<TerminalSize> parse_size(std::string_view text) {
-  ECSH_TRY(auto o, parse_object(text, "terminal size"));
+  ECSH_TRY(auto o, parse_json_object(text, "the terminal size"));
   const auto* cols = field(o, "cols");
   const auto* rows = field(o, "rows");
   if (cols == nullptr || rows == nullptr || !cols->is_number() || !rows->is_number()) {
@@ -306,7 +300,7 @@ std::string to_json(const ChannelClosed& c, std::string_view created_date) {
 }
 
 Result<ChannelClosed> parse_channel_closed(std::string_view text) {
-  ECSH_TRY(auto o, parse_object(text, "channel_closed payload"));
+  ECSH_TRY(auto o, parse_json_object(text, "the channel_closed payload"));
   ChannelClosed c;
   c.message_id = string_field(o, "MessageId");
   c.session_id = string_field(o, "SessionId");
@@ -326,7 +320,7 @@ std::string session_state_json(std::string_view state, std::string_view session_
 }
 
 Result<std::string> parse_session_state(std::string_view text) {
-  ECSH_TRY(auto o, parse_object(text, "agent_session_state payload"));
+  ECSH_TRY(auto o, parse_json_object(text, "the agent_session_state payload"));
   auto state = string_field(o, "SessionState");
   if (state.empty()) return Error::protocol("agent_session_state payload has no SessionState");
   return state;

@@ -6,6 +6,7 @@
 // Parsers turn malformed input into error values.
 
 #include "ecsh/common/error.hpp"
+#include "ecsh/common/version.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -22,9 +23,8 @@ inline constexpr std::string_view interactive_commands = "InteractiveCommands";
 inline constexpr std::string_view non_interactive_commands = "NonInteractiveCommands";
 }  // namespace session_type
 
-// A ClientVersion recent enough that the agent picks the modern behaviours (smux port
-// forwarding, smux keepalive off, no output-separation warning): the 1.2.677.0 plugin's.
-inline constexpr std::string_view kDefaultClientVersion = "1.2.677.0";
+// The ClientVersion ecsh sends (common/version.hpp).
+inline constexpr std::string_view kDefaultClientVersion = kPluginProtocolVersion;
 
 // ---- HandshakeRequest (PayloadType 5, agent -> client) ----
 struct SessionTypeAction {

@@ -427,7 +427,7 @@ def main():
               "ls services: the exec column", (p.returncode, rows, p.stderr))
         p = ecsh("ls", "tasks", "-c", "agent", "--output", "json")
         tasks = json.loads(p.stdout) if p.returncode == 0 else []
-        check(len(tasks) == 1 and tasks[0]["exec"] == "no: no exec agent",
+        check(len(tasks) == 1 and tasks[0]["exec"] == "no: no exec agent in any container",
               "ls tasks: an ECS agent too old for exec starts no exec agent",
               (p.returncode, tasks, p.stderr))
 

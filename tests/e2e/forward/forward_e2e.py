@@ -320,10 +320,10 @@ def main():
         check(ok_up, f"{big >> 20} MiB upload intact ({up_s:.1f} s)", answer)
         check(drops >= 3, f"... across dropped links ({drops} resumed)", fw.stderr()[-500:])
 
-        # Ctrl-C: the session ends cleanly, exit 0, the listeners are gone.
+        # Ctrl-C: the session ends cleanly, exit 130 (128 + SIGINT), the listeners are gone.
         fw.interrupt()
         rc = fw.wait(20)
-        check(rc == 0 and "forward ended" in fw.stderr(), "Ctrl-C ends the forward with exit 0",
+        check(rc == 130 and "forward ended" in fw.stderr(), "Ctrl-C ends the forward with exit 130",
               (rc, fw.stderr()[-300:]))
         try:
             socket.create_connection(web, timeout=2).close()

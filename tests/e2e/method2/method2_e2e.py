@@ -218,7 +218,7 @@ def main():
         r = subprocess.run(auto, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                            timeout=60)
         err = r.stderr.decode()
-        check(r.returncode == 254 and "without enableExecuteCommand" in err and "--yes" in err
+        check(r.returncode == 252 and "without enableExecuteCommand" in err and "--yes" in err
               and r.stdout == b"",
               "auto without a terminal: explains why ECS Exec is impossible, does nothing",
               f"rc={r.returncode} err={err}")

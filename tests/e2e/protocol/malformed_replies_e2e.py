@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Malformed AWS replies end to end: a fake ECS on 127.0.0.1 answers well-formed JSON of the wrong
-shape (a field of the wrong type, an array where an object belongs). ecsh must exit with the
-protocol error code (255) and one clear line naming the reply and the field, never report an
-internal error (an exception escaping a command) and never print a table of wrong values.
+shape (a field of the wrong type, an array where an object belongs), and a fake STS answers XML
+that is cut off or lacks what STS always sends. ecsh must exit with the protocol error code (255)
+and one clear line naming the reply and the field, never report an internal error (an exception
+escaping a command) and never print a table of wrong values.
 """
+import urllib.parse
 import argparse
 import http.server
 import json
@@ -26,16 +28,22 @@ class FakeEcs(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        request = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
         op = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+        query = not op  # the Query protocol (STS, IAM): Action=… in a form body
+        if query:
+            op = urllib.parse.parse_qs(request).get("Action", [""])[0]
         body = REPLIES.get(op)
         status = 200
-        if body is None:
+        if body is None and query:
+            status, body = 400, ("<ErrorResponse><Error><Code>InvalidAction</Code><Message>"
+                                 f"unexpected {op}</Message></Error></ErrorResponse>")
+        elif body is None:
             status, body = 400, json.dumps({"__type": "InvalidParameterException",
                                             "message": "unexpected " + op})
         data = body.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Type", "text/xml" if query else "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -104,6 +112,23 @@ def main():
         "DescribeTasks": {"tasks": [{"lastStatus": "RUNNING", "containers": []}]}},
          ["ls", "tasks", "-c", CLUSTER], 255,
          "ecsh: the DescribeTasks response: tasks[0].taskArn is missing\n")
+    sts = "https://sts.amazonaws.com/doc/2011-06-15/"
+    identity = (f'<GetCallerIdentityResponse xmlns="{sts}"><GetCallerIdentityResult>'
+                "<Arn>arn:aws:iam::123456789012:user/alice</Arn><UserId>AIDAEXAMPLE</UserId>"
+                "<Account>123456789012</Account></GetCallerIdentityResult>"
+                "</GetCallerIdentityResponse>")
+    case("a well-formed STS reply still works", {"GetCallerIdentity": identity},
+         ["whoami", "--output", "json"], 0, "")
+    case("an STS reply cut off", {"GetCallerIdentity": identity[:90]}, ["whoami"], 255,
+         "ecsh: the GetCallerIdentity response is not valid XML (Error parsing start element tag "
+         "at byte 89)\n")
+    case("an STS reply without the caller's ARN",
+         {"GetCallerIdentity": identity.replace("<Arn>arn:aws:iam::123456789012:user/alice</Arn>",
+                                                "")}, ["whoami"], 255,
+         "ecsh: the GetCallerIdentity response: GetCallerIdentityResult/Arn is missing\n")
+    case("an HTML page instead of the reply", {"GetCallerIdentity": "<html>proxy</html>"},
+         ["whoami"], 255,
+         "ecsh: the GetCallerIdentity response is a <html>, not a <GetCallerIdentityResponse>\n")
     server.shutdown()
     if failures:
         print("\n".join(failures))

@@ -249,17 +249,31 @@ TEST(Pagination, JsonFollowsNextTokenAndConcatenates) {
 
 TEST(Pagination, QueryStopsWhenNotTruncated) {
   Fixture f;
-  f.http.replies.push_back(response(200,
-                                    "<R><ListRolesResult><IsTruncated>true</"
-                                    "IsTruncated><Marker>m1</Marker></ListRolesResult></R>"));
   f.http.replies.push_back(
-      response(200, "<R><ListRolesResult><IsTruncated>false</IsTruncated></ListRolesResult></R>"));
+      response(200,
+               "<ListRolesResponse><ListRolesResult><IsTruncated>true</"
+               "IsTruncated><Marker>m1</Marker></ListRolesResult></ListRolesResponse>"));
+  f.http.replies.push_back(response(200,
+                                    "<ListRolesResponse><ListRolesResult><IsTruncated>false</"
+                                    "IsTruncated></ListRolesResult></ListRolesResponse>"));
   QueryParams none;
   auto pages =
       run(f.client->query_paginate(services::iam(), "ListRoles", none, "Marker", "Marker"));
-  ASSERT_TRUE(pages);
+  ASSERT_TRUE(pages) << pages.error().message;
   EXPECT_EQ(pages.value().size(), 2u);
   EXPECT_NE(f.http.sent[1].body.find("&Marker=m1"), std::string::npos);
+}
+
+TEST(Pagination, AGarbledQueryPageIsAProtocolErrorNotTheLastPage) {
+  Fixture f;
+  f.http.replies.push_back(response(200, "<ListRolesResponse><ListRolesResult><IsTrunc"));
+  QueryParams none;
+  auto pages =
+      run(f.client->query_paginate(services::iam(), "ListRoles", none, "Marker", "Marker"));
+  ASSERT_FALSE(pages);
+  EXPECT_EQ(pages.error().kind, ErrorKind::protocol);
+  EXPECT_TRUE(pages.error().message.starts_with("the ListRoles response is not valid XML"))
+      << pages.error().message;
 }
 
 TEST(Pagination, ALoopingServiceIsCutOff) {

@@ -51,6 +51,29 @@ TEST(Subprocess, AKillingSignalIs128PlusIt) {
   EXPECT_EQ(r.exit_code, 128 + SIGKILL);
 }
 
+TEST(Subprocess, AChildPastItsTimeoutIsKilledAndSaysSo) {
+  subprocess::Spec spec;
+  spec.argv = {"/bin/sh", "-c", "echo started; exec sleep 30"};
+  spec.out = Stream::capture;
+  spec.timeout = std::chrono::milliseconds(200);
+  auto r = subprocess::run(spec);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL);
+  EXPECT_EQ(r.out, "started\n");  // what it wrote before is kept
+
+  // Without captured streams the child itself is still held to the deadline.
+  spec.out = Stream::null;
+  r = subprocess::run(spec);
+  EXPECT_TRUE(r.timed_out);
+
+  // One that ends in time is not touched.
+  spec.argv = {"/bin/sh", "-c", "exit 4"};
+  spec.timeout = std::chrono::seconds(20);
+  r = subprocess::run(spec);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 4);
+}
+
 TEST(Subprocess, ArgvReachesTheProgramAsIsWithoutAShell) {
   auto r = run_captured({"printf", "%s|", "two words", "$HOME", "; echo injected", "`id`", "*"});
   EXPECT_EQ(r.error, 0);

@@ -16,8 +16,10 @@ ecs::ResolvedTarget ec2_target() {
   t.task.launch_type = "EC2";
   t.task.container_instance_arn = "arn:aws:ecs:us-east-1:000000000000:container-instance/demo/c1";
   t.task.enable_execute_command = true;
+  t.task.last_status = ecs::TaskStatus::running;
   t.container.name = "app";
-  t.container.exec_agent_status = "RUNNING";
+  t.container.exec_agent_status = ecs::AgentStatus::running;
+  t.task.containers.push_back(t.container);
   return t;
 }
 
@@ -51,6 +53,7 @@ TEST(ExecVia, ATaskStartedWithoutExecSaysOnlyANewTaskCanChangeThat) {
   auto t = ec2_target();
   t.task.enable_execute_command = false;
   t.container.exec_agent_status.reset();
+  t.task.containers = {t.container};
   auto e = service_error("InvalidParameterException",
                          "The execute command failed because execute command was not enabled "
                          "when the task was run");
@@ -63,8 +66,9 @@ TEST(ExecVia, ATaskStartedWithoutExecSaysOnlyANewTaskCanChangeThat) {
 
 TEST(ExecVia, AStoppedAgentIsNamedWithItsReason) {
   auto t = ec2_target();
-  t.container.exec_agent_status = "STOPPED";
+  t.container.exec_agent_status = ecs::AgentStatus::stopped;
   t.container.exec_agent_reason = "could not connect";
+  t.task.containers = {t.container};
   auto why = instance_fallback(Via::automatic, t, kNotConnected);
   ASSERT_TRUE(why);
   EXPECT_EQ(*why,

@@ -1,5 +1,7 @@
 #include "ecsh/doctor/checks.hpp"
 
+#include "ecsh/common/version.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -24,7 +26,7 @@ Facts healthy() {
   f.caller_execute_command = perm("ecs:ExecuteCommand", "allowed", "arn:task");
   f.cluster_arn = "arn:aws:ecs:us-east-1:000000000000:cluster/demo";
   f.cluster_name = "demo";
-  f.cluster_status = "ACTIVE";
+  f.cluster_status = ecs::ClusterStatus::active;
   ecs::ServiceView s;
   s.name = "web";
   s.enable_execute_command = true;
@@ -34,13 +36,13 @@ Facts healthy() {
   t.arn = "arn:task";
   t.id = "0123";
   t.group = "service:web";
-  t.last_status = "RUNNING";
+  t.last_status = ecs::TaskStatus::running;
   t.launch_type = "FARGATE";
   t.platform_version = "1.4.0";
   t.enable_execute_command = true;
   ecs::ContainerView c;
   c.name = "web";
-  c.exec_agent_status = "RUNNING";
+  c.exec_agent_status = ecs::AgentStatus::running;
   t.containers.push_back(c);
   f.task = t;
   f.service_tasks = {t};
@@ -177,7 +179,7 @@ TEST(Doctor, NoEndpointAndNoRouteBlocksExec) {
 
 TEST(Doctor, StoppedTaskShowsItsReason) {
   auto f = healthy();
-  f.task->last_status = "STOPPED";
+  f.task->last_status = ecs::TaskStatus::stopped;
   f.task->stopped_reason = "Essential container in task exited";
   auto c = *find(evaluate(f), "task.status");
   EXPECT_EQ(c.status, Status::fail);
@@ -199,7 +201,7 @@ TEST(Doctor, SidecarsWithoutAnAgentAreNotFailures) {
   f.task->containers.push_back(guard);
   auto checks = evaluate(f);
   EXPECT_TRUE(exec_ready(checks));
-  f.task->containers[0].exec_agent_status = "STOPPED";
+  f.task->containers[0].exec_agent_status = ecs::AgentStatus::stopped;
   EXPECT_FALSE(exec_ready(evaluate(f)));
 }
 
@@ -257,7 +259,7 @@ TEST(Doctor, ASharedPidNamespaceWithSeveralAgentsCannotBeDecided) {
   EXPECT_EQ(find(evaluate(f), "task.pid_mode")->status, Status::info);  // one container: fine
   ecs::ContainerView sidecar;
   sidecar.name = "log-shipper";
-  sidecar.exec_agent_status = "RUNNING";
+  sidecar.exec_agent_status = ecs::AgentStatus::running;
   f.task->containers.push_back(sidecar);
   auto checks = evaluate(f);
   auto* c = find(checks, "task.pid_mode");

@@ -49,7 +49,7 @@ TEST(EcsViews, ADescribeTasksResponseIsRead) {
   EXPECT_EQ(t.subnet_id, "subnet-1");
   ASSERT_EQ(t.containers.size(), 2u);
   EXPECT_EQ(t.containers[0].exit_code, 137);
-  EXPECT_EQ(t.containers[0].exec_agent_status, "RUNNING");
+  EXPECT_EQ(t.containers[0].exec_agent_status, ecs::AgentStatus::running);
   EXPECT_EQ(t.containers[1].exit_code, std::nullopt);
   EXPECT_EQ(t.containers[1].exec_agent_status, std::nullopt);
 }
@@ -165,7 +165,8 @@ TEST(EcsViews, AMalformedReplyThroughTheApiIsAProtocolErrorNotAnException) {
             "the DescribeTasks response: tasks[0].containers is an object, not an array");
 
   const std::string service;
-  auto listed = fake::run(ecs::list_task_arns(*f.client, cluster, service, "RUNNING"));
+  auto listed =
+      fake::run(ecs::list_task_arns(*f.client, cluster, service, ecs::TaskStatus::running));
   ASSERT_FALSE(listed);
   EXPECT_EQ(protocol_error(listed.error()),
             "the ListTasks response: taskArns[1] is an integer, not a string");

@@ -34,7 +34,7 @@ Facts healthy() {
   f.caller_execute_command = perm("ecs:ExecuteCommand", "allowed", "arn:task");
   f.cluster_arn = "arn:aws:ecs:us-east-1:000000000000:cluster/demo";
   f.cluster_name = "demo";
-  f.cluster_status = "ACTIVE";
+  f.cluster_status = ecs::ClusterStatus::active;
   ecs::ServiceView s;
   s.name = "web";
   s.enable_execute_command = true;
@@ -44,13 +44,13 @@ Facts healthy() {
   t.arn = "arn:task";
   t.id = "0123";
   t.group = "service:web";
-  t.last_status = "RUNNING";
+  t.last_status = ecs::TaskStatus::running;
   t.launch_type = "FARGATE";
   t.platform_version = "1.4.0";
   t.enable_execute_command = true;
   ecs::ContainerView c;
   c.name = "web";
-  c.exec_agent_status = "RUNNING";
+  c.exec_agent_status = ecs::AgentStatus::running;
   t.containers.push_back(c);
   f.task = t;
   f.service_tasks = {t};
@@ -198,7 +198,7 @@ TEST(EnablePlan, ThePolicyGrantsNoLogsActionsWhenLoggingIsOff) {
 
 TEST(EnablePlan, AStoppedAgentIsCuredByTheRedeployNotListedAsUnfixable) {
   auto f = healthy();
-  f.task->containers[0].exec_agent_status = "STOPPED";
+  f.task->containers[0].exec_agent_status = ecs::AgentStatus::stopped;
   f.task->containers[0].exec_agent_reason = "could not connect";
   auto plan = plan_for(f);
   EXPECT_TRUE(plan.redeploy);

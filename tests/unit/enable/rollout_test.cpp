@@ -12,8 +12,8 @@ using Outcome = RolloutStatus::Outcome;
 
 ecs::ServiceView::Deployment deployment(std::string status, std::string rollout, int running) {
   ecs::ServiceView::Deployment d;
-  d.status = std::move(status);
-  d.rollout_state = std::move(rollout);
+  d.status = ecs::parse_deployment_status(status);
+  d.rollout_state = ecs::parse_rollout_state(rollout);
   d.running = running;
   return d;
 }
@@ -30,11 +30,11 @@ ecs::ServiceView service(std::vector<ecs::ServiceView::Deployment> deployments, 
 ecs::TaskView task(std::string id, bool exec, std::string agent, std::string reason = {}) {
   ecs::TaskView t;
   t.id = std::move(id);
-  t.last_status = "RUNNING";
+  t.last_status = ecs::TaskStatus::running;
   t.enable_execute_command = exec;
   ecs::ContainerView c;
   c.name = "app";
-  if (!agent.empty()) c.exec_agent_status = std::move(agent);
+  if (!agent.empty()) c.exec_agent_status = ecs::parse_agent_status(agent);
   c.exec_agent_reason = std::move(reason);
   t.containers.push_back(c);
   return t;

@@ -9,8 +9,8 @@ ecs::ContainerView container(std::string name, std::optional<std::string> agent 
   ecs::ContainerView c;
   c.name = std::move(name);
   c.runtime_id = c.name + "-rt";
-  c.last_status = "RUNNING";
-  c.exec_agent_status = std::move(agent);
+  c.last_status = ecs::TaskStatus::running;
+  if (agent) c.exec_agent_status = ecs::parse_agent_status(*agent);
   return c;
 }
 
@@ -19,7 +19,7 @@ ecs::TaskView task(std::string id, std::string service, std::string family = "we
   t.id = std::move(id);
   t.arn = "arn:aws:ecs:us-east-1:000000000000:task/prod/" + t.id;
   t.task_definition_arn = "arn:aws:ecs:us-east-1:000000000000:task-definition/" + family + ":3";
-  t.last_status = "RUNNING";
+  t.last_status = ecs::TaskStatus::running;
   t.group = service.empty() ? "family:" + family : "service:" + service;
   t.enable_execute_command = true;
   t.containers.push_back(container("app"));
@@ -46,7 +46,7 @@ TEST(FleetPlan, ShortIdsAreSixCharactersUnlessTwoShareThem) {
 
 TEST(FleetPlan, EveryRunningTaskOfTheServicesNamedSortedWithLabels) {
   auto stopped = task("cc00000000", "web");
-  stopped.last_status = "STOPPED";
+  stopped.last_status = ecs::TaskStatus::stopped;
   auto plan_result = plan({cluster({task("bb00000000", "web"), task("aa00000000", "web"),
                                     task("dd00000000", "worker"), stopped})},
                           Selection{{"web"}, "", ""});
@@ -111,7 +111,7 @@ TEST(FleetPlan, TasksThatCannotBeReachedAreKeptWithTheReason) {
   auto disabled = task("a1", "web");
   disabled.enable_execute_command = false;
   auto stopped_agent = task("b1", "web");
-  stopped_agent.containers[0].exec_agent_status = "STOPPED";
+  stopped_agent.containers[0].exec_agent_status = ecs::AgentStatus::stopped;
   stopped_agent.containers[0].exec_agent_reason = "no credentials";
   auto r = plan({cluster({disabled, stopped_agent, task("c1", "web")})}, Selection{});
   ASSERT_TRUE(r);

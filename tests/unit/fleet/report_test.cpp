@@ -14,10 +14,10 @@ Target target(std::string id, std::string service = "web") {
   t.task.arn = "arn:aws:ecs:us-east-1:000000000000:task/prod/" + id;
   t.task.task_definition_arn = "arn:aws:ecs:us-east-1:000000000000:task-definition/web:3";
   t.task.group = service.empty() ? "family:web" : "service:" + service;
-  t.task.last_status = "RUNNING";
+  t.task.last_status = ecs::TaskStatus::running;
   t.task.enable_execute_command = true;
   t.container.name = "app";
-  t.container.exec_agent_status = "RUNNING";
+  t.container.exec_agent_status = ecs::AgentStatus::running;
   t.label = id.substr(0, 6) + "/app";
   return t;
 }

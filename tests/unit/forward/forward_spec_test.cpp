@@ -1,5 +1,7 @@
 #include "ecsh/forward/forward_spec.hpp"
 
+#include "ecsh/common/version.hpp"
+
 #include <gtest/gtest.h>
 
 namespace ecsh::forward {
@@ -103,9 +105,9 @@ TEST(PortMode, ThePluginsRule) {
   EXPECT_EQ(client_port_mode("LocalPortForwarding", "3.3.40"), PortMode::basic);
   EXPECT_EQ(client_port_mode("LocalPortForwarding", "3.x.40.0"), PortMode::basic);
   EXPECT_EQ(client_port_mode("", "3.3.40.0"), PortMode::basic);  // SSH: stdin/stdout
-  EXPECT_TRUE(version_newer("2.3.723.0", "2.3.722.0"));
-  EXPECT_FALSE(version_newer("2.3.722.0", "2.3.722.0"));
-  EXPECT_TRUE(version_newer("10.0.0.0", "9.9.9.9"));  // numbers, not text
+  EXPECT_TRUE(plugin_version_newer("2.3.723.0", "2.3.722.0"));
+  EXPECT_FALSE(plugin_version_newer("2.3.722.0", "2.3.722.0"));
+  EXPECT_TRUE(plugin_version_newer("10.0.0.0", "9.9.9.9"));  // numbers, not text
 }
 
 TEST(PortProperties, ParsedFromTheHandshake) {

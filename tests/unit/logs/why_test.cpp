@@ -9,10 +9,10 @@ ecs::ContainerView container(std::string name, std::optional<int> exit, std::str
                              std::string health = "UNKNOWN") {
   ecs::ContainerView c;
   c.name = std::move(name);
-  c.last_status = "STOPPED";
+  c.last_status = ecs::TaskStatus::stopped;
   c.exit_code = exit;
   c.reason = std::move(reason);
-  c.health_status = std::move(health);
+  c.health_status = ecs::parse_health_status(health);
   return c;
 }
 
@@ -21,8 +21,8 @@ ecs::TaskView stopped(std::string code, std::string reason, std::vector<ecs::Con
   t.id = "0123456789abcdef0123456789abcdef";
   t.arn = "arn:aws:ecs:us-east-1:000000000000:task/prod/" + t.id;
   t.group = "service:api";
-  t.last_status = "STOPPED";
-  t.desired_status = "STOPPED";
+  t.last_status = ecs::TaskStatus::stopped;
+  t.desired_status = ecs::TaskStatus::stopped;
   t.stop_code = std::move(code);
   t.stopped_reason = std::move(reason);
   t.stopped_at = 1'700'000'000.0;
@@ -159,10 +159,10 @@ TEST(Judge, UserStopHasNoCulprit) {
 TEST(Judge, RunningAndUnhealthy) {
   ecs::TaskView t;
   t.id = "t";
-  t.last_status = "RUNNING";
-  t.desired_status = "RUNNING";
+  t.last_status = ecs::TaskStatus::running;
+  t.desired_status = ecs::TaskStatus::running;
   auto c = container("web", std::nullopt, "", "UNHEALTHY");
-  c.last_status = "RUNNING";
+  c.last_status = ecs::TaskStatus::running;
   t.containers = {c};
   auto v = judge_task(t, {});
   EXPECT_EQ(v.culprit, "web");
@@ -177,15 +177,15 @@ ecs::ServiceView service_with_rollback() {
   s.running_count = 2;
   ecs::ServiceView::Deployment back;
   back.id = "ecs-svc/222";
-  back.status = "PRIMARY";
-  back.rollout_state = "IN_PROGRESS";
+  back.status = ecs::DeploymentStatus::primary;
+  back.rollout_state = ecs::RolloutState::in_progress;
   back.rollout_state_reason =
       "ECS deployment circuit breaker: rolling back to deploymentId "
       "ecs-svc/111.";
   ecs::ServiceView::Deployment failed;
   failed.id = "ecs-svc/333";
-  failed.status = "ACTIVE";
-  failed.rollout_state = "FAILED";
+  failed.status = ecs::DeploymentStatus::active;
+  failed.rollout_state = ecs::RolloutState::failed;
   failed.failed = 3;
   failed.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start.";
   s.deployments = {back, failed};
@@ -214,7 +214,7 @@ TEST(JudgeService, ShortOfTasks) {
   s.running_count = 1;
   ecs::ServiceView::Deployment d;
   d.failed = 4;
-  d.rollout_state = "IN_PROGRESS";
+  d.rollout_state = ecs::RolloutState::in_progress;
   s.deployments = {d};
   EXPECT_EQ(judge_service(s).headline, "1 of 3 tasks running (4 failed to stay up).");
 }
