@@ -85,8 +85,9 @@ Result<CreateChannelRequest> parse_create_channel_request(ChannelKind kind, std:
   BOOST_OUTCOME_TRY(r.request_id, o.string("RequestId"));
   if (r.request_id.size() < 16) return Error::protocol(what + ": RequestId is too short");
   if (kind == ChannelKind::data) {
+    // Present but empty from agent 3.3.0.0: DocumentInfo.ClientId is never set
+    // (docs/real-agent.md §2.3), and the service accepts it.
     BOOST_OUTCOME_TRY(r.client_id, o.string("ClientId"));
-    if (r.client_id.empty()) return Error::protocol(what + ": ClientId is empty");
   }
   return r;
 }

@@ -35,7 +35,7 @@ std::optional<ChannelPath> parse_channel_path(std::string_view path);
 struct CreateChannelRequest {
   std::string message_schema_version;
   std::string request_id;
-  std::string client_id;  // data channels only
+  std::string client_id;  // data channels only; the agent sends ""
 };
 Result<CreateChannelRequest> parse_create_channel_request(ChannelKind kind, std::string_view body);
 

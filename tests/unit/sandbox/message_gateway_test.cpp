@@ -70,9 +70,13 @@ TEST(MessageGateway, ReadsCreateChannelBodiesAsTheAgentWritesThem) {
       R"({"MessageSchemaVersion":"1.0","RequestId":"0b7e2a4e-6f1d-4c39-9c57-0d7a4cf4b2f1","ClientId":"c1"})");
   ASSERT_TRUE(d);
   EXPECT_EQ(d.value().client_id, "c1");
-  // The model's constraints: RequestId of 16 characters or more; ClientId for data channels.
+  // The model's constraints: RequestId of 16 characters or more; ClientId present for data
+  // channels, but empty is what agent 3.3.0.0 sends (it never sets it).
   EXPECT_FALSE(parse_create_channel_request(ChannelKind::control,
                                             R"({"MessageSchemaVersion":"1.0","RequestId":"x"})"));
+  EXPECT_TRUE(parse_create_channel_request(
+      ChannelKind::data,
+      R"({"MessageSchemaVersion":"1.0","RequestId":"0b7e2a4e-6f1d-4c39-9c57-0d7a4cf4b2f1","ClientId":""})"));
   EXPECT_FALSE(parse_create_channel_request(
       ChannelKind::data,
       R"({"MessageSchemaVersion":"1.0","RequestId":"0b7e2a4e-6f1d-4c39-9c57-0d7a4cf4b2f1"})"));
