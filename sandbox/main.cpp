@@ -250,7 +250,7 @@ int main(int argc, char** argv) {
   };
   sandbox.server().set_websocket_handler(upgrade);
   if (gateway) gateway->set_websocket_handler(upgrade);
-  sandbox.on_faults([&data_channel](const boost::json::object& body) {
+  sandbox.on_faults([&data_channel, &gateway](const boost::json::object& body) {
     sb::ssm::ChannelFaults f;
     if (auto* dc = body.if_contains("data_channel"); dc && dc->is_object()) {
       const auto& o = dc->as_object();
@@ -270,6 +270,7 @@ int main(int argc, char** argv) {
       }
     }
     data_channel.set_faults(f);
+    if (gateway) gateway->set_link_drops(f.drop_link_every_frames, f.max_link_drops);
   });
 
   sandbox.add_module(sb::ec2::make_ec2_module());

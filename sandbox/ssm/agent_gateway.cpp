@@ -159,6 +159,8 @@ struct AgentGateway::Impl : std::enable_shared_from_this<AgentGateway::Impl> {
   WebSocketUpgradeHandler websocket;  // upgrades on the per-task ssmmessages listeners
   std::map<std::string, Host> hosts;  // by target
   std::map<std::string, Relay> relays;
+  int drop_every = 0, max_drops = 0, drops = 0;
+  std::uint64_t frames_to_clients = 0;
   bool stopped = false;
 
   Host* host(const std::string& target) {
@@ -171,7 +173,13 @@ struct AgentGateway::Impl : std::enable_shared_from_this<AgentGateway::Impl> {
     if (it == relays.end()) return;
     Relay& r = it->second;
     for (auto& f : a.to_client) {
-      if (r.client) r.client->send(std::move(f));
+      if (!r.client) continue;
+      r.client->send(std::move(f));
+      if (drop_every > 0 && drops < max_drops && ++frames_to_clients % drop_every == 0) {
+        ++drops;
+        r.client->abort();  // the read loop reports the drop to the relay
+        break;
+      }
     }
     for (auto& f : a.to_agent) {
       if (r.agent) r.agent->send(std::move(f));
@@ -564,6 +572,13 @@ aws::HttpResponse AgentGateway::create_channel(const aws::HttpRequest& request) 
 void AgentGateway::accept_control_channel(TcpOrTlsStream stream, BeastRequest request) {
   asio::co_spawn(impl_->executor, impl_->control_channel(std::move(stream), std::move(request)),
                  asio::detached);
+}
+
+void AgentGateway::set_link_drops(int every_frames, int max_drops) {
+  impl_->drop_every = every_frames;
+  impl_->max_drops = max_drops;
+  impl_->drops = 0;
+  impl_->frames_to_clients = 0;
 }
 
 void AgentGateway::shutdown() {

@@ -81,6 +81,10 @@ class AgentGateway {
   // A WebSocket upgrade on /v1/control-channel/<id>.
   void accept_control_channel(TcpOrTlsStream stream, BeastRequest request);
 
+  // /_sandbox/faults for relayed sessions: the client's link is dropped after every N frames
+  // sent to it, at most `max_drops` times (0: off). The client resumes as from any drop.
+  void set_link_drops(int every_frames, int max_drops);
+
   void shutdown();
 
   struct Impl;

@@ -8,18 +8,24 @@ namespaces, the agent's bind mounts)."""
 import argparse
 import hashlib
 import os
+import re
+import shutil
+import tempfile
+import urllib.request
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Checks  # noqa: E402
-from sandbox_proc import Sandbox, aws_env, wait_for_exec_ready  # noqa: E402
+from harness import Checks, Tmux  # noqa: E402
+from sandbox_proc import AWS_CLI, Sandbox, aws, aws_env, wait_for_exec_ready  # noqa: E402
 
 SKIP = 77
 SSM_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
                "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
 BINARIES = ["amazon-ssm-agent", "ssm-agent-worker", "ssm-session-worker"]
+KMS_KEY_ID = "0b5e7c1a-0000-4000-8000-00000000e2e5"
+KMS_KEY_ARN = f"arn:aws:kms:us-east-1:000000000000:key/{KMS_KEY_ID}"
 
 
 def scenario():
@@ -34,11 +40,16 @@ def scenario():
                                           "command": ["sleep", "100000"]}]}
     return {
         "roles": [role],
-        "clusters": [{"name": "e2e", "capacity": {"fargate": True}}],
+        "kms_keys": [{"id": KMS_KEY_ID, "region": "us-east-1"}],
+        "clusters": [{"name": "e2e", "capacity": {"fargate": True}},
+                     {"name": "secure", "capacity": {"fargate": True},
+                      "execute_command_configuration": {"kmsKeyId": KMS_KEY_ARN,
+                                                        "logging": "NONE"}}],
         "task_definitions": [task_def],
-        "services": [{"cluster": "e2e", "name": "app", "task_definition": "app",
+        "services": [{"cluster": c, "name": "app", "task_definition": "app",
                       "desired_count": 1, "launch_type": "FARGATE",
-                      "platform_version": "1.4.0", "enable_execute_command": True}],
+                      "platform_version": "1.4.0", "enable_execute_command": True}
+                     for c in ("e2e", "secure")],
     }
 
 
@@ -127,9 +138,100 @@ def main():
         check(p.returncode == 0 and p.stdout.split()[:1] == [hashlib.sha256(data).hexdigest()
                                                             .encode()],
               "4 MiB of piped stdin arrive intact", (p.returncode, p.stdout[:100], p.stderr[:300]))
+
+        work = tempfile.mkdtemp(prefix="ecsh-real-agent-e2e-")
+        try:
+            more_sessions(e, sb, tgt, opts, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     finally:
         sb.stop()
     return check.exit_code()
+
+
+def more_sessions(e, sb, tgt, opts, work):
+    env = dict(aws_env(), NO_PROXY="127.0.0.1")
+
+    # cp both ways: checksummed end to end.
+    src = os.path.join(work, "src.bin")
+    with open(src, "wb") as f:
+        f.write(os.urandom(300 * 1024) + "\ufffd".encode() * 100)
+    p = e.run("cp", *tgt, src, ":/tmp/real-agent-cp.bin")
+    check(p.returncode == 0, "cp to the container", (p.returncode, p.stderr[-300:]))
+    back = os.path.join(work, "back.bin")
+    p = e.run("cp", *tgt, ":/tmp/real-agent-cp.bin", back)
+    check(p.returncode == 0 and open(back, "rb").read() == open(src, "rb").read(),
+          "cp back from the container, byte-exact (U+FFFD included)", (p.returncode, p.stderr[-300:]))
+
+    # run: the fleet command on the service's task.
+    p = e.run("run", "-c", "e2e", "-s", "app", "--", "echo", "fleet")
+    check(p.returncode == 0 and b"| fleet" in p.stdout, "run -- echo fleet",
+          (p.returncode, p.stdout[-300:], p.stderr[-300:]))
+
+    # KMS-encrypted session (the cluster's exec key): handshake, challenge, AES-GCM.
+    p = e.run("exec", "-c", "secure", "-s", "app", "--", "sh", "-c", "echo sealed; exit 4")
+    check(p.returncode == 4 and p.stdout == b"sealed\n", "a KMS-encrypted session",
+          (p.returncode, p.stdout, p.stderr[-300:]))
+
+    # A dropped link: the client resumes with ResumeSession, nothing lost or duplicated. While no
+    # client is connected the agent is paused and keeps its output; after start_publication it
+    # resends the backlog one message per 100 ms, and once the command ends it drains for only
+    # 2 s (docs/real-agent.md §2.6): the command outlives the recovery (at most 60 messages).
+    sb.admin("/_sandbox/faults", {"data_channel": {"drop_link_every_frames": 100,
+                                                    "max_link_drops": 1}})
+    p = e.run("exec", *tgt, "--", "sh", "-c", "head -c 163840 /bin/ls; sleep 12")
+    sb.admin("/_sandbox/faults", {"data_channel": {}})
+    with open("/bin/ls", "rb") as f:
+        expected = f.read(163840)
+    check(p.returncode == 0 and p.stdout == expected, "a session resumes after a dropped link",
+          (p.returncode, len(p.stdout), len(expected), p.stderr[-300:]))
+
+    # The official CLI with ecsh as its session-manager-plugin.
+    plug = os.path.join(work, "plugin")
+    os.makedirs(plug)
+    os.symlink(os.path.abspath(opts.ecsh), os.path.join(plug, "session-manager-plugin"))
+    rc, tasks, _ = aws(sb, "ecs", "list-tasks", "--cluster", "e2e")
+    penv = dict(env, PATH=plug + ":" + env.get("PATH", "/usr/bin:/bin"))
+    p = subprocess.run([AWS_CLI, "--endpoint-url", sb.url, "ecs", "execute-command", "--cluster",
+                        "e2e", "--task", tasks["taskArns"][0], "--interactive", "--command",
+                        "echo via-plugin"], env=penv, capture_output=True, timeout=120)
+    check(p.returncode == 0 and b"via-plugin" in p.stdout, "aws ecs execute-command (plugin mode)",
+          (p.returncode, p.stdout[-300:], p.stderr[-300:]))
+
+    # Port forwarding (mux, ecsh's ClientVersion) to a server in the task.
+    p = e.run("exec", *tgt, "--", "sh", "-c",
+              "setsid sandbox-httpd --port 8080 --body real-agent </dev/null >/dev/null 2>&1 &"
+              " sleep 0.5")
+    fwd = subprocess.Popen([opts.ecsh, "--endpoint-url", sb.url, "forward", *tgt, "-L", "0:8080"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, text=True)
+    try:
+        line = fwd.stdout.readline()
+        m = re.search(r"127\.0\.0\.1:(\d+)", line)
+        bodies = []
+        for _ in range(3):
+            if m:
+                with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/", timeout=10) as r:
+                    bodies.append(r.read())
+        check(bodies == [b"real-agent"] * 3, "forward (mux): three connections through one session",
+              (line, bodies))
+    finally:
+        fwd.terminate()
+        fwd.wait(timeout=20)
+
+    # An interactive shell in a real terminal: prompt, echo, the window's size, exit.
+    tmux = Tmux(env, cols=90, rows=25)
+    try:
+        tmux.start(" ".join([opts.ecsh, "--endpoint-url", sb.url, "exec", *tgt]) +
+                   "; echo EXITED=$?; sleep 30")
+        check(tmux.wait_for(":/#"), "interactive: the shell's prompt", tmux.screen())
+        tmux.keys("stty size; echo $TERM", "Enter")
+        check(tmux.wait_for("25 90") and tmux.wait_for("xterm-256color"),
+              "interactive: keystrokes, output and the terminal's size", tmux.screen())
+        tmux.keys("exit", "Enter")
+        check(tmux.wait_for("EXITED=0"), "interactive: exit ends ecsh with 0", tmux.screen())
+    finally:
+        tmux.kill()
 
 
 if __name__ == "__main__":
