@@ -219,6 +219,22 @@ def more_sessions(e, sb, tgt, opts, work):
         fwd.terminate()
         fwd.wait(timeout=20)
 
+    # Port basic mode: AWS-StartSSHSession (no "type"), stdin/stdout as the stream, through the
+    # official CLI with ecsh as its plugin.
+    rc, desc, _ = aws(sb, "ecs", "describe-tasks", "--cluster", "e2e", "--tasks",
+                      tasks["taskArns"][0])
+    task = desc["tasks"][0]
+    runtime_id = [c["runtimeId"] for c in task["containers"] if c["name"] == "app"][0]
+    target = f"ecs:e2e_{task['taskArn'].rsplit('/', 1)[1]}_{runtime_id}"
+    # stdin stays open a little after the request (EOF would end the stream before the answer).
+    p = subprocess.run(["/bin/sh", "-c", "(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 3) | "
+                        "\"$0\" \"$@\"", AWS_CLI, "--endpoint-url", sb.url, "ssm",
+                        "start-session", "--target", target, "--document-name",
+                        "AWS-StartSSHSession", "--parameters", "portNumber=8080"],
+                       env=penv, capture_output=True, timeout=120)
+    check(b"real-agent" in p.stdout, "Port basic mode (AWS-StartSSHSession, plugin mode)",
+          (p.returncode, p.stdout[-300:], p.stderr[-300:]))
+
     # An interactive shell in a real terminal: prompt, echo, the window's size, exit.
     tmux = Tmux(env, cols=90, rows=25)
     try:
