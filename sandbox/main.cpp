@@ -1,16 +1,19 @@
 // ecsh-sandbox: a local ECS/SSM/IAM world that real AWS clients accept (sandbox/README.md).
 
 #include "ecsh/common/tcp_or_tls_stream.hpp"
+#include "sandbox/core/dispatcher.hpp"
 #include "sandbox/core/sandbox.hpp"
 #include "sandbox/core/server.hpp"
 #include "sandbox/core/tls.hpp"
 #include "sandbox/ec2/ec2_module.hpp"
 #include "sandbox/ecs/ecs_module.hpp"
+#include "sandbox/iam/iam_module.hpp"
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
 #include "sandbox/runtime/builtins.hpp"
 #include "sandbox/runtime/docker_runtime.hpp"
 #include "sandbox/runtime/process_runtime.hpp"
+#include "sandbox/ssm/agent_gateway.hpp"
 #include "sandbox/ssm/data_channel_server.hpp"
 #include "sandbox/ssm/ssm_module.hpp"
 
@@ -81,6 +84,11 @@ int main(int argc, char** argv) {
   auto* key_opt = app.add_option("--tls-key", tls_key, "The PEM private key of --tls-cert");
   cert_opt->needs(key_opt)->excludes(tls_flag);
   key_opt->needs(cert_opt)->excludes(tls_flag);
+  std::string agent_binaries;
+  app.add_option("--agent-binaries", agent_binaries,
+                 "Run the real SSM agent built from its source (amazon-ssm-agent, "
+                 "ssm-agent-worker, ssm-session-worker in DIR) in exec-enabled containers, "
+                 "instead of the built-in one (docs/real-agent.md)");
   app.add_flag("--exit-with-parent", exit_with_parent,
                "Stop when the process that started the sandbox dies (used by ecsh demo)");
   CLI11_PARSE(app, argc, argv);
@@ -171,12 +179,78 @@ int main(int argc, char** argv) {
         return task_runtime->exec(s.task_id, s.container, argv, with_path);
       },
       kms.get(), logs.get(), channel_options);
-  sessions.on_terminate([&data_channel](const std::string& id) { data_channel.terminate(id); });
-  sandbox.server().set_websocket_handler(
-      [&data_channel](ecsh::TcpOrTlsStream stream, sb::BeastRequest request) {
-        data_channel.accept(std::move(stream), std::move(request));
-      });
-  sandbox.on_faults([&data_channel](const boost::json::object& body) {
+  // --agent-binaries: the real agent in each exec-enabled container, the sandbox its gateway.
+  std::unique_ptr<sb::ssm::AgentGateway> gateway;
+  if (!agent_binaries.empty()) {
+    if (runtime == "docker") {
+      std::fprintf(stderr, "ecsh-sandbox: --agent-binaries works with --runtime process only\n");
+      return 2;
+    }
+    if (auto ok = sb::ssm::AgentGateway::check_binaries(agent_binaries); !ok) {
+      std::fprintf(stderr, "ecsh-sandbox: %s\n", ok.error().describe().c_str());
+      return 2;
+    }
+    // The agent speaks https/wss only: it trusts the sandbox's CA (made here even without --tls).
+    auto agent_tls = sb::ensure_tls_files(std::filesystem::path(state_dir) / "tls");
+    if (!agent_tls) {
+      std::fprintf(stderr, "ecsh-sandbox: %s\n", agent_tls.error().describe().c_str());
+      return 1;
+    }
+    auto agent_context = sb::make_tls_server_context(agent_tls.value());
+    if (!agent_context) {
+      std::fprintf(stderr, "ecsh-sandbox: %s\n", agent_context.error().describe().c_str());
+      return 1;
+    }
+    sb::ssm::AgentGateway::Options g;
+    g.binaries_dir = std::filesystem::absolute(agent_binaries).string();
+    g.work_dir = std::filesystem::absolute(std::filesystem::path(state_dir) / "exec-agents");
+    g.ca_pem = agent_tls.value().ca.string();
+    g.tls = agent_context.value();
+    g.api = [&sandbox](const ecsh::aws::HttpRequest& r) { return sandbox.dispatcher().handle(r); };
+    g.credentials = [&sandbox](const std::string& role,
+                               const std::string& name) -> ecsh::Result<sb::ssm::AgentCredentials> {
+      auto c = sandbox.iam().issue_role_session(role, name, std::chrono::hours(6));
+      if (!c) return ecsh::Error::internal(c.error().message);
+      sb::ssm::AgentCredentials out;
+      out.access_key_id = c.value().access_key_id;
+      out.secret_access_key = c.value().secret_access_key;
+      out.session_token = c.value().session_token;
+      out.expiration = c.value().expiration;
+      return out;
+    };
+    gateway = std::make_unique<sb::ssm::AgentGateway>(io.get_executor(), sessions, *task_runtime,
+                                                      std::move(g));
+    data_channel.set_gateway(gateway.get());
+    sessions.on_create([&gateway](sb::ssm::SessionRecord& r) { gateway->on_session_created(r); });
+    sandbox.dispatcher().set_channel_handler(
+        [&gateway](const ecsh::aws::HttpRequest& r, const sb::RequestContext& ctx) {
+          const bool control = r.path.starts_with("/v1/control-channel/");
+          auto allowed = ctx.authorize(
+              control ? "ssmmessages:CreateControlChannel" : "ssmmessages:CreateDataChannel", "*");
+          if (!allowed) {
+            ecsh::aws::HttpResponse denied;
+            denied.status = 403;
+            denied.body = "<AccessDeniedException><Message>" + allowed.error().message +
+                          "</Message></AccessDeniedException>";
+            return denied;
+          }
+          return gateway->create_channel(r);
+        });
+  }
+  sessions.on_terminate([&data_channel, &gateway](const std::string& id) {
+    data_channel.terminate(id);
+    if (gateway) gateway->terminate(id);
+  });
+  auto upgrade = [&data_channel, &gateway](ecsh::TcpOrTlsStream stream, sb::BeastRequest request) {
+    if (gateway && std::string_view(request.target()).starts_with("/v1/control-channel/")) {
+      gateway->accept_control_channel(std::move(stream), std::move(request));
+    } else {
+      data_channel.accept(std::move(stream), std::move(request));
+    }
+  };
+  sandbox.server().set_websocket_handler(upgrade);
+  if (gateway) gateway->set_websocket_handler(upgrade);
+  sandbox.on_faults([&data_channel, &gateway](const boost::json::object& body) {
     sb::ssm::ChannelFaults f;
     if (auto* dc = body.if_contains("data_channel"); dc && dc->is_object()) {
       const auto& o = dc->as_object();
@@ -196,6 +270,7 @@ int main(int argc, char** argv) {
       }
     }
     data_channel.set_faults(f);
+    if (gateway) gateway->set_link_drops(f.drop_link_every_frames, f.max_link_drops);
   });
 
   sandbox.add_module(sb::ec2::make_ec2_module());
@@ -206,6 +281,16 @@ int main(int argc, char** argv) {
   ecs_options.log_dir = state_dir + "/logs";
   ecs_options.explain_exec_failures = explain_exec_failures;
   ecs_options.logs = logs_view;
+  if (gateway) {
+    auto* g = gateway.get();
+    ecs_options.external_agents.start = [g](const sb::ssm::ExternalAgentTarget& t) {
+      g->start_agent(t);
+    };
+    ecs_options.external_agents.stop = [g](const std::string& task_id) { g->stop_task(task_id); };
+    ecs_options.external_agents.connected = [g](const std::string& target) {
+      return g->connected(target);
+    };
+  }
   std::filesystem::create_directories(ecs_options.log_dir);
   auto ecs = sb::ecs::make_ecs_module(*task_runtime, sessions, ecs_options);
   auto* ecs_view = ecs.get();
@@ -251,6 +336,7 @@ int main(int argc, char** argv) {
   ecsh::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
+    if (gateway) gateway->shutdown();
     data_channel.shutdown();
     sandbox.stop();
     if (docker_runtime) docker_runtime->shutdown();

@@ -227,6 +227,15 @@ aws::HttpResponse Dispatcher::handle(const aws::HttpRequest& request) {
     if (admin_) return admin_(request);
     return json_response(404, json::object{{"message", "no admin endpoint"}}, crypto::uuid4());
   }
+  if (channel_handler_ && (request.path.starts_with("/v1/control-channel/") ||
+                           request.path.starts_with("/v1/data-channel/"))) {
+    const std::string request_id = crypto::uuid4();
+    auto verified = verify_sigv4(request, identities_, Protocol::json, clock_());
+    if (!verified) return json_error(verified.error(), request_id);
+    RequestContext ctx = make_context(request, verified.value());
+    ctx.request_id = request_id;
+    return channel_handler_(request, ctx);
+  }
   if (auto target = request.header("x-amz-target")) {
     return handle_json(request, *target);
   }

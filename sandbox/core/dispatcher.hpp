@@ -44,6 +44,11 @@ class Dispatcher final : public Router {
   void set_admin_handler(std::function<aws::HttpResponse(const aws::HttpRequest&)> handler) {
     admin_ = std::move(handler);
   }
+  // ssmmessages' REST calls from the SSM agent (POST /v1/control-channel/<id>,
+  // /v1/data-channel/<id>): SigV4-verified here, then answered by this handler.
+  using ChannelHandler =
+      std::function<aws::HttpResponse(const aws::HttpRequest&, const RequestContext&)>;
+  void set_channel_handler(ChannelHandler handler) { channel_handler_ = std::move(handler); }
   // Called after every successful call whose handler set RequestContext::mutated.
   void set_after_mutation(std::function<void()> hook) { after_mutation_ = std::move(hook); }
   void set_faults(const ApiFaults& faults);
@@ -71,6 +76,7 @@ class Dispatcher final : public Router {
   std::map<std::tuple<std::string, std::string>, QueryRoute> query_routes_;  // (service, Action)
   std::function<aws::HttpResponse(const aws::HttpRequest&)> admin_;
   std::function<void()> after_mutation_;
+  ChannelHandler channel_handler_;
   ApiFaults faults_;
   std::mt19937 fault_rng_{1};
   std::uint64_t calls_ = 0;

@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <deque>
 #include <set>
@@ -152,7 +153,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       BeastRequest req = parser.release();
       if (beast::websocket::is_upgrade(req) && websocket &&
-          std::string_view(req.target()).starts_with("/v1/data-channel/")) {
+          (std::string_view(req.target()).starts_with("/v1/data-channel/") ||
+           std::string_view(req.target()).starts_with("/v1/control-channel/"))) {
         open_sockets.erase(socket);
         if (tls_log_index > tls_log_dropped && tls_log_index - tls_log_dropped <= tls_log.size()) {
           tls_log[tls_log_index - tls_log_dropped - 1].websocket = true;
@@ -208,6 +210,21 @@ Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t 
   }
   asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached);
   return a.local_endpoint().port();
+}
+
+Result<std::uint16_t> HttpServer::listen_on(int fd) {
+  boost::system::error_code ec;
+  auto& a = impl_->acceptor;
+  a.assign(tcp::v4(), fd, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    ::close(fd);
+    return Error::connection("cannot listen on a given socket: " + ec.message());
+  }
+  auto port = a.local_endpoint(ec).port();
+  if (ec) return Error::connection("cannot listen on a given socket: " + ec.message());
+  asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached);
+  return port;
 }
 
 void HttpServer::set_websocket_handler(WebSocketUpgradeHandler handler) {

@@ -2,7 +2,7 @@
 
 // The sandbox's HTTP/1.1 server: one io_context thread, keep-alive, one coroutine per connection.
 // Every request goes to a handler as an aws::HttpRequest; a WebSocket upgrade on
-// /v1/data-channel/… is handed over, with its socket, to the data-channel server.
+// /v1/data-channel/… or /v1/control-channel/… is handed over, with its socket, to the session side.
 
 #include "ecsh/aws/http_types.hpp"
 #include "ecsh/common/asio.hpp"
@@ -37,6 +37,10 @@ class HttpServer {
   ~HttpServer();
   // Binds and starts accepting; returns the bound port.
   Result<std::uint16_t> listen(const std::string& host, std::uint16_t port);
+  // Listens on an IPv4 TCP socket made elsewhere (bound, e.g. inside a task's network namespace)
+  // and takes it over; returns its port.
+  Result<std::uint16_t> listen_on(int fd);
+  // Upgrades on /v1/data-channel/… and /v1/control-channel/… go here.
   void set_websocket_handler(WebSocketUpgradeHandler handler);
   // Serve TLS instead of plain HTTP on the same port (before listen). A plain HTTP request on it
   // gets nginx's 400 "The plain HTTP request was sent to HTTPS port".

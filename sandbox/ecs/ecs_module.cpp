@@ -85,7 +85,8 @@ std::optional<ssm::TargetInfo> Ecs::resolve_target(const std::string& target) co
     info.task_id = task_id;
     info.container = c.name;
     info.agent_connected =
-        c.agent && c.agent->status == AgentStatus::running && agent_connects(it->second, c);
+        c.agent && c.agent->status == AgentStatus::running && agent_connects(it->second, c) &&
+        (!options_.external_agents.connected || options_.external_agents.connected(target));
     auto cl = clusters_.find(it->second.cluster);
     if (cl != clusters_.end()) {
       info.kms_key_arn = kms_arn(cl->second);

@@ -39,6 +39,7 @@
 #include "sandbox/api.hpp"
 #include "sandbox/logs/logs_module.hpp"
 #include "sandbox/runtime/task_runtime.hpp"
+#include "sandbox/ssm/agent_gateway.hpp"
 #include "sandbox/ssm/sessions.hpp"
 #include "sandbox/ssm/ssm_module.hpp"
 
@@ -56,6 +57,14 @@ struct EcsOptions {
   bool explain_exec_failures = false;
   // Where containers with the awslogs log driver send their stdout/stderr (null: nowhere).
   logs::LogsModule* logs = nullptr;
+  // --agent-binaries: each RUNNING ExecuteCommandAgent is a real SSM agent (agent_gateway.hpp);
+  // ExecuteCommand needs its control channel open. Unset: the built-in agent.
+  struct ExternalAgents {
+    std::function<void(const ssm::ExternalAgentTarget&)> start;
+    std::function<void(const std::string& task_id)> stop;
+    std::function<bool(const std::string& target)> connected;
+  };
+  ExternalAgents external_agents;
 };
 
 class EcsModule : public ServiceModule {

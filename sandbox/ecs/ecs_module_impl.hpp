@@ -70,6 +70,10 @@ class Ecs final : public EcsModule {
   ExecAgentFacts exec_agent_facts(const Task& t, const Container& c) const;
   // Whether the container's agent runs and connects now (ExecuteCommand opens a session).
   bool agent_connects(const Task& t, const Container& c) const;
+  // A real agent's view of its container (--agent-binaries): identity, metadata, role.
+  ssm::ExternalAgentTarget external_agent_target(const Task& t, const Container& c) const;
+  // Starts real agents for the task's RUNNING ExecuteCommandAgents (--agent-binaries).
+  void start_external_agents(const Task& t);
   // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of a container (environment, or secrets the
   // scenario gave a value); nullopt when it has no access key ID.
   std::optional<std::pair<std::string, std::string>> environment_keys(

@@ -515,7 +515,10 @@ void Ecs::register_routes(Router& router) {
         }
         // The agent runs but never connected (no route, or credentials that may not use
         // ssmmessages, KMS or the logs): AWS's opaque answer.
-        if (!agent_connects(*t, *container)) {
+        // With a real agent (--agent-binaries), it must also have opened its control channel.
+        const std::string target = "ecs:" + t->cluster + "_" + t->id + "_" + container->runtime_id;
+        if (!agent_connects(*t, *container) ||
+            (options_.external_agents.connected && !options_.external_agents.connected(target))) {
           return ApiError::client(
               "TargetNotConnectedException",
               "The execute command failed due to an internal error. Try again later.");
@@ -523,7 +526,7 @@ void Ecs::register_routes(Router& router) {
         // The caller needs kms:GenerateDataKey when the cluster encrypts sessions (checked by KMS
         // when the client asks for the data key).
         ssm::SessionRecord r;
-        r.target = "ecs:" + t->cluster + "_" + t->id + "_" + container->runtime_id;
+        r.target = target;
         r.owner_arn = ctx.caller.arn;
         r.region = ctx.region;
         r.task_id = t->id;

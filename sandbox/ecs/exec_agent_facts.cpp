@@ -22,6 +22,45 @@ void Ecs::decide_agents(Task& t, TimePoint now_tp) {
   }
 }
 
+ssm::ExternalAgentTarget Ecs::external_agent_target(const Task& t, const Container& c) const {
+  ssm::ExternalAgentTarget x;
+  x.target = "ecs:" + t.cluster + "_" + t.id + "_" + c.runtime_id;
+  x.task_id = t.id;
+  x.container = c.name;
+  x.runtime_id = c.runtime_id;
+  x.task_arn = t.arn;
+  x.region = t.region;
+  x.availability_zone = t.region + "a";
+  x.family = family_of(t.task_definition_arn);
+  x.revision = revision_of(t.task_definition_arn);
+  x.image = c.image;
+  const auto cl = clusters_.find(t.cluster);
+  const ContainerInstance* instance = nullptr;
+  if (cl != clusters_.end()) {
+    x.cluster_arn = cl->second.arn;
+    for (const auto& [id, i] : cl->second.instances) {
+      if (i.arn == t.container_instance_arn) instance = &i;
+    }
+  }
+  // The role the task's credentials endpoint serves, as exec_agent_facts() reads it.
+  const json::object* def = task_definition(t.task_definition_arn);
+  x.role_arn = t.override_role;
+  if (x.role_arn.empty() && def) x.role_arn = get(*def, "taskRoleArn");
+  if (t.launch_type == "EC2" && x.role_arn.empty() && instance) {
+    x.role_arn = instance->instance_role_arn;
+  }
+  return x;
+}
+
+void Ecs::start_external_agents(const Task& t) {
+  if (!options_.external_agents.start) return;
+  for (const auto& c : t.containers) {
+    if (c.agent && c.agent->status == AgentStatus::running && !c.runtime_id.empty()) {
+      options_.external_agents.start(external_agent_target(t, c));
+    }
+  }
+}
+
 bool Ecs::agent_connects(const Task& t, const Container& c) const {
   const AgentReporting reporting =
       options_.explain_exec_failures ? AgentReporting::explained : AgentReporting::as_aws;

@@ -207,6 +207,7 @@ void Ecs::start_runtime(Task& t, TimePoint now_tp) {
       task.stopped = now();
       if (task.stopped_reason.empty()) task.stopped_reason = "Essential container in task exited";
       task.runtime_started = false;
+      if (options_.external_agents.stop) options_.external_agents.stop(id);
     }
     if (env_.state_changed) env_.state_changed();
   });
@@ -261,6 +262,7 @@ bool Ecs::advance(Task& t, TimePoint now_tp) {
             if (c.agent) c.agent->status = AgentStatus::stopped;
             sessions_.terminate_for_container(id, c.name);
           }
+          if (options_.external_agents.stop) options_.external_agents.stop(id);
           if (env_.state_changed) env_.state_changed();
         });
       } else {
@@ -285,6 +287,7 @@ bool Ecs::advance(Task& t, TimePoint now_tp) {
     t.last_status = TaskStatus::running;
     t.started = now_tp;
     decide_agents(t, now_tp);
+    start_external_agents(t);
     return true;
   }
   return false;

@@ -5,10 +5,13 @@
 #include <filesystem>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -288,6 +291,58 @@ int http_get(int argc, char** argv) {
   return 0;
 }
 
+// exec-agent --data DIR --logs DIR --output FILE AGENT: what ECS's `docker exec -u 0 …
+// /ecs-execute-command-<uuid>/amazon-ssm-agent` needs around it in the sandbox. Run inside the
+// container (its mount namespace), it gives the agent its own /var/lib/amazon/ssm and
+// /var/log/amazon/ssm (bind mounts of DIRs; without a private mount namespace the host's are
+// used), sends its console output to FILE, and executes AGENT with no arguments.
+int exec_agent(int argc, char** argv) {
+  std::string data, logs, output, agent;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if ((a == "--data" || a == "--logs" || a == "--output") && i + 1 < argc) {
+      (a == "--data" ? data : a == "--logs" ? logs : output) = argv[++i];
+    } else if (agent.empty() && !a.starts_with("--")) {
+      agent = argv[i];
+    } else {
+      std::fprintf(stderr, "exec-agent: unexpected argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (agent.empty()) {
+    std::fprintf(stderr, "usage: exec-agent --data DIR --logs DIR --output FILE AGENT\n");
+    return 2;
+  }
+  if (!output.empty()) {
+    int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::close(fd);
+    }
+  }
+  int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, 0);
+    ::close(null);
+  }
+  const std::pair<std::string, const char*> binds[] = {{data, "/var/lib/amazon/ssm"},
+                                                       {logs, "/var/log/amazon/ssm"}};
+  for (const auto& [from, to] : binds) {
+    if (from.empty()) continue;
+    std::error_code ec;
+    std::filesystem::create_directories(to, ec);
+    if (::mount(from.c_str(), to, nullptr, MS_BIND, nullptr) != 0) {
+      std::fprintf(stderr, "exec-agent: bind %s on %s: %s (using the host's)\n", from.c_str(), to,
+                   std::strerror(errno));
+    }
+  }
+  char* args[] = {agent.data(), nullptr};
+  ::execv(agent.c_str(), args);
+  std::fprintf(stderr, "exec-agent: %s: %s\n", agent.c_str(), std::strerror(errno));
+  return 127;
+}
+
 }  // namespace
 
 std::optional<HttpUrl> parse_http_url(std::string_view url) {
@@ -349,6 +404,7 @@ int run_builtin(int argc, char** argv) {
   if (name.substr(0, 8) == "sandbox-") name.remove_prefix(8);
   if (name == "httpd") return httpd(argc, argv);
   if (name == "http-get") return http_get(argc, argv);
+  if (name == "exec-agent") return exec_agent(argc, argv);
   std::fprintf(stderr, "ecsh-sandbox builtin: unknown built-in %.*s (httpd, http-get)\n",
                int(name.size()), name.data());
   return 2;

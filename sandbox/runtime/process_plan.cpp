@@ -73,7 +73,8 @@ Result<ExecImage> resolve_program(const std::vector<std::string>& argv, const En
                                   const std::string& builtin_exe) {
   if (argv.empty() || argv[0].empty()) return Error::usage("the command is empty");
   ExecImage img;
-  if (argv[0] == "sandbox-httpd" || argv[0] == "sandbox-http-get") {
+  if (argv[0] == "sandbox-httpd" || argv[0] == "sandbox-http-get" ||
+      argv[0] == "sandbox-exec-agent") {
     if (builtin_exe.empty())
       return Error::internal("the sandbox's built-in tools are unavailable (no executable)");
     img.path = builtin_exe;

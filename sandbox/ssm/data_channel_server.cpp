@@ -9,6 +9,7 @@
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
 #include "sandbox/ssm/agent_output.hpp"
+#include "sandbox/ssm/gateway_links.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/write.hpp>
@@ -51,6 +52,7 @@ struct DataChannelServer::Impl : std::enable_shared_from_this<DataChannelServer:
   ChannelFaults faults;
   std::mt19937 rng{1};
   std::map<std::string, std::shared_ptr<Agent>> agents;
+  AgentGateway* gateway = nullptr;
   bool stopped = false;
 
   Impl(asio::any_io_executor ex, SessionRegistry& s, ExecFn e, const kms::KmsModule* k,
@@ -656,6 +658,8 @@ Awaitable<void> DataChannelServer::Impl::handle_upgrade(TcpOrTlsStream stream,
     co_await refuse(why);
     co_return;
   }
+  // A real agent's data channel carries the token CreateDataChannel gave it.
+  if (gateway && gateway_take_agent_data_channel(*gateway, ws, id, token)) co_return;
   auto* record = sessions.find(id);
   if (!record || record->status == "Terminated" ||
       !crypto::equal_constant_time(record->token, token)) {
@@ -664,6 +668,13 @@ Awaitable<void> DataChannelServer::Impl::handle_upgrade(TcpOrTlsStream stream,
     co_return;
   }
   if (stopped) co_return;
+  if (record->relayed) {
+    if (!gateway || !gateway_take_client_data_channel(*gateway, ws, id)) {
+      std::string why = "Channel " + id + ": invalid token or session.";
+      co_await refuse(why);
+    }
+    co_return;
+  }
   auto it = agents.find(id);
   std::shared_ptr<Agent> agent;
   if (it == agents.end()) {
@@ -686,6 +697,8 @@ void DataChannelServer::accept(TcpOrTlsStream stream, BeastRequest request) {
   asio::co_spawn(impl_->executor, impl_->handle_upgrade(std::move(stream), std::move(request)),
                  asio::detached);
 }
+
+void DataChannelServer::set_gateway(AgentGateway* gateway) { impl_->gateway = gateway; }
 
 void DataChannelServer::set_faults(const ChannelFaults& faults) {
   impl_->faults = faults;

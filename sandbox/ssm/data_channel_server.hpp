@@ -29,6 +29,8 @@ class LogsModule;
 
 namespace ecsh::sandbox::ssm {
 
+class AgentGateway;  // agent_gateway.hpp
+
 using ExecFn = std::function<Result<std::shared_ptr<runtime::ExecProcess>>(
     const SessionRecord& session, const std::vector<std::string>& argv,
     const runtime::ExecOptions& options)>;
@@ -68,6 +70,9 @@ class DataChannelServer {
   // The HTTP server's upgrade hook for /v1/data-channel/<sessionId>.
   void accept(TcpOrTlsStream stream, BeastRequest request);
   void set_faults(const ChannelFaults& faults);
+  // Sessions to containers with a real agent: their data channels (the agent's and the
+  // client's) go to the message gateway.
+  void set_gateway(AgentGateway* gateway);
   // Ends a session's channel (TerminateSession): channel_closed, then close.
   void terminate(const std::string& session_id);
   // Stops every agent (sandbox shutdown).

@@ -14,7 +14,9 @@ SessionRecord& SessionRegistry::create(SessionRecord record, std::string_view id
   record.token = new_stream_token();
   record.status = "Connected";
   auto id = record.session_id;
-  return sessions_[id] = std::move(record);
+  auto& stored = sessions_[id] = std::move(record);
+  if (create_hook_) create_hook_(stored);
+  return stored;
 }
 
 SessionRecord* SessionRegistry::find(const std::string& id) {

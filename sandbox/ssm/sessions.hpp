@@ -40,6 +40,9 @@ struct SessionRecord {
   // Port sessions (AWS-StartPortForwardingSession[ToRemoteHost], AWS-StartSSHSession): the
   // document's properties sent in the handshake's SessionType action (docs/protocol.md §9).
   std::optional<PortProperties> port;
+  // Played by a real SSM agent through the message gateway (agent_gateway.hpp), not the
+  // built-in one.
+  bool relayed = false;
   std::string kms_key_arn;           // the cluster's exec KMS key, empty: no encryption
   std::string log_group;             // CloudWatch log group for transcripts, empty: none
   std::string status = "Connected";  // Connected, Terminated
@@ -55,6 +58,8 @@ class SessionRegistry {
   std::optional<std::string> resume(const std::string& session_id);
   // Marks it terminated and tells the data-channel server (which closes the channel).
   bool terminate(const std::string& session_id);
+  // Called for each new session (the gateway announces it to a real agent and sets `relayed`).
+  void on_create(std::function<void(SessionRecord&)> hook) { create_hook_ = std::move(hook); }
   void on_terminate(std::function<void(const std::string&)> hook) {
     terminate_hook_ = std::move(hook);
   }
@@ -66,6 +71,7 @@ class SessionRegistry {
  private:
   std::map<std::string, SessionRecord> sessions_;
   std::function<void(const std::string&)> terminate_hook_;
+  std::function<void(SessionRecord&)> create_hook_;
 };
 
 std::string new_stream_token();
