@@ -73,13 +73,6 @@ class IamEvaluator {
   }
   // Does the role exist?
   virtual bool role_exists(std::string_view role_arn) const = 0;
-  // The principal (user ARN, or the account root's) whose access key this is, when the secret
-  // matches: what a program holding the pair acts as (the SSM agent of a container with AWS keys
-  // in its environment). Empty when the key is unknown or the secret wrong.
-  virtual std::string principal_of_key(std::string_view /*access_key_id*/,
-                                       std::string_view /*secret_access_key*/) const {
-    return {};
-  }
 };
 
 struct RequestContext {

@@ -74,10 +74,6 @@ class Ecs final : public EcsModule {
   ssm::ExternalAgentTarget external_agent_target(const Task& t, const Container& c) const;
   // Starts real agents for the task's RUNNING ExecuteCommandAgents (--agent-binaries).
   void start_external_agents(const Task& t);
-  // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of a container (environment, or secrets the
-  // scenario gave a value); nullopt when it has no access key ID.
-  std::optional<std::pair<std::string, std::string>> environment_keys(
-      const Task& t, const std::string& container) const;
 
   // ---- container_watch.cpp ----
   // awslogs: the group must exist (or be created) and the stream is made before the task runs;

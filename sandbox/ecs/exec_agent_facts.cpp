@@ -91,13 +91,8 @@ ExecAgentFacts Ecs::exec_agent_facts(const Task& t, const Container& c) const {
   if (role.empty() && def) role = get(*def, "taskRoleArn");
   if (t.launch_type == "EC2" && role.empty() && instance) role = instance->instance_role_arn;
   // Without IAM in the sandbox, no credentials are valid and no role can be used.
+  // AWS keys in the container's environment play no part: the agent ignores them.
   if (env_.iam) f.credentials.task_role_arn = role;
-  if (auto keys = environment_keys(t, c.name)) {
-    f.credentials.environment_key_id = keys->first;
-    if (env_.iam) {
-      f.credentials.environment_principal = env_.iam->principal_of_key(keys->first, keys->second);
-    }
-  }
 
   if (cl != clusters_.end()) {
     f.kms_key_arn = kms_arn(cl->second);
@@ -138,34 +133,6 @@ ExecAgentFacts Ecs::exec_agent_facts(const Task& t, const Container& c) const {
   f.route_out = sn == subnets_.end() ? true : sn->second.route_out;
   f.ssmmessages_endpoint = sn != subnets_.end() && endpoint_vpcs_.count(sn->second.vpc_id) > 0;
   return f;
-}
-
-std::optional<std::pair<std::string, std::string>> Ecs::environment_keys(
-    const Task& t, const std::string& container) const {
-  const auto* def = task_definition(t.task_definition_arn);
-  if (!def) return std::nullopt;
-  std::optional<std::string> key_id, secret;
-  for (const auto& cv : *get_arr(*def, "containerDefinitions")) {
-    if (!cv.is_object() || get(cv.as_object(), "name") != container) continue;
-    auto take = [&](const std::string& name, std::string value) {
-      if (name == "AWS_ACCESS_KEY_ID") key_id = std::move(value);
-      if (name == "AWS_SECRET_ACCESS_KEY") secret = std::move(value);
-    };
-    if (auto* env = get_arr(cv.as_object(), "environment")) {
-      for (const auto& e : *env) {
-        if (e.is_object()) take(get(e.as_object(), "name"), get(e.as_object(), "value"));
-      }
-    }
-    if (auto* secrets = get_arr(cv.as_object(), "secrets")) {
-      for (const auto& e : *secrets) {
-        if (!e.is_object()) continue;
-        auto value = secret_values_.find(get(e.as_object(), "valueFrom"));
-        take(get(e.as_object(), "name"), value == secret_values_.end() ? "" : value->second);
-      }
-    }
-  }
-  if (!key_id) return std::nullopt;
-  return std::make_pair(*key_id, secret.value_or(""));
 }
 
 }  // namespace ecsh::sandbox::ecs

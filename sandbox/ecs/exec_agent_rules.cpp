@@ -34,12 +34,6 @@ struct ConnectionProblem {
 ConnectionProblem connection_problem(const ExecAgentFacts& f) {
   ConnectionProblem p;
   const AgentIdentity who = agent_identity(f.credentials);
-  if (f.credentials.environment_key_id && who.principal.empty()) {
-    p.text = "The ExecuteCommandAgent uses " + who.whose + " (" +
-             *f.credentials.environment_key_id +
-             "), which are not valid: UnrecognizedClientException";
-    return p;
-  }
   if (who.principal.empty()) {
     p.text = "The ExecuteCommandAgent has no credentials: the task has no task role";
     return p;
@@ -81,13 +75,8 @@ bool instance_offers_exec(std::string_view ecs_agent_version, bool has_exec_bina
 
 AgentIdentity agent_identity(const ExecCredentials& c) {
   AgentIdentity who;
-  if (c.environment_key_id) {
-    who.principal = c.environment_principal;
-    who.whose = "the AWS keys in the container's environment";
-  } else {
-    who.principal = c.task_role_arn;
-    who.whose = "the task role";
-  }
+  who.principal = c.task_role_arn;
+  who.whose = "the task role";
   return who;
 }
 

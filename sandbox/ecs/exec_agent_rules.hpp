@@ -14,9 +14,10 @@
 //     namespace: only one container (AWS does not say which; here the first that can have one)
 //     can be exec'd into, the others' agents show RUNNING and never connect (containers-roadmap
 //     issue 2268, the ECS Exec considerations);
-//   - the agent acts with the AWS keys in the container's environment when it has some (the SSM
-//     agent's credential chain reads the environment before the task role), else with the task
-//     role (the run's override, the task definition's, or on EC2 the instance role);
+//   - the agent acts with the task role (the run's override, the task definition's, or on EC2
+//     the instance role), from the container credentials endpoint only: AWS keys in the
+//     container's environment are ignored (SSM agent 3.1.1260.0 and later, commit 10881362;
+//     checked against the real agent, sandbox/README.md);
 //   - it connects only when those credentials are valid and allow the four ssmmessages actions,
 //     may kms:Decrypt with the cluster's exec key when one is set, the root filesystem is
 //     writable when session logging is on, and the task can reach ssmmessages (a route out, or
@@ -63,16 +64,12 @@ bool instance_offers_exec(std::string_view ecs_agent_version, bool has_exec_bina
 
 // The credentials within the agent's reach.
 struct ExecCredentials {
-  // AWS_ACCESS_KEY_ID in the container's environment (or its secrets), when it has one.
-  std::optional<std::string> environment_key_id;
-  // Whom those keys belong to (IAM's answer); empty when they are not valid.
-  std::string environment_principal;
   // The task role: the run's override, the task definition's, or on EC2 the instance role.
   // Empty: none.
   std::string task_role_arn;
 };
 
-// Whom the agent acts as, by its credential chain.
+// Whom the agent acts as: what the container credentials endpoint serves.
 struct AgentIdentity {
   std::string principal;  // empty: no usable credentials
   std::string whose;      // how messages name it: "the task role", "the AWS keys in …"

@@ -73,15 +73,6 @@ std::optional<SigningKey> IamModule::find_key(std::string_view access_key_id) co
   return std::nullopt;
 }
 
-std::string IamModule::principal_of_key(std::string_view access_key_id,
-                                        std::string_view secret_access_key) const {
-  auto key = find_key(access_key_id);
-  // Temporary credentials would need their session token, which the environment check does not
-  // model: only long-term keys (and the administrator's) count.
-  if (!key || !key->session_token.empty() || key->secret_access_key != secret_access_key) return {};
-  return key->caller.arn;
-}
-
 Evaluation IamModule::evaluate(std::string_view principal_arn, std::string_view action,
                                std::string_view resource, const ConditionContext& context) const {
   const Principal* principal = nullptr;

@@ -37,8 +37,6 @@ class IamModule final : public ServiceModule, public IdentityStore, public IamEv
   Evaluation evaluate(std::string_view principal_arn, std::string_view action,
                       std::string_view resource, const ConditionContext& context) const override;
   bool role_exists(std::string_view role_arn) const override;
-  std::string principal_of_key(std::string_view access_key_id,
-                               std::string_view secret_access_key) const override;
 
   // Temporary credentials for a role (what a task's role credentials endpoint hands the agent).
   struct TemporaryCredentials {

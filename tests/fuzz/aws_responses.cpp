@@ -144,8 +144,6 @@ void check_xml_readers(std::string_view body) {
   parsed(no_throw([&] { return parse_get_role_arn(body); }), "the GetRole response");
   parsed(no_throw([&] { return parse_instance_profile_role_arn(body); }),
          "the GetInstanceProfile response");
-  parsed(no_throw([&] { return parse_access_key_user(body); }),
-         "the GetAccessKeyLastUsed response");
   parsed(no_throw([&] { return parse_describe_instances(body); }),
          "the DescribeInstances response");
   parsed(no_throw([&] { return parse_describe_subnets(body); }), "the DescribeSubnets response");

@@ -47,13 +47,6 @@ Result<std::optional<std::string>> parse_instance_profile_role_arn(std::string_v
   return std::optional<std::string>(std::move(arn));
 }
 
-Result<std::string> parse_access_key_user(std::string_view body) {
-  ECSH_TRY(auto reply, XmlReply::parse("GetAccessKeyLastUsed", body));
-  ECSH_TRY(auto result, reply.element("GetAccessKeyLastUsedResult"));
-  // The root's keys have no user.
-  return result.text_or("UserName");
-}
-
 Result<std::vector<Ec2Instance>> parse_describe_instances(std::string_view body) {
   ECSH_TRY(auto reply, XmlReply::parse("DescribeInstances", body));
   ECSH_TRY(auto reservations, reply.list("reservationSet/item"));

@@ -35,9 +35,6 @@ Result<std::string> parse_get_role_arn(std::string_view body);
 // IAM GetInstanceProfile: the ARN of its role; nothing for a profile without one.
 Result<std::optional<std::string>> parse_instance_profile_role_arn(std::string_view body);
 
-// IAM GetAccessKeyLastUsed: the user that owns the key; "" for the account root's key.
-Result<std::string> parse_access_key_user(std::string_view body);
-
 // EC2 DescribeInstances: the instances of every reservation.
 struct Ec2Instance {
   std::string id, private_ip, public_ip;  // public_ip "" when it has none

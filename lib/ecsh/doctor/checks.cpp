@@ -184,61 +184,22 @@ void service_checks(const Facts& f, Builder& b) {
 
 // AWS keys in a container's environment: the SSM agent uses them instead of the task role, so
 // exec works only when their user may use ssmmessages ("every check is green but exec fails").
+// AWS keys set in a container. The checker (check 11, amazon-ecs-exec-checker issue 49) still
+// warns that the SSM agent uses them instead of the task role: it did in early 2022 (ssm-agent
+// issue 435), until agent 3.1.1260.0 (commit 10881362, "Fix ECS Exec issue where agent was using
+// environment variables for credentials"). In container mode the agent takes credentials from
+// the container credentials endpoint only (the task role, else on EC2 the instance role); ecsh
+// checked this against the real agent (sandbox/README.md, "The real SSM agent"). So they are
+// named, never a failure.
 void credential_env_check(const ContainerDefinitionFacts& d, const std::string& group, Builder& b) {
   std::vector<std::string> names = d.credential_env;
   for (const auto& n : d.credential_secrets) names.push_back(n + " (from secrets)");
   if (names.empty()) return;
-  const std::string title = "AWS keys in the environment allow ssmmessages";
-  const std::string set = fmt::format(
-      "{} set in container {}: the SSM agent uses them instead of "
-      "the task role",
-      fmt::join(names, ", "), d.name);
-  const std::string remove = "Remove " + fmt::format("{}", fmt::join(names, ", ")) +
-                             " from container " + d.name + " (the agent then uses the task role)";
-  if (!d.keys) {
-    // Keys from secrets, or a secret key without its ID: their owner cannot be read.
-    b.add(check_id::container_credential_env, group, Status::unknown, title,
-          set + "; doctor cannot tell whose keys they are",
-          remove + ", or make sure the keys' user may use the four ssmmessages actions.");
-    return;
-  }
-  const auto& k = *d.keys;
-  if (k.key_unknown) {
-    b.add(check_id::container_credential_env, group, Status::fail, title,
-          set + "; access key " + k.access_key_id + " is not a key of this account",
-          remove + ", or replace them with a valid key whose user may use ssmmessages.");
-    return;
-  }
-  if (k.owner_arn.empty()) {
-    b.add(check_id::container_credential_env, group, Status::unknown, title,
-          set + "; whose key " + k.access_key_id + " is cannot tell: " + k.unknown_reason,
-          "Grant iam:GetAccessKeyLastUsed and iam:SimulatePrincipalPolicy so that doctor can "
-          "check this; or " +
-              remove + ".");
-    return;
-  }
-  std::vector<std::string> denied;
-  bool unknown = false;
-  for (const auto& p : k.ssmmessages) {
-    if (p.decision.empty()) {
-      unknown = true;
-    } else if (!p.allowed()) {
-      denied.push_back(p.action + (p.decision == "explicitDeny" ? " (explicit deny)" : ""));
-    }
-  }
-  const std::string owner = "key " + k.access_key_id + " belongs to " + k.owner_arn;
-  if (!denied.empty()) {
-    b.add(check_id::container_credential_env, group, Status::fail, title,
-          set + "; " + owner + ", which may not: " + fmt::format("{}", fmt::join(denied, ", ")),
-          remove + ", or allow the four ssmmessages actions for " + k.owner_arn + ".");
-  } else if (unknown || k.ssmmessages.empty()) {
-    b.add(check_id::container_credential_env, group, Status::unknown, title,
-          set + "; " + owner + ", whose permissions cannot tell: " + k.unknown_reason,
-          simulate_fix("you"));
-  } else {
-    b.add(check_id::container_credential_env, group, Status::ok, title,
-          set + "; " + owner + ", which may use ssmmessages");
-  }
+  b.add(check_id::container_credential_env, group, Status::info, "AWS keys in the environment",
+        fmt::format("{} set in container {}: the ECS Exec agent ignores them and uses the task "
+                    "role (SSM agent 3.1.1260.0 and later); the application's own AWS calls use "
+                    "them",
+                    fmt::join(names, ", "), d.name));
 }
 
 void task_checks(const Facts& f, Builder& b) {

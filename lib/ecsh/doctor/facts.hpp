@@ -14,9 +14,8 @@
 
 namespace ecsh::doctor {
 
-// The four ssmmessages actions the SSM agent in a task needs for ECS Exec, on the task role (or
-// on the user whose keys are in the container's environment): doctor checks them, enable grants
-// them.
+// The four ssmmessages actions the SSM agent in a task needs for ECS Exec, on the task role:
+// doctor checks them, enable grants them.
 using session::kExecChannelActions;
 
 // The outcome of one IAM policy simulation.
@@ -28,24 +27,14 @@ struct Permission {
   bool allowed() const { return decision == "allowed"; }
 };
 
-// AWS keys in a container's environment: the SSM agent's credential chain reads them before the
-// task role, so they decide whether exec works (amazon-ecs-exec-checker issue 49, amazon-ssm-agent
-// issue 435).
-struct EnvironmentKeys {
-  std::string access_key_id;            // AWS_ACCESS_KEY_ID's value when set in `environment`
-  std::string owner_arn;                // the IAM user owning it (iam:GetAccessKeyLastUsed)
-  bool key_unknown = false;             // no such key in the account (NoSuchEntity)
-  std::string unknown_reason;           // why the owner or its permissions could not be learned
-  std::vector<Permission> ssmmessages;  // the owner's four ssmmessages actions
-};
-
 struct ContainerDefinitionFacts {
   std::string name;
   bool read_only_root = false;
   bool init_process_enabled = false;
+  // AWS keys set in the container: only named, since the SSM agent of ECS Exec ignores them
+  // (checks.cpp, credential_env_check).
   std::vector<std::string> credential_env;      // AWS_ACCESS_KEY_ID, … set in `environment`
   std::vector<std::string> credential_secrets;  // the same names set from `secrets`
-  std::optional<EnvironmentKeys> keys;          // when AWS_ACCESS_KEY_ID has a visible value
 };
 
 struct Facts {

@@ -59,16 +59,7 @@ Result<ContainerDefinitionFacts> container_definition_facts(const JsonFields& cd
   for (const auto& e : environment) {
     ECSH_TRY(auto name, e.string_or("name"));
     if (!credential_name(name)) continue;
-    c.credential_env.push_back(name);
-    // Only the key ID is kept: the secret's value is never read into the facts.
-    if (name == "AWS_ACCESS_KEY_ID") {
-      ECSH_TRY(auto value, e.string_or("value"));
-      if (!value.empty()) {
-        EnvironmentKeys k;
-        k.access_key_id = std::move(value);
-        c.keys = k;
-      }
-    }
+    c.credential_env.push_back(name);  // the name only: no value is read into the facts
   }
   ECSH_TRY(auto secrets, cd.objects("secrets"));
   for (const auto& e : secrets) {
@@ -389,63 +380,9 @@ class Gatherer {
       }
     }
 
-    // What the role may do, whose keys a container's environment holds, and the network path,
-    // at the same time.
+    // What the role may do and the network path, at the same time.
     std::string kms_resource = f_.kms_key_id;
-    co_await (role_permissions(kms_resource) && network() && environment_keys());
-  }
-
-  // For each container with AWS keys in its environment: whose key it is, and whether that user
-  // may use ssmmessages (the SSM agent acts with these keys instead of the task role).
-  Awaitable<void> environment_keys() {
-    for (auto& c : f_.container_definitions) {
-      if (!c.keys) continue;
-      auto& k = *c.keys;
-      aws::QueryParams p{{"AccessKeyId", k.access_key_id}};
-      auto got = co_await client_.query_call(aws::services::iam(), "GetAccessKeyLastUsed", p);
-      if (!got) {
-        if (got.error().code == "NoSuchEntity") {
-          k.key_unknown = true;
-        } else {
-          k.unknown_reason = why(got.error());
-        }
-        continue;
-      }
-      auto owner = aws::parse_access_key_user(got.value());
-      if (!owner) {
-        k.unknown_reason = why(owner.error());
-        continue;
-      }
-      const std::string& user = owner.value();
-      // The key belongs to the cluster's account: arn:PARTITION:ecs:REGION:ACCOUNT:cluster/NAME.
-      std::vector<std::string> parts;
-      for (std::size_t at = 0, colon = 0; parts.size() < 5; at = colon + 1) {
-        colon = f_.cluster_arn.find(':', at);
-        if (colon == std::string::npos) break;
-        parts.push_back(f_.cluster_arn.substr(at, colon - at));
-      }
-      if (parts.size() < 5) {
-        k.unknown_reason = "the cluster's account is not known";
-        continue;
-      }
-      // No user name: the account root's key (allowed everything).
-      k.owner_arn = "arn:" + parts[1] + ":iam::" + parts[4] +
-                    (user.empty() ? std::string(":root") : ":user/" + user);
-      std::vector<Permission> perms;
-      for (const char* a : kExecChannelActions) {
-        Permission perm;
-        perm.action = a;
-        perm.resource = "*";
-        if (user.empty()) perm.decision = "allowed";
-        perms.push_back(perm);
-      }
-      if (!user.empty()) co_await simulate(k.owner_arn, perms);
-      for (const auto& perm : perms) {
-        if (perm.decision.empty() && k.unknown_reason.empty())
-          k.unknown_reason = perm.unknown_reason;
-      }
-      k.ssmmessages = std::move(perms);
-    }
+    co_await (role_permissions(kms_resource) && network());
   }
 
   Awaitable<void> role_permissions(std::string kms_resource) {

@@ -149,7 +149,7 @@ TEST(QueryReplies, RouteTablesAndTheWayOut) {
   EXPECT_TRUE(routes_to_internet({igw}));
 }
 
-TEST(QueryReplies, InstancesSubnetsProfilesAndKeys) {
+TEST(QueryReplies, InstancesSubnetsAndProfiles) {
   auto instances = parse_describe_instances(
       "<DescribeInstancesResponse><reservationSet><item><instancesSet><item>"
       "<instanceId>i-1</instanceId><privateIpAddress>10.0.1.5</privateIpAddress>"
@@ -184,17 +184,6 @@ TEST(QueryReplies, InstancesSubnetsProfilesAndKeys) {
       "</GetInstanceProfileResult></GetInstanceProfileResponse>");
   ASSERT_TRUE(role);
   EXPECT_EQ(role.value(), "arn:aws:iam::1:role/ecs-instance");
-
-  auto user = parse_access_key_user(
-      "<GetAccessKeyLastUsedResponse><GetAccessKeyLastUsedResult><UserName>ci</UserName>"
-      "</GetAccessKeyLastUsedResult></GetAccessKeyLastUsedResponse>");
-  ASSERT_TRUE(user);
-  EXPECT_EQ(user.value(), "ci");
-  auto root = parse_access_key_user(
-      "<GetAccessKeyLastUsedResponse><GetAccessKeyLastUsedResult/>"
-      "</GetAccessKeyLastUsedResponse>");
-  ASSERT_TRUE(root);
-  EXPECT_EQ(root.value(), "");
 }
 
 TEST(QueryReplies, RoleCredentialsAndNextTokens) {

@@ -272,72 +272,27 @@ TEST(Doctor, ASharedPidNamespaceWithSeveralAgentsCannotBeDecided) {
   EXPECT_EQ(find(evaluate(f), "task.pid_mode"), nullptr);
 }
 
-ContainerDefinitionFacts with_keys(std::vector<std::string> denied_actions) {
-  ContainerDefinitionFacts d;
-  d.name = "web";
-  d.init_process_enabled = true;
-  d.credential_env = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"};
-  EnvironmentKeys k;
-  k.access_key_id = "AKIAEXAMPLEKEY000001";
-  k.owner_arn = "arn:aws:iam::000000000000:user/ci";
-  for (const char* a : {"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}) {
-    bool deny = std::find(denied_actions.begin(), denied_actions.end(), a) != denied_actions.end();
-    k.ssmmessages.push_back(perm(a, deny ? "implicitDeny" : "allowed"));
-  }
-  d.keys = k;
-  return d;
-}
-
-TEST(Doctor, KeysInTheEnvironmentWithoutSsmmessagesFailNamingTheirOwner) {
-  // Every other check is green: the keys alone make exec fail on AWS.
+TEST(Doctor, KeysInTheEnvironmentAreNamedButNeverBlockExec) {
+  // The SSM agent of ECS Exec ignores them since 3.1.1260.0 (checked against the real agent):
+  // the checker's warning would be a false failure here.
   auto f = healthy();
-  f.container_definitions[0] = with_keys({"ssmmessages:OpenDataChannel"});
-  auto checks = evaluate(f);
-  EXPECT_EQ(failed(checks), std::vector<std::string>{"container.credential_env"});
-  auto c = *find(checks, "container.credential_env");
-  EXPECT_NE(c.detail.find("AWS_ACCESS_KEY_ID"), std::string::npos);
-  EXPECT_NE(c.detail.find("arn:aws:iam::000000000000:user/ci"), std::string::npos);
-  EXPECT_NE(c.detail.find("ssmmessages:OpenDataChannel"), std::string::npos);
-  EXPECT_NE(c.fix.find("Remove AWS_ACCESS_KEY_ID"), std::string::npos);
-  EXPECT_FALSE(c.fixable_by_enable);
-}
-
-TEST(Doctor, KeysInTheEnvironmentThatAllowSsmmessagesAreFine) {
-  auto f = healthy();
-  f.container_definitions[0] = with_keys({});
+  f.container_definitions[0].credential_env = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"};
+  f.container_definitions[0].credential_secrets = {"AWS_SESSION_TOKEN"};
   auto checks = evaluate(f);
   EXPECT_TRUE(exec_ready(checks));
-  EXPECT_EQ(find(checks, "container.credential_env")->status, Status::ok);
-}
+  EXPECT_TRUE(failed(checks).empty());
+  auto c = *find(checks, "container.credential_env");
+  EXPECT_EQ(c.status, Status::info);
+  EXPECT_NE(c.detail.find("AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (from "
+                          "secrets) set in container web"),
+            std::string::npos)
+      << c.detail;
+  EXPECT_NE(c.detail.find("ignores them and uses the task role"), std::string::npos);
+  EXPECT_TRUE(c.fix.empty());
 
-TEST(Doctor, AnUnknownKeyFailsAndAnUnreadableOwnerIsUnknown) {
-  auto f = healthy();
-  auto d = with_keys({});
-  d.keys->owner_arn.clear();
-  d.keys->ssmmessages.clear();
-  d.keys->key_unknown = true;
-  f.container_definitions[0] = d;
-  auto c = *find(evaluate(f), "container.credential_env");
-  EXPECT_EQ(c.status, Status::fail);
-  EXPECT_NE(c.detail.find("AKIAEXAMPLEKEY000001 is not a key of this account"), std::string::npos);
-
-  d.keys->key_unknown = false;
-  d.keys->unknown_reason = "AccessDenied: not allowed iam:GetAccessKeyLastUsed";
-  f.container_definitions[0] = d;
-  c = *find(evaluate(f), "container.credential_env");
-  EXPECT_EQ(c.status, Status::unknown);
-  EXPECT_NE(c.fix.find("iam:GetAccessKeyLastUsed"), std::string::npos);
-
-  // From secrets: the values cannot be read, so doctor cannot tell.
-  ContainerDefinitionFacts s;
-  s.name = "web";
-  s.init_process_enabled = true;
-  s.credential_secrets = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"};
-  f.container_definitions[0] = s;
-  c = *find(evaluate(f), "container.credential_env");
-  EXPECT_EQ(c.status, Status::unknown);
-  EXPECT_NE(c.detail.find("AWS_ACCESS_KEY_ID (from secrets)"), std::string::npos);
+  f.container_definitions[0].credential_env.clear();
+  f.container_definitions[0].credential_secrets.clear();
+  EXPECT_EQ(find(evaluate(f), "container.credential_env"), nullptr);
 }
 
 }  // namespace

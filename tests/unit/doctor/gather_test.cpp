@@ -46,7 +46,7 @@ TEST(DoctorGather, MalformedKeyTaskDefinitionAndContainerInstanceRepliesAreCanno
   f.aws.answer("DescribeLogGroups", R"({"logGroups": [{"logGroupName": 7}]})");
   f.aws.answer("DescribeTaskDefinition",
                R"({"taskDefinition": {"family": "web", "revision": 3, "containerDefinitions": [
-                   {"name": "app", "environment": [{"name": "AWS_ACCESS_KEY_ID", "value": 1}]}]}})");
+                   {"name": "app", "environment": [{"name": 1, "value": "AKIAKEY"}]}]}})");
   f.aws.answer("DescribeContainerInstances",
                R"({"containerInstances": [{"ec2InstanceId": "i-1", "versionInfo": "1.80.0"}]})");
   ecs::TaskView task;
@@ -65,7 +65,7 @@ TEST(DoctorGather, MalformedKeyTaskDefinitionAndContainerInstanceRepliesAreCanno
   EXPECT_EQ(fx.log_group_exists, std::nullopt);  // not known: the reply was malformed
   EXPECT_EQ(fx.role_unknown_reason,
             "the DescribeTaskDefinition response: taskDefinition.containerDefinitions[0]."
-            "environment[0].value is an integer, not a string");
+            "environment[0].name is an integer, not a string");
   EXPECT_TRUE(fx.container_definitions.empty());
   EXPECT_EQ(fx.task_unknown_reason,
             "the DescribeContainerInstances response: containerInstances[0].versionInfo is a "
@@ -107,8 +107,6 @@ TEST(DoctorGather, WellFormedRepliesGiveTheFacts) {
   EXPECT_EQ(c.credential_env,
             (std::vector<std::string>{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}));
   EXPECT_EQ(c.credential_secrets, (std::vector<std::string>{"AWS_ACCESS_KEY"}));
-  ASSERT_TRUE(c.keys);
-  EXPECT_EQ(c.keys->access_key_id, "AKIAKEY");
   EXPECT_EQ(fx.ec2_instance_id, "i-1");
   EXPECT_EQ(fx.agent_version, "1.80.0");
   EXPECT_EQ(fx.subnet_id, "subnet-9");

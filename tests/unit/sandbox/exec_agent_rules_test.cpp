@@ -12,7 +12,6 @@ namespace ecsh::sandbox::ecs {
 namespace {
 
 const std::string kRole = "arn:aws:iam::000000000000:role/app-task";
-const std::string kUser = "arn:aws:iam::000000000000:user/deployer";
 const std::string kKey = "arn:aws:kms:us-east-1:000000000000:key/1234abcd";
 
 // A Fargate task on platform 1.4.0 with exec enabled, whose task role may use ssmmessages, in a
@@ -116,34 +115,6 @@ TEST(ExecAgentRules, ATaskWithoutATaskRoleHasNoCredentials) {
   expect_running_but_not_connected(as_aws(f));
   EXPECT_EQ(explained(f).reason,
             "The ExecuteCommandAgent has no credentials: the task has no task role");
-}
-
-TEST(ExecAgentRules, AwsKeysInTheEnvironmentReplaceTheTaskRole) {
-  // The role may use ssmmessages, but the agent acts as the user whose keys are in the
-  // container's environment, and that user may not.
-  ExecAgentFacts f = working_fargate_task();
-  f.credentials.environment_key_id = "AKIAEXAMPLEKEY000001";
-  f.credentials.environment_principal = kUser;
-  f.allowed_actions.clear();  // what the user may do: nothing
-  expect_running_but_not_connected(as_aws(f));
-  EXPECT_EQ(explained(f).reason,
-            "AccessDeniedException: " + kUser +
-                " (the AWS keys in the container's environment) is not authorized to perform "
-                "ssmmessages:CreateControlChannel");
-
-  // A user that may: the agent connects with the keys.
-  for (auto action : kExecAgentSsmActions) f.allowed_actions.emplace(action);
-  EXPECT_TRUE(as_aws(f).connects);
-}
-
-TEST(ExecAgentRules, InvalidAwsKeysInTheEnvironmentAreUnrecognised) {
-  ExecAgentFacts f = working_fargate_task();  // the task role would work
-  f.credentials.environment_key_id = "AKIAEXAMPLEKEY000001";
-  f.credentials.environment_principal.clear();  // IAM knows no such key (or the secret is wrong)
-  expect_running_but_not_connected(as_aws(f));
-  EXPECT_EQ(explained(f).reason,
-            "The ExecuteCommandAgent uses the AWS keys in the container's environment "
-            "(AKIAEXAMPLEKEY000001), which are not valid: UnrecognizedClientException");
 }
 
 TEST(ExecAgentRules, AClusterExecKeyNeedsKmsDecrypt) {
@@ -256,17 +227,13 @@ TEST(ExecAgentRules, AnUnsupportedPlatformIsReportedBeforeCredentials) {
             "ECS agent 1.40.0 does not support ECS Exec (1.50.2 or later needed)");
 }
 
-TEST(ExecAgentRules, TheAgentActsWithEnvironmentKeysBeforeTheTaskRole) {
+TEST(ExecAgentRules, TheAgentActsAsTheTaskRole) {
+  // From the container credentials endpoint only: AWS keys in the container's environment are
+  // not within its reach (SSM agent 3.1.1260.0 and later), so they are not a fact here at all.
   ExecCredentials role_only;
   role_only.task_role_arn = kRole;
   EXPECT_EQ(agent_identity(role_only).principal, kRole);
   EXPECT_EQ(agent_identity(role_only).whose, "the task role");
-
-  ExecCredentials with_keys = role_only;
-  with_keys.environment_key_id = "AKIAEXAMPLEKEY000001";
-  with_keys.environment_principal = kUser;
-  EXPECT_EQ(agent_identity(with_keys).principal, kUser);
-  EXPECT_EQ(agent_identity(with_keys).whose, "the AWS keys in the container's environment");
 }
 
 }  // namespace
