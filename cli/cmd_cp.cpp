@@ -3,6 +3,7 @@
 
 #include "cli/aws_context.hpp"
 #include "cli/command.hpp"
+#include "cli/doctor_run.hpp"
 #include "cli/target_options.hpp"
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/connect/instance_exec.hpp"
@@ -98,7 +99,10 @@ void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
       });
       auto copied = co_await copy::run_copy(plan, copy_options, runner);
       signals.cancel();
-      ECSH_CO_TRY(auto summary, std::move(copied));
+      if (!copied) {
+        co_return co_await explain_session_error(*ctx->client, global, target, copied.error());
+      }
+      auto summary = std::move(copied).value();
       if (!options.quiet) {
         double rate =
             summary.seconds > 0 ? static_cast<double>(summary.bytes) / summary.seconds : 0;

@@ -3,6 +3,7 @@
 #include "cli/doctor_run.hpp"
 #include "cli/target_options.hpp"
 #include "ecsh/doctor/checks.hpp"
+#include "ecsh/doctor/diagnose.hpp"
 #include "ecsh/doctor/gather.hpp"
 
 #include <fmt/format.h>
@@ -82,6 +83,12 @@ Awaitable<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
   ECSH_CO_TRY(auto target, co_await ecs::resolve_target(client, spec, picker));
   scope.task = target.task;
   co_return scope;
+}
+
+Awaitable<Error> explain_session_error(aws::AwsClient& client, const GlobalOptions& global,
+                                       const ecs::ResolvedTarget& target, Error error) {
+  if (global.no_diagnose || !doctor::refused_by_ecs_exec(error)) co_return error;
+  co_return co_await doctor::explain_refusal(client, target, std::move(error));
 }
 
 Awaitable<Result<DoctorRun>> run_doctor(aws::AwsClient& client, const ecs::TargetSpec& spec) {

@@ -1,5 +1,6 @@
 #include "cli/aws_context.hpp"
 #include "cli/command.hpp"
+#include "cli/doctor_run.hpp"
 #include "cli/target_options.hpp"
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/connect/instance_exec.hpp"
@@ -92,7 +93,7 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
       // --via auto: when ECS Exec is impossible and the task runs on EC2, the instance is
       // another way in; ask first.
       auto why = connect::instance_fallback(via, target, r.error());
-      if (!why) co_return r;
+      if (!why) co_return co_await explain_session_error(*ctx->client, global, target, r.error());
       fmt::print(stderr, "ecsh: ECS Exec is impossible: {}.\n", *why);
       fmt::print(stderr,
                  "ecsh: task {} runs on EC2, so its container instance can be entered with docker "

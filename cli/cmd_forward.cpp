@@ -3,6 +3,7 @@
 
 #include "cli/aws_context.hpp"
 #include "cli/command.hpp"
+#include "cli/doctor_run.hpp"
 #include "cli/target_options.hpp"
 #include "ecsh/common/wakeup.hpp"
 #include "ecsh/connect/exec_session.hpp"
@@ -137,7 +138,7 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
       if (start_error) {
         forwards.clear();
         for (const auto& id : started) co_await connect::terminate_session(*ctx->client, id);
-        co_return *start_error;
+        co_return co_await explain_session_error(*ctx->client, global, target, *start_error);
       }
 
       int interrupted = 0;  // the signal that ended the forward

@@ -24,6 +24,7 @@ struct GlobalOptions {
   std::string ca_bundle;
   bool debug = false;
   bool no_color = false;
+  bool no_diagnose = false;  // no doctor findings under a refused session's error
   bool yes = false;
 };
 

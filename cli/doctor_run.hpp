@@ -2,6 +2,7 @@
 
 // Doctor and enable as other commands (demo) use them.
 
+#include "cli/command.hpp"
 #include "ecsh/doctor/checks.hpp"
 #include "ecsh/doctor/gather.hpp"
 #include "ecsh/ecs/target.hpp"
@@ -17,6 +18,11 @@ struct DoctorRun {
   doctor::Facts facts;
   std::vector<doctor::Check> checks;
 };
+
+// A session's error, explained: when ECS Exec refused it, doctor's blocking findings for the
+// target follow AWS's words (doctor/diagnose.hpp), unless --no-diagnose.
+Awaitable<Error> explain_session_error(aws::AwsClient& client, const GlobalOptions& global,
+                                       const ecs::ResolvedTarget& target, Error error);
 
 Awaitable<Result<DoctorRun>> run_doctor(aws::AwsClient& client, const ecs::TargetSpec& spec);
 void print_doctor_text(const DoctorRun& run);

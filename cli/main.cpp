@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
                  "PEM file of the CAs to trust for TLS (default: AWS_CA_BUNDLE, ca_bundle)");
   app.add_flag("--debug", global.debug, "Log requests and responses (secrets redacted)");
   app.add_flag("--no-color", global.no_color, "No colours (also when NO_COLOR is set)");
+  app.add_flag("--no-diagnose", global.no_diagnose,
+               "When ECS Exec refuses a session, do not run doctor's checks for the target");
   app.add_flag("-y,--yes", global.yes, "Assume yes to every question");
 
   cli::CommandBody run;

@@ -298,6 +298,17 @@ def main():
             check(p.returncode == 254 and "TargetNotConnectedException" in p.stderr and
                   "internal error" in p.stderr,
                   f"{cluster}: exec fails with AWS's opaque TargetNotConnectedException", p.stderr)
+            # ... and explains itself: doctor's blocking finding and its fix follow AWS's words.
+            finding = {"role": "task role allows ssmmessages",
+                       "kms": "kms:Decrypt", "norole": "task role"}[cluster]
+            lines = p.stderr.splitlines()
+            check(len(lines) >= 3 and lines[0].startswith("ecsh: An error occurred") and
+                  lines[1].startswith("doctor: ✗ ") and finding in p.stderr and
+                  "  fix: " in p.stderr,
+                  f"{cluster}: the failed exec prints doctor's finding and its fix", p.stderr)
+        p = ecsh("--no-diagnose", "exec", "-c", "role", "-s", "app", "--", "true")
+        check(p.returncode == 254 and "TargetNotConnectedException" in p.stderr and
+              "doctor:" not in p.stderr, "--no-diagnose: AWS's words alone", p.stderr)
 
         # A task role override at RunTask is the role the agent uses, either way round.
         for title, family, role, works in [
@@ -395,8 +406,21 @@ def main():
               "ecs:ExecuteCommand" in p.stderr, "exec without permission: AccessDeniedException",
               p.stderr)
         p = ecsh("exec", "-c", "disabled", "-s", "app", "--", "true")
-        check(p.returncode == 254 and "execute command was not enabled" in p.stderr,
-              "exec on a task started without exec: AWS's InvalidParameterException", p.stderr)
+        check(p.returncode == 254 and "execute command was not enabled" in p.stderr and
+              "doctor: ✗ service app has enableExecuteCommand" in p.stderr and
+              "fix: ecsh enable -c disabled -s app" in p.stderr,
+              "exec on a task started without exec: AWS's InvalidParameterException, then why "
+              "and the ecsh enable line", p.stderr)
+        # cp and forward into the same task explain themselves the same way.
+        local = os.path.join(sb.dir, "to-copy")
+        with open(local, "w") as f:
+            f.write("x\n")
+        p = ecsh("cp", "-c", "disabled", "-s", "app", local, ":/tmp/x")
+        check(p.returncode == 254 and "doctor: ✗ service app has enableExecuteCommand" in p.stderr,
+              "cp into a task started without exec: the cause and the fix", p.stderr)
+        p = ecsh("forward", "-c", "disabled", "-s", "app", "-L", "0:80")
+        check(p.returncode == 254 and "doctor: ✗ service app has enableExecuteCommand" in p.stderr,
+              "forward into a task started without exec: the cause and the fix", p.stderr)
 
         # ls: the exec column says why not, and ready once it is.
         p = ecsh("ls", "services", "--output", "json")
