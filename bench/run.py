@@ -127,6 +127,138 @@ def pty_ceiling(size):
     return size / dt / 1e6
 
 
+def terminal_encoding(data):
+    """Forwarded stdin as ecsh's wrapper receives it through the pty (the 'r' decoder,
+    exec/remote_command.hpp): control bytes behind ^V, a ^D after every 4000 data bytes, ^D at
+    the end."""
+    import re
+    ctrl = re.compile(rb"([\x01-\x1f\x7f])")
+    pieces = [ctrl.sub(b"\x16\\1", data[i:i + 4000]) for i in range(0, len(data), 4000)]
+    return b"\x04".join(pieces) + (b"\x04\x04" if pieces else b"\x04")
+
+
+def base64_lines(data):
+    """Forwarded stdin as the previous wrapper received it: base64 lines of 1020 characters."""
+    import base64
+    text = base64.b64encode(data)
+    lines = [text[i:i + 1020] for i in range(0, len(text), 1020)]
+    return b"\n".join(lines) + b"\n\x04", len(text) + len(lines)
+
+
+def pty_input_ceiling(data, wire, reads=None):
+    """MB/s of input (len(data) / time) that a bare writer on a pty master gets through to a
+    bare reader (`cat`) on the slave, the slave in the one-shot wrapper's mode (stty -echo -opost,
+    canonical), when the master is fed `wire`: what any agent writing a pty can deliver at most."""
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    attrs = termios.tcgetattr(slave)
+    attrs[3] &= ~termios.ECHO
+    attrs[1] &= ~termios.OPOST
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(["wc", "-c"], stdin=slave, stdout=subprocess.PIPE)
+    os.close(slave)
+    view = memoryview(wire)
+    for i in range(0, len(wire), 1 << 16):
+        os.write(master, view[i:i + (1 << 16)])
+    out = p.communicate()[0]
+    dt = time.perf_counter() - t0
+    os.close(master)
+    expect = len(data) if reads is None else reads
+    if int(out.split()[0]) != expect:
+        raise SystemExit(f"pty input ceiling: the reader got {out!r}, not {expect} bytes")
+    return len(data) / dt / 1e6
+
+
+def stdin_rows(ecsh, sandbox_bin, env, runs, quick, work):
+    """Input through exec (stdin), pacing off: through the pty against the kernel's pty input
+    ceiling measured in the same run (alternated), and with the agent on pipes; output through
+    the pty against its own ceiling for reference."""
+    rows = []
+    size = (32 if quick else 128) << 20
+    data = os.urandom(size)
+    blob = os.path.join(work, "stdin.bin")
+    with open(blob, "wb") as f:
+        f.write(data)
+    wire = terminal_encoding(data)
+    b64_wire, b64_reads = base64_lines(data)
+
+    def exec_in(base, path):
+        def once():
+            with open(path, "rb") as f:
+                t0 = time.perf_counter()
+                p = subprocess.run(base + ["wc", "-c"], env=env, stdin=f, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+                dt = time.perf_counter() - t0
+            if p.returncode != 0 or p.stdout.split()[:1] != [str(size).encode()]:
+                raise SystemExit(f"stdin: {p.stdout!r} {p.stderr.decode()[-300:]}")
+            return dt
+        return once
+
+    sb = Sandbox(sandbox_bin, scenario(1), args=["--agent-pacing", "none"]).start()
+    try:
+        task = wait_for_exec_ready(sb, "bench")
+        base = [ecsh, "--endpoint-url", sb.url, "exec", "-c", "bench", "-t", task["taskArn"],
+                "-n", "app", "--"]
+        t_pty, ceil_in, ceil_b64 = [], [], []
+        for _ in range(max(3, runs // 2)):
+            t_pty.append(exec_in(base, blob)())
+            ceil_in.append(pty_input_ceiling(data, wire))
+            ceil_b64.append(pty_input_ceiling(data, b64_wire, b64_reads))
+        mb_pty = size / statistics.median(t_pty) / 1e6
+        c_in = statistics.median(ceil_in)
+        rows.append(("stdin through the pty, pacing off", f"{mb_pty:.1f} MB/s",
+                     "kernel's pty input (bare writer, cat on the slave)", f"{c_in:.1f} MB/s",
+                     f"{mb_pty / c_in:.2f}x"))
+        c_b64 = statistics.median(ceil_b64)
+        rows.append(("  the same ceiling with base64 lines (before)", "",
+                     "kernel's pty input, base64 lines", f"{c_b64:.1f} MB/s",
+                     f"{mb_pty / c_b64:.2f}x"))
+        out_size = size
+
+        def out_once():
+            t0 = time.perf_counter()
+            p = subprocess.run(base + ["head", "-c", str(out_size), "/dev/zero"], env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            dt = time.perf_counter() - t0
+            if len(p.stdout) != out_size:
+                raise SystemExit(f"output: got {len(p.stdout)} of {out_size} bytes")
+            return dt
+        t_out, ceil_out = [], []
+        for _ in range(max(3, runs // 3)):
+            t_out.append(out_once())
+            ceil_out.append(pty_ceiling(out_size))
+        mb_out = out_size / statistics.median(t_out) / 1e6
+        c_out = statistics.median(ceil_out)
+        rows.append(("output through the pty, pacing off", f"{mb_out:.1f} MB/s",
+                     "kernel's pty output (bare reader of the master)", f"{c_out:.1f} MB/s",
+                     f"{mb_out / c_out:.2f}x"))
+    finally:
+        sb.cleanup()
+    sb = Sandbox(sandbox_bin, scenario(1),
+                 args=["--agent-pacing", "none", "--agent-io", "pipes"]).start()
+    try:
+        task = wait_for_exec_ready(sb, "bench")
+        base = [ecsh, "--endpoint-url", sb.url, "exec", "-c", "bench", "-t", task["taskArn"],
+                "-n", "app", "--"]
+        zeros = os.path.join(work, "zeros.bin")
+        with open(zeros, "wb") as f:
+            f.write(bytes(size))
+        t_rand, t_zero = [], []
+        for _ in range(max(3, runs // 2)):
+            t_rand.append(exec_in(base, blob)())
+            t_zero.append(exec_in(base, zeros)())
+        for name, ts in (("random bytes", t_rand), ("zeros", t_zero)):
+            mb = size / statistics.median(ts) / 1e6
+            rows.append((f"stdin, agent on pipes, {name}", f"{mb:.1f} MB/s", "target",
+                         "100 MB/s", f"{mb / 100:.2f}x"))
+    finally:
+        sb.cleanup()
+    return rows
+
+
 def api_calls_per_second(sb, seconds):
     """Replays one SigV4-signed ListClusters request on 8 keep-alive connections (the signature
     stays valid for minutes), so that the client costs next to nothing."""
@@ -477,7 +609,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller transfers")
-    ap.add_argument("--only", choices=["latency", "forward", "run", "cp"],
+    ap.add_argument("--only", choices=["latency", "forward", "run", "cp", "stdin"],
                     help="run one group of rows only")
     opts = ap.parse_args()
     runs = 3 if opts.quick else opts.runs
@@ -496,6 +628,8 @@ def main():
             rows += forward_rows(ecsh, sandbox_bin, env, runs, opts.quick, work)
         if opts.only in (None, "cp"):
             rows += cp_rows(ecsh, sandbox_bin, env, runs, opts.quick)
+        if opts.only in (None, "stdin"):
+            rows += stdin_rows(ecsh, sandbox_bin, env, runs, opts.quick, work)
         if opts.only in (None, "latency"):
             rows += latency_rows(ecsh, sandbox_bin, env, runs, opts.quick)
         if opts.only in (None, "run"):

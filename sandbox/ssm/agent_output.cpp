@@ -80,4 +80,31 @@ std::string AgentOutputFilter::feed(std::string_view chunk) {
   return out;
 }
 
+CanonicalInput::Out CanonicalInput::feed(std::string_view bytes) {
+  // Written through a pointer: this runs over every byte of a benchmark's input.
+  Out out;
+  out.data.resize(bytes.size());
+  char* p = out.data.data();
+  for (char c : bytes) {
+    if (literal_next_) {
+      literal_next_ = false;
+      line_empty_ = false;
+      *p++ = c;
+    } else if (c == '\x16') {
+      literal_next_ = true;
+    } else if (c == '\x04') {
+      if (line_empty_) {
+        out.end_of_file = true;
+        break;
+      }
+      line_empty_ = true;
+    } else {
+      *p++ = c;
+      line_empty_ = c == '\n';
+    }
+  }
+  out.data.resize(static_cast<std::size_t>(p - out.data.data()));
+  return out;
+}
+
 }  // namespace ecsh::sandbox::ssm

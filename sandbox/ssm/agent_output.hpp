@@ -24,4 +24,22 @@ class AgentOutputFilter {
   std::string held_;
 };
 
+// With `--agent-io pipes` (benchmarks) the command's stdin is a pipe, not a pty: what a pty's
+// canonical line discipline (the wrapper's mode: icanon iexten, VEOF ^D, VLNEXT ^V) makes of the
+// client's input, so that the pipe carries what the pty's reader would read. ^V makes the next
+// byte data; ^D hands the line over, or on an empty line is end of file; every other byte is
+// data (the wrapper's encodings escape the bytes a pty would act on). Pure: no I/O.
+class CanonicalInput {
+ public:
+  struct Out {
+    std::string data;
+    bool end_of_file = false;  // nothing after it is read
+  };
+  Out feed(std::string_view bytes);
+
+ private:
+  bool literal_next_ = false;
+  bool line_empty_ = true;
+};
+
 }  // namespace ecsh::sandbox::ssm

@@ -3,6 +3,8 @@
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/shlex.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 
 namespace ecsh::exec {
@@ -12,6 +14,11 @@ namespace {
 constexpr std::size_t kBase64LineChars = 1020;
 // Bytes per printf line (4 characters each: \ooo).
 constexpr std::size_t kOctalLineBytes = 200;
+// Terminal decoder: data bytes per canonical line, below the 4095-byte line limit; each line is
+// ended by ^D, which hands it to the reader without adding a byte.
+constexpr std::size_t kTerminalLineBytes = 4000;
+constexpr char kLiteralNext = '\x16';  // ^V (VLNEXT): the next byte is data
+constexpr char kEndOfFile = '\x04';    // ^D (VEOF): ends a line; on an empty line, the input
 
 // Length of the longest suffix of `data` that is a proper prefix of `marker`.
 std::size_t partial_marker_suffix(std::string_view data, std::string_view marker) {
@@ -31,11 +38,26 @@ RemoteCommand wrap_one_shot(const std::vector<std::string>& words, StdinMode std
   std::string input = stdin_mode == StdinMode::forward ? "ecsh_in | " : "";
   std::string no_input = stdin_mode == StdinMode::forward ? "" : " </dev/null";
   std::string script;
-  script += "stty -echo -opost 2>/dev/null && t=1 || t=0; ";
-  script += "if command -v base64 >/dev/null 2>&1; then d=b; else d=p; fi; ";
-  script +=
-      "ecsh_in() { if [ $d = b ]; then base64 -d; "
-      "else while IFS= read -r l; do printf \"$l\"; done; fi; }; ";
+  if (stdin_mode == StdinMode::forward) {
+    // The terminal decoder needs canonical input with ^V (literal next) and ^D (end of file),
+    // the pty's defaults, stated here; and no software flow control: the kernel looks ahead in
+    // unread input for ^S/^Q (n_tty_lookahead_flow_ctrl), ^V or not, and a ^S in the data would
+    // stop the command's output. A terminal that stty cannot set up gets base64 lines. Stdin
+    // that is no terminal at all (the sandbox's --agent-io pipes, which plays the line
+    // discipline) takes the terminal encoding as it is.
+    script +=
+        "if stty -echo -opost icanon iexten -ixon -istrip eof ^D lnext ^V 2>/dev/null; "
+        "then t=1; r=1; elif stty -echo -opost 2>/dev/null; then t=1; r=0; "
+        "elif [ -t 0 ]; then t=0; r=0; else t=0; r=1; fi; ";
+    script +=
+        "if [ $r = 1 ] && command -v cat >/dev/null 2>&1; then d=r; "
+        "elif command -v base64 >/dev/null 2>&1; then d=b; else d=p; fi; ";
+    script +=
+        "ecsh_in() { if [ $d = r ]; then cat; elif [ $d = b ]; then base64 -d; "
+        "else while IFS= read -r l; do printf \"$l\"; done; fi; }; ";
+  } else {
+    script += "stty -echo -opost 2>/dev/null && t=1 || t=0; d=b; ";
+  }
   // The session's nonce names the file: unique even when containers share a /tmp.
   // `command :` creates the file without a subshell: a failed redirection of a special built-in
   // would end the shell, and `command` takes that property away. Every fork counts: each costs
@@ -88,10 +110,12 @@ OutputDemux::Chunk OutputDemux::feed(std::string_view bytes) {
       std::size_t header = pos + marker_.size();
       if (pending_.size() < header + 4) return out;  // "S<t><d>:" not complete yet
       std::string_view h(pending_.data() + header, 4);
-      if (h[0] == 'S' && (h[1] == '0' || h[1] == '1') && (h[2] == 'b' || h[2] == 'p') &&
-          h[3] == ':') {
+      if (h[0] == 'S' && (h[1] == '0' || h[1] == '1') &&
+          (h[2] == 'b' || h[2] == 'p' || h[2] == 'r') && h[3] == ':') {
         tty_configured_ = h[1] == '1';
-        decoder_ = h[2] == 'b' ? StdinDecoder::base64 : StdinDecoder::printf_octal;
+        decoder_ = h[2] == 'b'   ? StdinDecoder::base64
+                   : h[2] == 'r' ? StdinDecoder::terminal
+                                 : StdinDecoder::printf_octal;
         preamble_.append(pending_, 0, pos);
         pending_.erase(0, header + 4);
         state_ = State::stdout_data;
@@ -167,6 +191,40 @@ OutputDemux::Chunk OutputDemux::feed(std::string_view bytes) {
 
 std::string StdinEncoder::encode(std::string_view bytes) {
   std::string out;
+  if (decoder_ == StdinDecoder::terminal) {
+    // Control bytes (which the line discipline would act on: ^C, ^D, ^U, ^?, CR, NL, ...) go
+    // behind ^V; NUL and bytes from 0x80 are never special. A ^D every kTerminalLineBytes data
+    // bytes hands the line to the reader. Written through a pointer, without branches per byte
+    // (this runs over every byte forwarded).
+    static constexpr auto kEscaped = [] {
+      std::array<unsigned char, 256> t{};
+      for (int c = 0x01; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 1;
+      t[0x7f] = 1;
+      return t;
+    }();
+    out.resize(2 * bytes.size() + bytes.size() / kTerminalLineBytes + 1);
+    char* p = out.data();
+    const char* in = bytes.data();
+    std::size_t left = bytes.size();
+    while (left > 0) {
+      const std::size_t n = std::min(left, kTerminalLineBytes - line_);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<unsigned char>(in[i]);
+        *p = kLiteralNext;
+        p += kEscaped[c];
+        *p++ = static_cast<char>(c);
+      }
+      in += n;
+      left -= n;
+      line_ += n;
+      if (line_ == kTerminalLineBytes) {
+        *p++ = kEndOfFile;
+        line_ = 0;
+      }
+    }
+    out.resize(static_cast<std::size_t>(p - out.data()));
+    return out;
+  }
   if (decoder_ == StdinDecoder::base64) {
     carry_.append(bytes);
     std::size_t whole = carry_.size() / 3 * 3;
@@ -200,6 +258,12 @@ std::string StdinEncoder::encode(std::string_view bytes) {
 
 std::string StdinEncoder::finish() {
   std::string out;
+  if (decoder_ == StdinDecoder::terminal) {
+    if (line_ > 0) out += kEndOfFile;  // the last line, then end of file on an empty line
+    line_ = 0;
+    out += kEndOfFile;
+    return out;
+  }
   if (decoder_ == StdinDecoder::base64 && !carry_.empty()) {
     out = crypto::base64_encode(carry_);
     carry_.clear();

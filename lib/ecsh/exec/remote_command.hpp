@@ -6,16 +6,22 @@
 // The command sent to ExecuteCommand is `/bin/sh -c '<wrapper>'`. The wrapper, in order:
 //   1. `stty -echo -opost`: the pty no longer echoes input nor turns "\n" into "\r\n", so the
 //      command's output crosses the pty unchanged. Canonical input stays on, so that ^D at the
-//      start of a line is end-of-file for the stdin decoder.
+//      start of a line is end-of-file for the stdin decoder. When stdin is forwarded it also
+//      states `icanon iexten -ixon -istrip eof ^D lnext ^V`.
 //   2. prints the start marker `<M>:S<t><d>:` where <M> is a random 32-hex-digit nonce, <t> is 1
 //      when stty worked (0: output may carry CRLF and echo), <d> names the stdin decoder
-//      available ('b' base64, 'p' the POSIX printf fallback).
+//      available ('r' the terminal itself, read by `cat`; 'b' base64 when stty could not state
+//      the line discipline or cat is missing; 'p' the POSIX printf fallback).
 //   3. runs the command with its stderr in a temporary file (when one can be created), and its
 //      stdin from /dev/null or from the decoder reading the pty.
 //   4. prints `<M>:X<status>:`, then the captured stderr, then `<M>:E:`.
 // The client (OutputDemux) drops whatever precedes the start marker, passes stdout through as it
 // arrives, and stops at the end marker. A nonce per session means command output cannot forge a
-// marker. Stdin is sent as base64 lines (or printf octal escapes) and closed with "\n\x04".
+// marker. Stdin is sent raw through the terminal's canonical line discipline: every control
+// byte behind ^V (VLNEXT, so the next byte is data whatever it is), a ^D after every 4000 data
+// bytes (it hands the line to the reader without adding a byte), and ^D on an empty line at the
+// end (end of file). Random bytes grow by 1/8, text and zeros not at all; the fallbacks are
+// base64 lines (4/3) or printf octal escapes, closed with "\n\x04".
 
 #include "ecsh/common/error.hpp"
 
@@ -43,7 +49,11 @@ RemoteCommand wrap_one_shot(const std::vector<std::string>& words, StdinMode std
 // The interactive shell: bash when the image has it, else sh.
 std::string interactive_shell_command();
 
-enum class StdinDecoder { base64, printf_octal };
+enum class StdinDecoder {
+  terminal,      // raw bytes, control bytes behind ^V, lines ended by ^D; `cat` reads the pty
+  base64,        // `base64 -d` of base64 lines
+  printf_octal,  // printf of \ooo escapes, when the image has neither
+};
 
 // Splits the pty output stream back into stdout, stderr and the exit status.
 class OutputDemux {
@@ -77,8 +87,8 @@ class OutputDemux {
   std::optional<int> exit_status_;
 };
 
-// Encodes forwarded stdin for the remote decoder. Output lines stay far below the pty's
-// 4095-byte canonical line limit.
+// Encodes forwarded stdin for the remote decoder. Output lines stay below the pty's 4095-byte
+// canonical line limit.
 class StdinEncoder {
  public:
   explicit StdinEncoder(StdinDecoder decoder) : decoder_(decoder) {}
@@ -88,8 +98,8 @@ class StdinEncoder {
 
  private:
   StdinDecoder decoder_;
-  std::string carry_;  // base64: 0-2 bytes not yet a full group
-  std::size_t line_ = 0;
+  std::string carry_;     // base64: 0-2 bytes not yet a full group
+  std::size_t line_ = 0;  // bytes on the current line
 };
 
 }  // namespace ecsh::exec

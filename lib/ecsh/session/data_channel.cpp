@@ -129,7 +129,7 @@ Actions DataChannel::on_frame(std::string_view frame, TimePoint now) {
     finish(now, a);
     return a;
   }
-  auto decoded = try_decode(frame);
+  auto decoded = try_decode(frame, opt_.check_digest);
   if (!decoded) {
     event(a, EventKind::rejected, decoded.error().message);
     finish(now, a);

@@ -102,8 +102,11 @@ struct DataChannelOptions {
   std::size_t max_out_of_order = 10000;  // frames buffered ahead of the expected sequence
   std::size_t max_out_of_order_bytes = 16 << 20;  // and their payload bytes
   std::size_t max_frame = 256 << 10;  // larger frames are rejected (real ones are ~1.2 KiB)
-  Millis max_backoff{5000};           // ceiling of a message's doubled resend timeout
-  Millis give_up_after{0};            // resend_timeout event after this (0: never)
+  // Whether incoming payload digests are checked. The plugin checks them; the SSM agent never
+  // does (protocol.md §3.3), so the sandbox's agent does not either.
+  bool check_digest = true;
+  Millis max_backoff{5000};  // ceiling of a message's doubled resend timeout
+  Millis give_up_after{0};   // resend_timeout event after this (0: never)
   // Client only: hold session data until the agent's first Output or HandshakeComplete (the
   // plugin starts its handlers then). mark_ready() lifts it early.
   bool client_waits_for_agent = true;

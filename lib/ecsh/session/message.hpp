@@ -75,8 +75,9 @@ std::string encode(const ClientMessage& message);
 // Reads a frame. Every malformed input is an error value: too short, a header length that
 // does not fit, an empty message type, CreatedDate 0, a digest that does not match (checked,
 // like the plugin, only when PayloadLength is not 0 and the type is not start/pause_publication),
-// a message ID that is not 16 bytes.
-Result<ClientMessage> try_decode(std::string_view frame);
+// a message ID that is not 16 bytes. `check_digest` false skips the digest, as the SSM agent does
+// (it never checks it; protocol.md §3.3).
+Result<ClientMessage> try_decode(std::string_view frame, bool check_digest = true);
 
 // UUID text <-> the 16 bytes in the frame's swapped order. nullopt when the text is not a UUID.
 std::optional<std::string> uuid_to_wire(std::string_view uuid);

@@ -121,29 +121,56 @@ TEST(RemoteCommandUnderPty, StdoutIsByteExactAndStderrSeparate) {
 }
 
 TEST(RemoteCommandUnderPty, ForwardedStdinArrivesExactlyAndEnds) {
-  std::string data = crypto::random_bytes(1 << 20);
+  // Random bytes, long runs without a newline, every byte value, and control bytes at the end.
+  std::string data = crypto::random_bytes(1 << 20) + std::string(10'000, '\0');
+  for (int r = 0; r < 30; ++r)
+    for (int i = 0; i < 256; ++i) data += static_cast<char>(i);
+  data += "\n\x04\x16\x03\r";
   auto o = run_remote({"cat"}, data);
-  EXPECT_EQ(o.decoder, StdinDecoder::base64);
+  EXPECT_EQ(o.decoder, StdinDecoder::terminal);
+  EXPECT_TRUE(o.tty_configured);
   EXPECT_EQ(o.out.size(), data.size());
   EXPECT_TRUE(o.out == data) << "stdin round trip differs";
   EXPECT_EQ(o.status, 0);
 }
 
-TEST(RemoteCommandUnderPty, WithoutBase64ThePrintfDecoderCarriesStdin) {
-  // A PATH with only the tools the wrapper needs besides base64.
+namespace {
+
+// A PATH with only `tools`, and `cat` under another name (ecsh-cat) for the test's command, so
+// that the wrapper does not find cat.
+std::filesystem::path path_with(std::initializer_list<const char*> tools) {
   auto dir = std::filesystem::temp_directory_path() / ("ecsh-path-" + crypto::uuid4());
   std::filesystem::create_directories(dir);
-  for (const char* tool : {"stty", "cat", "rm", "wc"}) {
+  auto link = [&](const char* tool, const char* as) {
     for (const char* bin : {"/usr/bin/", "/bin/"}) {
       std::filesystem::path p = std::string(bin) + tool;
       if (std::filesystem::exists(p)) {
-        std::filesystem::create_symlink(p, dir / tool);
+        std::filesystem::create_symlink(p, dir / as);
         break;
       }
     }
-  }
+  };
+  for (const char* tool : tools) link(tool, tool);
+  link("cat", "ecsh-cat");
+  return dir;
+}
+
+}  // namespace
+
+TEST(RemoteCommandUnderPty, WithoutCatTheBase64DecoderCarriesStdin) {
+  auto dir = path_with({"stty", "rm", "wc", "base64"});
   std::string data = crypto::random_bytes(20'000);
-  auto o = run_remote({"cat"}, data, dir.string());
+  auto o = run_remote({"ecsh-cat"}, data, dir.string());
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(o.decoder, StdinDecoder::base64);
+  EXPECT_TRUE(o.out == data) << "base64 round trip differs: " << o.out.size() << " bytes";
+  EXPECT_EQ(o.status, 0);
+}
+
+TEST(RemoteCommandUnderPty, WithoutCatOrBase64ThePrintfDecoderCarriesStdin) {
+  auto dir = path_with({"stty", "rm", "wc"});
+  std::string data = crypto::random_bytes(20'000);
+  auto o = run_remote({"ecsh-cat"}, data, dir.string());
   std::filesystem::remove_all(dir);
   EXPECT_EQ(o.decoder, StdinDecoder::printf_octal);
   EXPECT_TRUE(o.out == data) << "printf round trip differs: " << o.out.size() << " bytes";

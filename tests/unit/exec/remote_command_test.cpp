@@ -108,11 +108,27 @@ TEST(StdinEncoder, Base64LinesDecodeToTheInput) {
   EXPECT_EQ(crypto::base64_decode(joined), data);
 }
 
+TEST(StdinEncoder, TerminalPutsControlBytesBehindLiteralNext) {
+  StdinEncoder enc(StdinDecoder::terminal);
+  std::string wire = enc.encode(std::string("a\x03\n\0\x7f\xff\x16\x04\r\t", 10));
+  EXPECT_EQ(wire, std::string("a\x16\x03\x16\n\0\x16\x7f\xff\x16\x16\x16\x04\x16\r\x16\t", 17));
+  EXPECT_EQ(enc.finish(), "\x04\x04");  // hand the last line over, then end of file
+}
+
+TEST(StdinEncoder, TerminalLinesStayUnderTheCanonicalLimit) {
+  StdinEncoder enc(StdinDecoder::terminal);
+  std::string wire = enc.encode(std::string(8000, 'x'));
+  EXPECT_EQ(wire, std::string(4000, 'x') + "\x04" + std::string(4000, 'x') + "\x04");
+  EXPECT_EQ(enc.finish(), "\x04");  // the line is already empty: just end of file
+}
+
 TEST(StdinEncoder, EmptyInputIsJustEndOfFile) {
   StdinEncoder enc(StdinDecoder::base64);
   EXPECT_EQ(enc.finish(), "\x04");
   StdinEncoder oct(StdinDecoder::printf_octal);
   EXPECT_EQ(oct.finish(), "\x04");
+  StdinEncoder term(StdinDecoder::terminal);
+  EXPECT_EQ(term.finish(), "\x04");
 }
 
 TEST(StdinEncoder, OctalEscapesEveryByte) {

@@ -173,6 +173,21 @@ TEST(DataChannelWire, RejectsMalformedFramesWithoutAcking) {
   EXPECT_EQ(client.expected_sequence(), 0);
 }
 
+TEST(DataChannelWire, AnAgentThatDoesNotCheckDigestsTakesWhatTheRealAgentTakes) {
+  // The SSM agent never checks payload digests (protocol.md §3.3); with check_digest off, the
+  // sandbox's agent acks and delivers a frame whose digest does not match, as the agent would.
+  auto frame = input(0, "hello");
+  frame.back() = 'X';
+  DataChannelOptions o;
+  o.check_digest = false;
+  DataChannel agent(Role::agent, o);
+  auto a = agent.on_frame(frame, t0);
+  EXPECT_EQ(delivered(a), "hellX");
+  EXPECT_EQ(a.send.size(), 1u);  // the ack
+  DataChannel checking(Role::agent);
+  EXPECT_TRUE(has_event(checking.on_frame(frame, t0), EventKind::rejected));
+}
+
 // ---- sending ----
 
 TEST(DataChannelSend, SplitsLargeWritesIntoPipelinedChunks) {
