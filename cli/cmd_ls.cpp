@@ -193,7 +193,8 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
                                    {"status", ecs::name(t.last_status)},
                                    {"launch_type", t.launch_type},
                                    {"exec_enabled", t.enable_execute_command},
-                                   {"exec", exec}});
+                                   {"exec", exec},
+                                   {"exec_verdict", ecs::verdict_name(readiness.verdict())}});
       } else {
         for (const auto& c : t.containers) {
           if (!o.target.container.empty() && !c.name.starts_with(o.target.container)) continue;

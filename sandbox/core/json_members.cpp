@@ -17,6 +17,7 @@ std::optional<std::int64_t> get_integer(const boost::json::object& o, std::strin
   if (!v) return std::nullopt;
   if (v->is_int64()) return v->as_int64();
   if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());  // 1.7e12, 100.0
   return std::nullopt;
 }
 

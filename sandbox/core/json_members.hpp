@@ -16,7 +16,8 @@ namespace ecsh::sandbox {
 
 std::string get(const boost::json::object& o, std::string_view key, std::string fallback = {});
 bool get_bool(const boost::json::object& o, std::string_view key, bool fallback = false);
-// An integer member (a JSON integer, signed or not); nothing when missing or not an integer.
+// An integer member (a JSON integer, signed or not, or a number written with a fraction or an
+// exponent, truncated); nothing when missing or not a number.
 std::optional<std::int64_t> get_integer(const boost::json::object& o, std::string_view key);
 const boost::json::object* get_obj(const boost::json::object& o, std::string_view key);
 const boost::json::array* get_arr(const boost::json::object& o, std::string_view key);

@@ -212,7 +212,17 @@ struct AgentGateway::Impl : std::enable_shared_from_this<AgentGateway::Impl> {
     Host h;
     h.target = t;
     ECSH_TRY(int mgs_fd, loopback_socket_in_task(runtime, t.task_id));
-    h.mgs = std::make_unique<HttpServer>(executor, options.api);
+    // Inside the task every peer is loopback, so the server's "admin for loopback only" rule
+    // would let the task's processes read and rewrite the whole sandbox (every secret of
+    // /_sandbox/state): here the admin endpoint does not exist.
+    h.mgs = std::make_unique<HttpServer>(executor, [api = options.api](const aws::HttpRequest& r) {
+      if (r.path.starts_with("/_sandbox/")) {
+        aws::HttpResponse out;
+        out.status = 404;
+        return out;
+      }
+      return api(r);
+    });
     h.mgs->enable_tls(options.tls);
     h.mgs->set_websocket_handler(websocket);
     ECSH_TRY(h.mgs_port, h.mgs->listen_on(mgs_fd));
@@ -233,16 +243,17 @@ struct AgentGateway::Impl : std::enable_shared_from_this<AgentGateway::Impl> {
     const fs::path base = fs::path(options.work_dir) / (t.task_id + "-" + t.container);
     const fs::path dir = base / ("ecs-execute-command-" + crypto::uuid4());
     std::error_code ec;
-    fs::create_directories(dir / "configuration", ec);
-    fs::create_directories(dir / "certs", ec);
-    fs::create_directories(base / "lib", ec);
-    fs::create_directories(base / "log", ec);
-    if (ec) return Error::internal("cannot make " + dir.string() + ": " + ec.message());
+    for (const fs::path& d : {dir / "configuration", dir / "certs", base / "lib", base / "log"}) {
+      fs::create_directories(d, ec);
+      if (ec) return Error::internal("cannot make " + d.string() + ": " + ec.message());
+    }
     for (const char* name : kBinaries) {
       fs::copy_file(fs::path(options.binaries_dir) / name, dir / name,
                     fs::copy_options::overwrite_existing, ec);
       if (ec) return Error::internal(std::string("cannot copy ") + name + ": " + ec.message());
       fs::permissions(dir / name, fs::perms(0755), ec);
+      if (ec)
+        return Error::internal(std::string("cannot make ") + name + " executable: " + ec.message());
     }
     // The CA the agent adds to its roots in container mode: root's, mode 0400 exactly
     // (agent/network/certreader/certreader_unix.go).
@@ -258,8 +269,11 @@ struct AgentGateway::Impl : std::enable_shared_from_this<AgentGateway::Impl> {
         {"Mgs", json::object{{"Region", t.region}, {"Endpoint", "https://" + endpoint}}},
         {"Kms", json::object{{"Endpoint", "https://" + endpoint}}}};
     {
+      // Without it the agent would talk to AWS's own ssmmessages: a failed write is fatal.
       std::ofstream f(dir / "configuration" / "amazon-ssm-agent.json");
       f << json::serialize(config);
+      f.close();
+      if (!f) return Error::internal("cannot write the agent's configuration in " + dir.string());
     }
 
     const std::string meta = "http://127.0.0.1:" + std::to_string(h.meta_port);
@@ -517,7 +531,12 @@ void AgentGateway::stop_task(const std::string& task_id) {
     if (h.control) h.control->abort();
     if (h.mgs) h.mgs->close();
     if (h.meta) h.meta->close();
-    if (h.process) h.process->kill(SIGKILL);
+    // The agent leads its own process group (exec starts a new session): its workers and their
+    // shells go with it, also where the task has no PID namespace to end them.
+    if (h.process) {
+      if (h.process->pid() > 0) ::kill(-h.process->pid(), SIGKILL);
+      h.process->kill(SIGKILL);
+    }
     it = impl_->hosts.erase(it);
   }
 }
@@ -592,7 +611,12 @@ void AgentGateway::shutdown() {
     if (h.control) h.control->abort();
     if (h.mgs) h.mgs->close();
     if (h.meta) h.meta->close();
-    if (h.process) h.process->kill(SIGKILL);
+    // The agent leads its own process group (exec starts a new session): its workers and their
+    // shells go with it, also where the task has no PID namespace to end them.
+    if (h.process) {
+      if (h.process->pid() > 0) ::kill(-h.process->pid(), SIGKILL);
+      h.process->kill(SIGKILL);
+    }
   }
   impl_->hosts.clear();
 }

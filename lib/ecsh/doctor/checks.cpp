@@ -182,8 +182,6 @@ void service_checks(const Facts& f, Builder& b) {
   }
 }
 
-// AWS keys in a container's environment: the SSM agent uses them instead of the task role, so
-// exec works only when their user may use ssmmessages ("every check is green but exec fails").
 // AWS keys set in a container. The checker (check 11, amazon-ecs-exec-checker issue 49) still
 // warns that the SSM agent uses them instead of the task role: it did in early 2022 (ssm-agent
 // issue 435), until agent 3.1.1260.0 (commit 10881362, "Fix ECS Exec issue where agent was using

@@ -52,7 +52,8 @@ std::string explain_blocking(const std::vector<Check>& checks, const ecs::Resolv
 Awaitable<Error> explain_refusal(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                  Error refusal) {
   const std::string ask = "Run `" + doctor_command(target) + "` to see why.";
-  auto facts = co_await gather(client, scope_of(target));
+  const Scope scope = scope_of(target);  // a named local: no temporary in co_await (CODING.md)
+  auto facts = co_await gather(client, scope);
   if (!facts) {
     log::debug("doctor for the failed session: {}", facts.error().message);
     if (refusal.hint.empty()) refusal.hint = ask;

@@ -15,7 +15,8 @@ ExecReadiness task_level(const TaskView& task) {
   ExecReadiness r;
   r.task_status = task.last_status;
   if (task.last_status != TaskStatus::running) {
-    // A task asked to stop is ending even while ECS still shows RUNNING.
+    // A task still starting that was asked to stop will never run. (A RUNNING task asked to
+    // stop keeps its agent until its containers stop: still ready.)
     r.blocker = is_starting(task.last_status) && !is_ending(task.desired_status)
                     ? ExecBlocker::task_starting
                     : ExecBlocker::task_not_running;

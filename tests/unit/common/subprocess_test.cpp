@@ -55,7 +55,7 @@ TEST(Subprocess, AChildPastItsTimeoutIsKilledAndSaysSo) {
   subprocess::Spec spec;
   spec.argv = {"/bin/sh", "-c", "echo started; exec sleep 30"};
   spec.out = Stream::capture;
-  spec.timeout = std::chrono::milliseconds(200);
+  spec.timeout = std::chrono::milliseconds(2000);
   auto r = subprocess::run(spec);
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.exit_code, 128 + SIGKILL);
