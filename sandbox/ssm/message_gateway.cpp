@@ -1,5 +1,7 @@
 #include "sandbox/ssm/message_gateway.hpp"
 
+#include "ecsh/common/strings.hpp"
+
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/session/payloads.hpp"
 
@@ -21,26 +23,6 @@ Result<json::value> parse_json(std::string_view text, const std::string& what) {
   auto v = json::parse(text, ec);
   if (ec) return Error::protocol(what + " is not JSON");
   return v;
-}
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 session::ClientMessage control_message(std::string_view type, std::string payload,
@@ -96,7 +78,7 @@ std::string create_channel_response_xml(ChannelKind kind, std::string_view token
   std::string root =
       kind == ChannelKind::control ? "CreateControlChannelResponse" : "CreateDataChannelResponse";
   return "<" + root + "><MessageSchemaVersion>1.0</MessageSchemaVersion><TokenValue>" +
-         xml_escape(token) + "</TokenValue></" + root + ">";
+         str::markup_escape(token) + "</TokenValue></" + root + ">";
 }
 
 Result<OpenChannel> parse_open_channel(std::string_view text) {
