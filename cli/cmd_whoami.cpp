@@ -17,13 +17,15 @@ Awaitable<Result<int>> whoami(const GlobalOptions& global) {
   const auto& [account, arn, user_id] = identity;
   const std::string& region = ctx->settings.region;
   if (global.output == "json") {
+    // snake_case with a schema, as every ecsh document (docs/CODING.md).
     boost::json::object o;
-    o["Account"] = account;
-    o["Arn"] = arn;
-    o["UserId"] = user_id;
-    o["Profile"] = ctx->settings.profile;
-    o["CredentialsSource"] = creds.source;
-    o["Region"] = region;
+    o["schema"] = "ecsh.whoami/1";
+    o["account"] = account;
+    o["arn"] = arn;
+    o["user_id"] = user_id;
+    o["profile"] = ctx->settings.profile;
+    o["credentials_source"] = creds.source;
+    o["region"] = region;
     fmt::print("{}\n", boost::json::serialize(o));
   } else {
     fmt::print(

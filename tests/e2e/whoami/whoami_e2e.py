@@ -289,7 +289,8 @@ def main():
 
     run(base, env_creds, 0, want_out=[f"arn:aws:iam::{ACCOUNT}:user/alice", ACCOUNT, "environment"])
     run(base + ["--output", "json"], env_creds, 0,
-        want_out=['"Arn":"arn:aws:iam::123456789012:user/alice"', '"CredentialsSource":"environment"'])
+        want_out=['"schema":"ecsh.whoami/1"', '"arn":"arn:aws:iam::123456789012:user/alice"',
+                  '"credentials_source":"environment"'])
     run(base, dict(env_creds, AWS_SESSION_TOKEN=SESSION_TOKEN), 0, want_out=["user/alice"])
 
     creds_file = os.path.join(tmp, "credentials")
