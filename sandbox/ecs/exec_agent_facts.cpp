@@ -98,7 +98,7 @@ ExecAgentFacts Ecs::exec_agent_facts(const Task& t, const Container& c) const {
     f.kms_key_arn = kms_arn(cl->second);
     f.session_logging = logging_on(cl->second);
   }
-  const std::string principal = agent_identity(f.credentials).principal;
+  const std::string& principal = f.credentials.task_role_arn;  // whom the agent acts as
   if (!principal.empty()) {
     for (std::string_view action : kExecAgentSsmActions) {
       if (env_.iam->evaluate(principal, action, "*", {}).allowed()) {

@@ -33,21 +33,22 @@ struct ConnectionProblem {
 
 ConnectionProblem connection_problem(const ExecAgentFacts& f) {
   ConnectionProblem p;
-  const AgentIdentity who = agent_identity(f.credentials);
-  if (who.principal.empty()) {
+  // The agent acts as the task role, the only credentials it takes.
+  const std::string& role = f.credentials.task_role_arn;
+  if (role.empty()) {
     p.text = "The ExecuteCommandAgent has no credentials: the task has no task role";
     return p;
   }
   for (std::string_view action : kExecAgentSsmActions) {
     if (!f.allowed_actions.contains(action)) {
-      p.text = "AccessDeniedException: " + who.principal + " (" + who.whose +
-               ") is not authorized to perform " + std::string(action);
+      p.text = "AccessDeniedException: " + role + " (the task role) is not authorized to perform " +
+               std::string(action);
       return p;
     }
   }
   if (!f.kms_key_arn.empty() && !f.allowed_actions.contains(std::string_view("kms:Decrypt"))) {
-    p.text = "AccessDeniedException: " + who.principal +
-             " is not authorized to perform kms:Decrypt on " + f.kms_key_arn;
+    p.text = "AccessDeniedException: " + role + " is not authorized to perform kms:Decrypt on " +
+             f.kms_key_arn;
     return p;
   }
   if (f.session_logging && f.read_only_root) {
@@ -71,13 +72,6 @@ bool is_guardduty_sidecar(std::string_view image) {
 
 bool instance_offers_exec(std::string_view ecs_agent_version, bool has_exec_binaries) {
   return has_exec_binaries && compare_versions(ecs_agent_version, kMinExecAgent) >= 0;
-}
-
-AgentIdentity agent_identity(const ExecCredentials& c) {
-  AgentIdentity who;
-  who.principal = c.task_role_arn;
-  who.whose = "the task role";
-  return who;
 }
 
 ExecAgentDecision decide_exec_agent(const ExecAgentFacts& facts, AgentReporting reporting) {

@@ -69,19 +69,12 @@ struct ExecCredentials {
   std::string task_role_arn;
 };
 
-// Whom the agent acts as: what the container credentials endpoint serves.
-struct AgentIdentity {
-  std::string principal;  // empty: no usable credentials
-  std::string whose;      // how messages name it: "the task role", "the AWS keys in …"
-};
-AgentIdentity agent_identity(const ExecCredentials& credentials);
-
 struct ExecAgentFacts {
   bool exec_enabled = false;  // the task was launched with enableExecuteCommand
   std::string image;          // the container's image
   ExecPlatform platform;
   ExecCredentials credentials;
-  // What IAM allows the principal that agent_identity(credentials) names: any of
+  // What IAM allows credentials.task_role_arn (whom the agent acts as): any of
   // kExecAgentSsmActions (on "*"), and "kms:Decrypt" (on kms_key_arn).
   std::set<std::string, std::less<>> allowed_actions;
   std::string kms_key_arn;            // the cluster's exec kmsKeyId; empty: sessions not encrypted

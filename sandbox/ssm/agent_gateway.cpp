@@ -469,11 +469,7 @@ struct AgentGateway::Impl : std::enable_shared_from_this<AgentGateway::Impl> {
       return false;
     }
     Relay& r = it->second;
-    auto link = std::make_shared<Link>(std::move(ws), executor);
-    if (r.agent) r.agent->abort();
-    r.agent = link;
-    asio::co_spawn(executor, write_loop(link), asio::detached);
-    asio::co_spawn(executor, read_loop(id, link, true), asio::detached);
+    attach(id, r.agent, std::move(ws), true);
     apply(id, r.relay.agent_connected(stamp()));
     return true;
   }
@@ -482,13 +478,20 @@ struct AgentGateway::Impl : std::enable_shared_from_this<AgentGateway::Impl> {
     auto it = relays.find(id);
     if (it == relays.end()) return false;
     Relay& r = it->second;
-    auto link = std::make_shared<Link>(std::move(ws), executor);
-    if (r.client) r.client->abort();
-    r.client = link;
-    asio::co_spawn(executor, write_loop(link), asio::detached);
-    asio::co_spawn(executor, read_loop(id, link, false), asio::detached);
+    attach(id, r.client, std::move(ws), false);
     apply(id, r.relay.client_connected(stamp()));
     return true;
+  }
+
+  // A new WebSocket in the relay's agent or client slot: an older link there is dropped, and
+  // the new one's write and read loops start.
+  void attach(const std::string& id, std::shared_ptr<Link>& slot, std::shared_ptr<WsStream> ws,
+              bool agent) {
+    auto link = std::make_shared<Link>(std::move(ws), executor);
+    if (slot) slot->abort();
+    slot = link;
+    asio::co_spawn(executor, write_loop(link), asio::detached);
+    asio::co_spawn(executor, read_loop(id, link, agent), asio::detached);
   }
 };
 

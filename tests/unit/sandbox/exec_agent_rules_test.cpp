@@ -227,14 +227,5 @@ TEST(ExecAgentRules, AnUnsupportedPlatformIsReportedBeforeCredentials) {
             "ECS agent 1.40.0 does not support ECS Exec (1.50.2 or later needed)");
 }
 
-TEST(ExecAgentRules, TheAgentActsAsTheTaskRole) {
-  // From the container credentials endpoint only: AWS keys in the container's environment are
-  // not within its reach (SSM agent 3.1.1260.0 and later), so they are not a fact here at all.
-  ExecCredentials role_only;
-  role_only.task_role_arn = kRole;
-  EXPECT_EQ(agent_identity(role_only).principal, kRole);
-  EXPECT_EQ(agent_identity(role_only).whose, "the task role");
-}
-
 }  // namespace
 }  // namespace ecsh::sandbox::ecs
