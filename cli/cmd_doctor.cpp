@@ -87,6 +87,10 @@ Awaitable<Result<doctor::Scope>> resolve_doctor_scope(aws::AwsClient& client,
 
 Awaitable<Error> explain_session_error(aws::AwsClient& client, const GlobalOptions& global,
                                        const ecs::ResolvedTarget& target, Error error) {
+  // A session that ended early: the task as it is now says why (one DescribeTasks).
+  if (error.ending == SessionEnding::unexplained) {
+    co_return co_await doctor::explain_ending(client, target, std::move(error));
+  }
   if (global.no_diagnose || !doctor::refused_by_ecs_exec(error)) co_return error;
   co_return co_await doctor::explain_refusal(client, target, std::move(error));
 }

@@ -7,6 +7,7 @@
 #include "cli/target_options.hpp"
 #include "ecsh/common/wakeup.hpp"
 #include "ecsh/connect/exec_session.hpp"
+#include "ecsh/connect/session_ending.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/forward/port_forward.hpp"
 
@@ -30,27 +31,28 @@ struct ForwardOptions {
   int keepalive = 60;
 };
 
+connect::EndingAdvice forward_advice() {
+  connect::EndingAdvice a;
+  a.idle_timeout =
+      "Run it again; --keepalive SECONDS (60 unless set to 0) keeps a session alive while a "
+      "connection is open.";
+  return a;
+}
+
 std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) + "…" : id; }
 
-// Why the service closed the session: the task stopped, or something else.
-Awaitable<Error> session_over(aws::AwsClient& client, const ecs::ResolvedTarget& target,
-                              std::string output) {
-  std::vector<std::string> arns{target.task.arn};
-  auto tasks = co_await ecs::describe_tasks(client, target.cluster_arn, arns);
-  if (tasks && !tasks.value().empty()) {
-    const auto& t = tasks.value().front();
-    if (ecs::is_ending(t.last_status) || ecs::is_ending(t.desired_status)) {
-      std::string why = t.stopped_reason.empty() ? "" : " (" + t.stopped_reason + ")";
-      Error e =
-          Error::connection("task " + target.task.id + " stopped" + why + "; the forward is over",
-                            "Pick a running task: ecsh ls tasks");
-      co_return e;
-    }
-  }
-  std::string what = output.empty() ? "" : ": " + output;
-  Error e = Error::connection("the session was closed by the service" + what,
+// Why the service closed the session: its idle timeout or maximum duration, the task stopping,
+// or the session ended elsewhere.
+Awaitable<Error> session_over(aws::AwsClient& client, const GlobalOptions& global,
+                              const ecs::ResolvedTarget& target, const connect::SessionEnd& end) {
+  if (auto ended = connect::service_ending(end, forward_advice())) co_return *ended;
+  Error e =
+      end.output.empty()
+          ? Error::session_ended(SessionEnding::unexplained,
+                                 "the session was closed by the service; the forward is over")
+          : Error::connection("the session was closed by the service: " + end.output,
                               "Run the command again; `ecsh doctor` says why it cannot work.");
-  co_return e;
+  co_return co_await explain_session_error(client, global, target, std::move(e));
 }
 
 }  // namespace
@@ -164,7 +166,8 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
             [&, f]() -> Awaitable<void> {
               auto end = co_await f->run();
               if (!end && !first_error) first_error = end.error();
-              if (end && end.value().channel_closed && !end.value().stopped && !closed_end) {
+              if (end && end.value().session.channel_closed && !end.value().stopped &&
+                  !closed_end) {
                 closed_end = end.value();
               }
               if (!interrupted) {
@@ -187,9 +190,11 @@ void add_forward_command(CLI::App& app, const GlobalOptions& global, CommandBody
         fmt::print(stderr, "ecsh: forward ended.\n");
         co_return 128 + interrupted;  // 130 for Ctrl-C, as every command (docs/CODING.md)
       }
-      if (first_error) co_return *first_error;
-      std::string output = closed_end ? closed_end->output : std::string();
-      co_return co_await session_over(*ctx->client, target, output);
+      if (first_error) {
+        co_return co_await explain_session_error(*ctx->client, global, target, *first_error);
+      }
+      connect::SessionEnd end = closed_end ? closed_end->session : connect::SessionEnd{};
+      co_return co_await session_over(*ctx->client, global, target, end);
     };
   });
 }

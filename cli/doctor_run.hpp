@@ -20,7 +20,9 @@ struct DoctorRun {
 };
 
 // A session's error, explained: when ECS Exec refused it, doctor's blocking findings for the
-// target follow AWS's words (doctor/diagnose.hpp), unless --no-diagnose.
+// target follow AWS's words (doctor/diagnose.hpp), unless --no-diagnose; when it ended early
+// for no reason it gave, the task's state says whether it stopped or the session was ended
+// elsewhere.
 Awaitable<Error> explain_session_error(aws::AwsClient& client, const GlobalOptions& global,
                                        const ecs::ResolvedTarget& target, Error error);
 

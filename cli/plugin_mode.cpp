@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/connect/exec_session.hpp"
+#include "ecsh/connect/session_ending.hpp"
 #include "ecsh/forward/port_forward.hpp"
 #include "ecsh/plugin/plugin_args.hpp"
 
@@ -101,7 +102,8 @@ Awaitable<Result<int>> run_plugin_port_session(aws::AwsClient& client,
     co_return 0;
   }
   // The remote side ended the forward (the task stopped, or the session was terminated).
-  std::string why = e.output.empty() ? "" : ": " + e.output;
+  if (auto ended = connect::service_ending(e.session)) co_return *ended;
+  std::string why = e.session.output.empty() ? "" : ": " + e.session.output;
   Error err = Error::connection("the session was closed by the service" + why);
   co_return err;
 }
@@ -120,8 +122,9 @@ Awaitable<Result<int>> run_plugin_stdio_session(aws::AwsClient& client,
   std::string id = target.session_id;
   co_await connect::terminate_session(client, id);
   ECSH_CO_TRY(auto e, std::move(end));
-  if (!e.output.empty()) {
-    Error err = Error::connection("the session was closed by the service: " + e.output);
+  if (auto ended = connect::service_ending(e.session)) co_return *ended;
+  if (!e.session.output.empty()) {
+    Error err = Error::connection("the session was closed by the service: " + e.session.output);
     co_return err;
   }
   co_return 0;

@@ -64,6 +64,18 @@ int main(int argc, char** argv) {
                  "session timeout)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  double connection_max_age_s = 0;
+  app.add_option("--connection-max-age", connection_max_age_s,
+                 "Seconds after which the service closes a data channel's WebSocket with close "
+                 "1000 \"Bye\", as AWS does about hourly; the client must resume (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  double max_session_duration_s = 0;
+  app.add_option("--session-max-duration", max_session_duration_s,
+                 "Seconds after which every session ends, as Session Manager's maximum session "
+                 "duration preference (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   std::vector<std::string> vpc_hosts;
   app.add_option("--vpc-host", vpc_hosts,
                  "NAME=ADDRESS: a host of the tasks' VPC, which port forwarding to a remote host "
@@ -149,6 +161,11 @@ int main(int argc, char** argv) {
   channel_options.realistic_pacing = pacing == "realistic";
   channel_options.pipes = agent_io == "pipes";
   channel_options.idle_timeout = std::chrono::seconds(idle_timeout_s);
+  auto millis = [](double seconds) {
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+  };
+  channel_options.connection_max_age = millis(connection_max_age_s);
+  channel_options.max_session_duration = millis(max_session_duration_s);
   std::map<std::string, std::string> vpc_host_table;
   for (const auto& entry : vpc_hosts) {
     auto eq = entry.find('=');
@@ -265,6 +282,8 @@ int main(int argc, char** argv) {
       f.reorder_rate = num("reorder_rate", 0);
       f.stall_ms = static_cast<int>(num("stall_ms", 0));
       f.seed = static_cast<std::uint32_t>(num("seed", 1));
+      f.silent_drop_after_frames = static_cast<int>(num("silent_drop_after_frames", 0));
+      f.max_silent_drops = static_cast<int>(num("max_silent_drops", 1));
       if (auto* bye = o.if_contains("bye_after_first_output"); bye && bye->is_bool()) {
         f.bye_after_first_output = bye->as_bool();
       }

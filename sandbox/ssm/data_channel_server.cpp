@@ -5,6 +5,7 @@
 #include "ecsh/common/tcp_or_tls_stream.hpp"
 #include "ecsh/session/channel_timer.hpp"
 #include "ecsh/session/data_channel.hpp"
+#include "ecsh/session/ending.hpp"
 #include "sandbox/core/time_format.hpp"
 #include "sandbox/kms/kms_module.hpp"
 #include "sandbox/logs/logs_module.hpp"
@@ -20,11 +21,13 @@
 #include <boost/json.hpp>
 
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <csignal>
 #include <cstdio>
 #include <deque>
 #include <map>
 #include <random>
+#include <vector>
 
 namespace ecsh::sandbox::ssm {
 
@@ -74,7 +77,9 @@ struct Agent : std::enable_shared_from_this<Agent> {
         writable(server->executor),
         input_wake(server->executor),
         orphan(server->executor),
-        idle(server->executor) {
+        idle(server->executor),
+        link_age(server->executor),
+        lifetime(server->executor) {
     for (auto* t : {&writer_wake, &writable, &input_wake}) {
       t->expires_at(asio::steady_timer::time_point::max());
     }
@@ -99,6 +104,8 @@ struct Agent : std::enable_shared_from_this<Agent> {
   std::uint64_t link = 0;
   session::ChannelTimer timer;
   asio::steady_timer writer_wake, writable, input_wake, orphan, idle;
+  asio::steady_timer link_age;  // --connection-max-age: the current link's close 1000 "Bye"
+  asio::steady_timer lifetime;  // --session-max-duration
   std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
   std::deque<std::string> outbox;
   std::deque<std::string> input;
@@ -121,6 +128,9 @@ struct Agent : std::enable_shared_from_this<Agent> {
   int links_dropped = 0;
   bool stalled = false;
   bool said_bye = false;
+  bool bye_due = false;  // the current link is as old as the service lets one be
+  int silent_drops = 0;
+  std::vector<int> silenced_fds;  // links dropped silently: held open, never read or written
   std::optional<std::string> held_for_reorder;
 
   void apply(Actions a) {
@@ -220,13 +230,30 @@ struct Agent : std::enable_shared_from_this<Agent> {
     ws = std::move(stream);
     ++link;
     orphan.cancel();
+    bye_due = false;
     auto self = shared_from_this();
     asio::co_spawn(server->executor, reader(self, ws, link), asio::detached);
+    if (server->options.connection_max_age.count() > 0) {
+      link_age.expires_after(server->options.connection_max_age);
+      link_age.async_wait([self, my_link = link](boost::system::error_code ec) {
+        if (ec || self->done || self->link != my_link || !self->ws) return;
+        self->bye_due = true;  // the writer says it between two frames
+        self->writer_wake.cancel();
+      });
+    }
     if (!started) {
       started = true;
       asio::co_spawn(server->executor, writer(self), asio::detached);
       asio::co_spawn(server->executor, timers(self), asio::detached);
       asio::co_spawn(server->executor, idle_watch(self), asio::detached);
+      if (server->options.max_session_duration.count() > 0) {
+        lifetime.expires_after(server->options.max_session_duration);
+        lifetime.async_wait([self](boost::system::error_code ec) {
+          if (ec || self->done) return;
+          if (self->process) self->process->kill(SIGKILL);
+          self->end_with(std::string(session::kMaxSessionDurationOutput));
+        });
+      }
       begin();
     } else {
       apply(channel.resume(now()));
@@ -518,7 +545,11 @@ struct Agent : std::enable_shared_from_this<Agent> {
     done = true;
     if (port) port->stop();
     timer.cancel();
-    for (auto* t : {&writer_wake, &writable, &input_wake, &orphan, &idle}) t->cancel();
+    for (auto* t : {&writer_wake, &writable, &input_wake, &orphan, &idle, &link_age, &lifetime}) {
+      t->cancel();
+    }
+    for (int fd : silenced_fds) ::close(fd);
+    silenced_fds.clear();
     for (auto* d : {&pty, &pipe_in}) {
       if (*d) {
         boost::system::error_code ec;
@@ -531,6 +562,20 @@ struct Agent : std::enable_shared_from_this<Agent> {
     if (!ws) return;
     boost::system::error_code ec;
     beast::get_lowest_layer(*ws).socket().close(ec);
+    ws.reset();
+    start_orphan_timer();
+  }
+
+  // The link goes quiet without closing: a duplicate of its socket keeps the connection open
+  // (no FIN, no RST) while the stream itself is closed, so nothing is read (pings go unanswered)
+  // and nothing is written any more.
+  void silence_link() {
+    if (!ws) return;
+    auto& socket = beast::get_lowest_layer(*ws).socket();
+    int held = ::dup(socket.native_handle());
+    if (held >= 0) silenced_fds.push_back(held);
+    boost::system::error_code ec;
+    socket.close(ec);
     ws.reset();
     start_orphan_timer();
   }
@@ -566,9 +611,19 @@ struct Agent : std::enable_shared_from_this<Agent> {
   Awaitable<void> writer(std::shared_ptr<Agent> /*keep_alive*/) {
     auto& f = server->faults;
     while (!done) {
-      if (outbox.empty() || !ws) {
+      if ((outbox.empty() && !bye_due) || !ws) {
         co_await writer_wake.async_wait(use_awaitable_nothrow);
         writer_wake.expires_at(asio::steady_timer::time_point::max());
+        continue;
+      }
+      if (bye_due) {
+        // The service's forced reconnect (--connection-max-age): the client resumes, and what
+        // it has not acknowledged is sent again on the new link.
+        bye_due = false;
+        auto stream = ws;
+        websocket::close_reason bye(websocket::close_code::normal, "Bye");
+        co_await stream->async_close(bye, use_awaitable_nothrow);
+        if (ws == stream) drop_link();
         continue;
       }
       std::string frame = std::move(outbox.front());
@@ -588,6 +643,12 @@ struct Agent : std::enable_shared_from_this<Agent> {
         co_await stream->async_close(bye, use_awaitable_nothrow);
         if (ws == stream) drop_link();
         continue;
+      }
+      if (f.silent_drop_after_frames > 0 && silent_drops < f.max_silent_drops &&
+          frames_sent % f.silent_drop_after_frames == 0) {
+        ++silent_drops;
+        silence_link();
+        continue;  // unacked: resent after the client notices and resumes
       }
       if (f.drop_link_every_frames > 0 && links_dropped < f.max_link_drops &&
           frames_sent % f.drop_link_every_frames == 0) {
@@ -630,7 +691,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
       co_await idle.async_wait(use_awaitable_nothrow);
       if (done || ending) break;
       if (std::chrono::steady_clock::now() >= last_input + timeout) {
-        end_with("Your session timed out due to inactivity and has been terminated.");
+        end_with(std::string(session::kIdleTimeoutOutput));
         break;
       }
     }

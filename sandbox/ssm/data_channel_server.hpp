@@ -44,6 +44,11 @@ struct ChannelFaults {
   double reorder_rate = 0;              // hold a frame back behind the next one
   int stall_ms = 0;                     // pause sending once for this long mid-session
   bool bye_after_first_output = false;  // close 1000 "Bye" once, as the service does hourly
+  // A silent drop: after this many frames from the agent the link stops carrying data both ways
+  // (nothing sent, nothing read, pings unanswered) without closing, as a dead NAT entry or a
+  // pulled cable would leave it. The client must notice by itself and resume.
+  int silent_drop_after_frames = 0;
+  int max_silent_drops = 1;
   std::uint32_t seed = 1;
 };
 
@@ -62,6 +67,12 @@ class DataChannelServer {
     // data; acknowledgements do not count) for this long: Session Manager's idle session
     // timeout, 20 minutes unless the account's preferences say otherwise.
     std::chrono::seconds idle_timeout{20 * 60};
+    // The service closes each data-channel WebSocket with close 1000 "Bye" about an hour after
+    // it opened (aws/session-manager-plugin#135); the client must resume. Zero: never.
+    std::chrono::milliseconds connection_max_age{0};
+    // Session Manager's maximum session duration preference: the session ends this long after
+    // it started, whatever it is doing. Zero: no limit (the default preference).
+    std::chrono::milliseconds max_session_duration{0};
   };
   DataChannelServer(asio::any_io_executor executor, SessionRegistry& sessions, ExecFn exec,
                     const kms::KmsModule* kms, logs::LogsModule* logs, Options options);

@@ -25,6 +25,13 @@ Error Error::connection(std::string msg, std::string hint, bool retryable) {
 }
 Error Error::protocol(std::string msg) { return make(ErrorKind::protocol, std::move(msg), {}); }
 Error Error::internal(std::string msg) { return make(ErrorKind::internal, std::move(msg), {}); }
+Error Error::session_ended(SessionEnding why, std::string msg, std::string hint) {
+  Error e =
+      make(why == SessionEnding::unexplained ? ErrorKind::connection : ErrorKind::session_ended,
+           std::move(msg), std::move(hint));
+  e.ending = why;
+  return e;
+}
 
 std::string Error::describe() const {
   std::string out = message;
@@ -46,6 +53,21 @@ int exit_code_for(const Error& e) {
     case ErrorKind::connection:
     case ErrorKind::protocol:
     case ErrorKind::internal:
+      return 255;
+    case ErrorKind::session_ended:
+      switch (e.ending) {
+        case SessionEnding::idle_timeout:
+          return 247;
+        case SessionEnding::max_duration:
+          return 248;
+        case SessionEnding::task_stopped:
+          return 249;
+        case SessionEnding::terminated_elsewhere:
+          return 250;
+        case SessionEnding::none:
+        case SessionEnding::unexplained:
+          return 255;
+      }
       return 255;
   }
   return 255;

@@ -16,6 +16,22 @@ enum class ErrorKind {
   connection,  // could not connect, TLS, timeouts                -> 255
   protocol,    // malformed input from a peer (frames, JSON, XML) -> 255
   internal,    // anything else                                   -> 255
+  // A session that something other than the command ended; `Error::ending` says what, and
+  // decides the exit code (247-250, `exit_code_for`).
+  session_ended,
+};
+
+// Why a session ended before its command or shell did (ecsh(1), EXIT STATUS).
+enum class SessionEnding {
+  none,
+  idle_timeout,          // Session Manager's idle timeout (no input for 20 min)      -> 247
+  max_duration,          // Session Manager's maximum session duration                -> 248
+  task_stopped,          // the task or its container stopped                         -> 249
+  terminated_elsewhere,  // TerminateSession from elsewhere, or the agent went away   -> 250
+  // Not yet known: the channel closed before the command finished, or the link could not be
+  // restored. The CLI looks at the task to tell task_stopped from terminated_elsewhere
+  // (connection, 255, when it cannot).
+  unexplained,
 };
 
 struct Error {
@@ -27,12 +43,14 @@ struct Error {
   std::string code;        // e.g. "AccessDeniedException"
   std::string request_id;  // x-amzn-RequestId
   bool retryable = false;
+  SessionEnding ending = SessionEnding::none;
 
   static Error usage(std::string msg, std::string hint = {});
   static Error config(std::string msg, std::string hint = {});
   static Error connection(std::string msg, std::string hint = {}, bool retryable = true);
   static Error protocol(std::string msg);
   static Error internal(std::string msg);
+  static Error session_ended(SessionEnding why, std::string msg, std::string hint = {});
 
   // "message" or "message\nhint" — what the CLI prints after "ecsh: ".
   std::string describe() const;

@@ -3,6 +3,7 @@
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/connect/session_ending.hpp"
 #include "ecsh/exec/remote_command.hpp"
 #include "ecsh/term/escape.hpp"
 #include "ecsh/term/input_reader.hpp"
@@ -228,13 +229,22 @@ Awaitable<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& st
   co_await terminate_session(client, session.session_id);
   if (demux.exit_status()) co_return *demux.exit_status();
   if (!end) co_return end.error();
+  // The service ended it (idle timeout, maximum duration): said plainly, with its exit code.
+  if (auto ended = service_ending(end.value())) co_return *ended;
   // Why, when it is known: the agent's closing message, else the last line printed before the
   // wrapper started (e.g. docker's "Error response from daemon: …" in Method 2).
   std::string why = end.value().output;
   if (why.empty()) why = last_line(demux.preamble());
-  Error e = Error::connection(
-      "the session ended before the command finished" + (why.empty() ? std::string() : ": " + why),
-      starter.ended_hint, false);
+  if (why.empty()) {
+    // Nothing said: the task may have stopped, or the session was ended elsewhere; the CLI
+    // asks the task (doctor::explain_ending).
+    Error e =
+        Error::session_ended(SessionEnding::unexplained,
+                             "the session ended before the command finished", starter.ended_hint);
+    co_return e;
+  }
+  Error e = Error::connection("the session ended before the command finished: " + why,
+                              starter.ended_hint, false);
   co_return e;
 }
 
@@ -334,6 +344,7 @@ Awaitable<Result<int>> run_terminal_session(aws::AwsClient& client, const Sessio
     co_return 0;
   }
   if (!end) co_return end.error();
+  if (auto ended = service_ending(end.value())) co_return *ended;
   if (!end.value().output.empty()) {
     term::write_all(settings.stderr_fd, "\necsh: " + end.value().output + "\n");
     co_return 255;

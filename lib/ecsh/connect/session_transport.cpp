@@ -1,5 +1,6 @@
 #include "ecsh/connect/session_transport.hpp"
 
+#include "ecsh/connect/session_ending.hpp"
 #include "ecsh/session/channel_timer.hpp"
 
 #include "ecsh/common/crypto.hpp"
@@ -55,6 +56,8 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   bool user_closed = false;
   bool delivered_output = false;
   SessionEnd end;
+  session::TimePoint opened_at = now();
+  session::TimePoint last_input = now();
   std::optional<Error> fatal;
   std::function<void(std::string_view)> output;
   std::function<void(std::string_view)> notice;
@@ -63,8 +66,10 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(std::uint32_t)> flag;
 
   Awaitable<Result<void>> connect(const std::string& token) {
+    aws::WebSocketOptions websocket = options.websocket;
+    websocket.idle_timeout = options.dead_link_after;
     ECSH_CO_TRY(auto client,
-                co_await aws::connect_websocket(executor, target.stream_url, options.websocket));
+                co_await aws::connect_websocket(executor, target.stream_url, websocket));
     std::string open_frame = open_data_channel_json(token, options.client_id);
     ECSH_CO_TRY(co_await client->write(true, open_frame));
     ws = std::move(client);
@@ -206,14 +211,11 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
       delay_ms = delay_ms * 2 > 5000 ? 100 : delay_ms * 2;
       auto token = co_await options.resume();
       if (!token) {
-        last = token.error();
+        last = resume_failure(token.error());
         if (token.error().kind == ErrorKind::service) break;  // e.g. the session is over
         continue;
       }
-      if (token.value().empty()) {
-        Error e = Error::connection("the session timed out while reconnecting");
-        co_return e;
-      }
+      if (token.value().empty()) co_return ended_while_reconnecting();
       log::add_secret(token.value());
       auto connected = co_await connect(token.value());
       if (!connected) {
@@ -269,6 +271,7 @@ Awaitable<Result<void>> SessionTransport::send(session::PayloadType type, std::s
     co_return e;
   }
   ECSH_CO_TRY(auto actions, impl->channel.send_data(type, bytes, now()));
+  impl->last_input = now();
   impl->apply(std::move(actions));
   co_return ok();
 }
@@ -303,6 +306,8 @@ Awaitable<Result<SessionEnd>> SessionTransport::run() {
     }
   }
   if (impl->fatal) co_return *impl->fatal;
+  impl->end.lasted = now() - impl->opened_at;
+  impl->end.since_input = now() - impl->last_input;
   co_return impl->end;
 }
 

@@ -8,6 +8,7 @@
 #include "ecsh/aws/websocket.hpp"
 #include "ecsh/session/data_channel.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +33,11 @@ struct TransportOptions {
   // dropped link ends the session.
   std::function<Awaitable<Result<std::string>>()> resume;
   int max_reconnects = 5;
+  // A link that carries nothing for this long is dead, even if TCP says nothing (a silent drop:
+  // a NAT entry gone, a cable pulled): a WebSocket ping goes out after half of it without
+  // traffic, and when not even its pong comes back the link is resumed. The official plugin
+  // pings every 5 minutes and never checks (aws/session-manager-plugin#47).
+  std::chrono::seconds dead_link_after{8};
   // kms:GenerateDataKey for the handshake's KMSEncryption action (key ID given). Null: KMS
   // sessions fail the handshake, as a plugin without credentials would.
   std::function<Awaitable<Result<KmsDataKey>>(std::string key_id)> generate_data_key;
@@ -43,6 +49,8 @@ struct SessionEnd {
   bool channel_closed = false;  // the service closed it (the remote side ended)
   std::string output;           // channel_closed's Output, e.g. an agent error
   int reconnects = 0;
+  std::chrono::steady_clock::duration lasted{};       // since the session opened
+  std::chrono::steady_clock::duration since_input{};  // since the last input was sent
 };
 
 class SessionTransport {

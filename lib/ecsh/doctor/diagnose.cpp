@@ -1,6 +1,8 @@
 #include "ecsh/doctor/diagnose.hpp"
 
 #include "ecsh/common/log.hpp"
+#include "ecsh/ecs/ecs_view.hpp"
+#include "ecsh/ecs/status.hpp"
 
 #include <fmt/format.h>
 
@@ -66,6 +68,43 @@ Awaitable<Error> explain_refusal(aws::AwsClient& client, const ecs::ResolvedTarg
   }
   refusal.hint = refusal.hint.empty() ? why : why + "\n" + refusal.hint;
   co_return refusal;
+}
+
+Error explain_ending(const std::optional<ecs::TaskView>& task_now,
+                     const ecs::ResolvedTarget& target, Error ended) {
+  if (!task_now) return ended;
+  const auto& t = *task_now;
+  const std::string what = " (" + ended.message + ")";
+  if (ecs::is_ending(t.last_status) || ecs::is_ending(t.desired_status)) {
+    std::string why = t.stopped_reason.empty() ? "" : ": " + t.stopped_reason;
+    return Error::session_ended(SessionEnding::task_stopped,
+                                "task " + t.id + " stopped" + why + what,
+                                "Pick a running task: ecsh ls tasks");
+  }
+  for (const auto& c : t.containers) {
+    if (c.name != target.container.name || !ecs::is_ending(c.last_status)) continue;
+    std::string code = c.exit_code ? " with exit code " + std::to_string(*c.exit_code) : "";
+    std::string why = c.reason.empty() ? "" : ": " + c.reason;
+    return Error::session_ended(
+        SessionEnding::task_stopped,
+        "container " + c.name + " of task " + t.id + " stopped" + code + why + what,
+        "Pick a running container: ecsh ls tasks");
+  }
+  return Error::session_ended(
+      SessionEnding::terminated_elsewhere,
+      "the session was ended from outside ecsh while task " + t.id +
+          " kept running (TerminateSession, the console, or its SSM agent restarting)" + what,
+      "Run the command again; CloudTrail's TerminateSession events say who ended it.");
+}
+
+Awaitable<Error> explain_ending(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                Error ended) {
+  std::vector<std::string> arns{target.task.arn};
+  auto tasks = co_await ecs::describe_tasks(client, target.cluster_arn, arns);
+  std::optional<ecs::TaskView> now;
+  if (tasks && !tasks.value().empty()) now = tasks.value().front();
+  if (!tasks) log::debug("DescribeTasks after the session ended: {}", tasks.error().message);
+  co_return explain_ending(now, target, std::move(ended));
 }
 
 }  // namespace ecsh::doctor

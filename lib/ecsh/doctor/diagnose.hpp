@@ -8,9 +8,11 @@
 
 #include "ecsh/doctor/checks.hpp"
 #include "ecsh/doctor/gather.hpp"
+#include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/ecs/target.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,5 +35,16 @@ std::string explain_blocking(const std::vector<Check>& checks, const ecs::Resolv
 // pointer to `ecsh doctor`. Only for errors refused_by_ecs_exec() accepts.
 Awaitable<Error> explain_refusal(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                  Error refusal);
+
+// A session that ended before its command without saying why (Error::ending == unexplained):
+// the task as DescribeTasks shows it now tells which. Stopping or stopped (or the target's
+// container stopped): task_stopped, with ECS's reason. Still running: the session was ended
+// from elsewhere (TerminateSession, the console, the agent restarting). Unknown (no task: the
+// call failed): the error as it was. Pure.
+Error explain_ending(const std::optional<ecs::TaskView>& task_now,
+                     const ecs::ResolvedTarget& target, Error ended);
+// The same, with the DescribeTasks call.
+Awaitable<Error> explain_ending(aws::AwsClient& client, const ecs::ResolvedTarget& target,
+                                Error ended);
 
 }  // namespace ecsh::doctor

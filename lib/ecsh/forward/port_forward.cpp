@@ -612,9 +612,7 @@ Awaitable<Result<ForwardEnd>> PortForward::run() {
     if (self->stopping) co_return end;
     co_return r.error();
   }
-  end.channel_closed = r.value().channel_closed;
-  end.output = r.value().output;
-  end.reconnects = r.value().reconnects;
+  end.session = r.value();
   co_return end;
 }
 
@@ -721,9 +719,7 @@ Awaitable<Result<ForwardEnd>> run_stdio_port_session(aws::AwsClient& client,
     if (out.stopped) co_return out;
     co_return end.error();
   }
-  out.channel_closed = end.value().channel_closed;
-  out.output = end.value().output;
-  out.reconnects = end.value().reconnects;
+  out.session = end.value();
   co_return out;
 }
 

@@ -57,10 +57,10 @@ struct ForwardSettings {
 };
 
 struct ForwardEnd {
-  bool stopped = false;         // stop() was called (Ctrl-C)
-  bool channel_closed = false;  // the service closed the session (the task may have stopped)
-  std::string output;           // channel_closed's Output
-  int reconnects = 0;
+  bool stopped = false;  // stop() was called (Ctrl-C)
+  // How the session ended: channel_closed when the service closed it (the task may have
+  // stopped, or its idle timeout), with its Output.
+  connect::SessionEnd session;
   std::uint64_t connections = 0;
 };
 

@@ -356,9 +356,11 @@ def main():
                     proc.kill()
                     proc.wait()
             left = [n for n in os.listdir(work) if n.startswith("interrupted")]
-            check(proc.returncode == 255 and not left,
-                  "a copy whose session is killed mid-way leaves nothing (no file, no temporary)",
-                  (proc.returncode, left, proc.stderr.read()[-300:]))
+            err = proc.stderr.read().decode(errors="replace")
+            check(proc.returncode == 250 and not left and "ended from outside ecsh" in err,
+                  "a copy whose session is killed mid-way leaves nothing (no file, no temporary) "
+                  "and says the session was ended elsewhere (exit 250)",
+                  (proc.returncode, left, err[-300:]))
         finally:
             slow.cleanup()
 

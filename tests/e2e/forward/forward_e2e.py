@@ -3,8 +3,10 @@
 to a remote host through the task; a unix-socket listener; a refused port reported while the
 session goes on serving; 100 concurrent connections moving 1 MiB each way; a 256 MiB download
 and upload through one connection across three dropped links; Ctrl-C (exit 0) and a stopped task
-(exit 255) with their messages; and the real AWS CLI's `ssm start-session` with ecsh as its
-session-manager-plugin, to a container port and to a remote host."""
+(exit 249) with their messages; the idle timeout with and without keep-alives (exit 247); the
+service's forced reconnects under an 8 MiB transfer each way; and the real AWS CLI's `ssm
+start-session` with ecsh as its session-manager-plugin, to a container port and to a remote
+host."""
 import argparse
 import concurrent.futures
 import hashlib
@@ -390,7 +392,7 @@ def main():
               "nothing else on stdout, and the end of stdin ends it",
               (p.returncode, p.stdout[:200], p.stderr[-300:]))
 
-        # The task stops: exit 255 and the message says so.
+        # The task stops: exit 249 and the message says so.
         fw2 = Forward(ecsh, sb, [*TGT, "-L", "0:8080"], work=work)
         forwards.append(fw2)
         fw2.read_lines(1)
@@ -398,10 +400,11 @@ def main():
               "a second forward serves", fw2.stderr()[-300:])
         rc, _, err = aws(sb, "ecs", "stop-task", "--cluster", "e2e", "--task", task["taskArn"])
         rc2 = fw2.wait(60)
-        check(rc2 == 255 and f"task {task_id} stopped" in fw2.stderr(),
-              "a stopped task ends the forward with exit 255 and says why",
+        check(rc2 == 249 and f"task {task_id} stopped" in fw2.stderr(),
+              "a stopped task ends the forward with exit 249 and says why",
               (rc, rc2, fw2.stderr()[-500:]))
         idle_timeout(ecsh, opts.sandbox, work, forwards)
+        forced_reconnects(ecsh, opts.sandbox, work, forwards)
     finally:
         for f in forwards:
             f.kill()
@@ -436,14 +439,38 @@ def idle_timeout(ecsh, sandbox_bin, work, forwards):
                       (got, fw.stderr()[-300:]))
             else:
                 rc = fw.wait(20)
-                check(rc == 255 and "timed out due to inactivity" in fw.stderr(),
-                      "without keep-alives the idle session is ended (exit 255, says why)",
+                check(rc == 247 and "without input (idle timeout)" in fw.stderr()
+                      and "--keepalive" in fw.stderr(),
+                      "without keep-alives the idle session is ended (exit 247, says why and "
+                      "what to do)",
                       (got, rc, fw.stderr()[-300:]))
             fw.interrupt()
             fw.wait(10)
     finally:
         sb.cleanup()
 
+
+
+def forced_reconnects(ecsh, sandbox_bin, work, forwards):
+    """The service closes each link after a second (--connection-max-age 1, realistic pacing):
+    a download and an upload through one connection cross several reconnects intact."""
+    sb = Sandbox(sandbox_bin, scenario(), args=["--connection-max-age", "1"]).start()
+    try:
+        wait_for_exec_ready(sb, "e2e")
+        fw = Forward(ecsh, sb, [*TGT, "-L", "0:9000"], debug=True, work=work)
+        forwards.append(fw)
+        fw.read_lines(1)
+        size = (2 if SANITIZED else 8) << 20
+        ok_down, n = download(fw.address("localhost:9000"), size, 28)
+        ok_up, answer = upload(fw.address("localhost:9000"), size, 29)
+        links = len(re.findall(r"data channel opened \(link \d+\)", fw.stderr()))
+        check(ok_down and ok_up and links >= 3,
+              f"{size >> 20} MiB down and up through forced reconnects, SHA-256 intact "
+              f"({links} links)", (ok_down, n, ok_up, answer, fw.stderr()[-400:]))
+        fw.interrupt()
+        fw.wait(10)
+    finally:
+        sb.cleanup()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -72,5 +72,62 @@ TEST(Diagnose, BlockingFindingsWithTheirFixesAtMostThree) {
   EXPECT_EQ(explain_blocking({check("ok", Status::ok), check("?", Status::unknown)}, target()), "");
 }
 
+// A session that ended early says which of its causes it was, from the task as it is now.
+ecs::TaskView task_now(ecs::TaskStatus last, ecs::TaskStatus desired) {
+  ecs::TaskView t;
+  t.id = "0123abcd";
+  t.last_status = last;
+  t.desired_status = desired;
+  ecs::ContainerView c;
+  c.name = "web";
+  c.last_status = last;
+  t.containers.push_back(c);
+  return t;
+}
+
+Error ended_early() {
+  return Error::session_ended(SessionEnding::unexplained,
+                              "the session ended before the command finished");
+}
+
+TEST(Diagnose, AStoppedTaskEndedTheSession) {
+  auto t = task_now(ecs::TaskStatus::stopped, ecs::TaskStatus::stopped);
+  t.stopped_reason = "Scaling activity initiated by (deployment ecs-svc/1)";
+  Error e = explain_ending(t, target(), ended_early());
+  EXPECT_EQ(e.ending, SessionEnding::task_stopped);
+  EXPECT_EQ(exit_code_for(e), 249);
+  EXPECT_NE(e.message.find("task 0123abcd stopped: Scaling activity"), std::string::npos)
+      << e.message;
+  // A task on its way out (desired STOPPED, still RUNNING) counts too.
+  e = explain_ending(task_now(ecs::TaskStatus::running, ecs::TaskStatus::stopped), target(),
+                     ended_early());
+  EXPECT_EQ(e.ending, SessionEnding::task_stopped);
+}
+
+TEST(Diagnose, TheTargetsContainerStoppedInARunningTask) {
+  auto t = task_now(ecs::TaskStatus::running, ecs::TaskStatus::running);
+  t.containers[0].last_status = ecs::TaskStatus::stopped;
+  t.containers[0].exit_code = 137;
+  t.containers[0].reason = "OutOfMemoryError: Container killed due to memory usage";
+  Error e = explain_ending(t, target(), ended_early());
+  EXPECT_EQ(e.ending, SessionEnding::task_stopped);
+  EXPECT_NE(e.message.find("container web of task 0123abcd stopped with exit code 137: "
+                           "OutOfMemoryError"),
+            std::string::npos)
+      << e.message;
+}
+
+TEST(Diagnose, ARunningTaskMeansTheSessionWasEndedElsewhere) {
+  Error e = explain_ending(task_now(ecs::TaskStatus::running, ecs::TaskStatus::running), target(),
+                           ended_early());
+  EXPECT_EQ(e.ending, SessionEnding::terminated_elsewhere);
+  EXPECT_EQ(exit_code_for(e), 250);
+  EXPECT_NE(e.message.find("ended from outside ecsh"), std::string::npos);
+  // Nothing known about the task: the error stays as it was.
+  e = explain_ending(std::nullopt, target(), ended_early());
+  EXPECT_EQ(e.ending, SessionEnding::unexplained);
+  EXPECT_EQ(exit_code_for(e), 255);
+}
+
 }  // namespace
 }  // namespace ecsh::doctor
