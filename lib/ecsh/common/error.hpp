@@ -16,6 +16,7 @@ enum class ErrorKind {
   connection,  // could not connect, TLS, timeouts                -> 255
   protocol,    // malformed input from a peer (frames, JSON, XML) -> 255
   internal,    // anything else                                   -> 255
+  run_as,      // --user cannot be used in the container          -> 251
 };
 
 struct Error {
