@@ -8,6 +8,7 @@
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/connect/instance_exec.hpp"
 #include "ecsh/copy/copier.hpp"
+#include "ecsh/exec/remote_command.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -31,6 +32,7 @@ struct CpOptions {
   bool quiet = false;
   std::string via = "ecs";
   connect::InstanceAccess instance;
+  std::string user;
 };
 
 }  // namespace
@@ -43,6 +45,9 @@ void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
   cmd->add_flag("-r,--recursive", options.recursive, "Copy directories (needs tar in the image)");
   cmd->add_flag("--no-clobber", options.no_clobber, "Never replace an existing destination");
   cmd->add_flag("-q,--quiet", options.quiet, "No progress line and no summary");
+  cmd->add_option("-u,--user", options.user,
+                  "Read and write in the container as this user (name or UID), not root: files "
+                  "copied in belong to it");
   cmd->add_option("--via", options.via,
                   "ecs (ECS Exec), or ec2 (through the container instance and docker exec)")
       ->check(CLI::IsMember({"ecs", "ec2"}))
@@ -58,6 +63,9 @@ void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
   cmd->callback([&run, &global] {
     run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
+      if (!options.user.empty()) {
+        ECSH_CO_TRY(exec::check_user(options.user));
+      }
       ECSH_CO_TRY(auto plan, copy::plan_copy(options.operands));
       ecs::TargetSpec spec = options.target;
       if (!plan.task.empty()) {
@@ -77,6 +85,7 @@ void add_cp_command(CLI::App& app, const GlobalOptions& global, CommandBody& run
         settings.stdin_fd = in >= 0 ? in : STDIN_FILENO;
         settings.stdout_fd = out;
         settings.stderr_fd = err;
+        settings.user = options.user;
         if (options.via == "ec2") {
           co_return co_await connect::run_via_instance(*ctx->client, target, options.instance,
                                                        words, in >= 0, settings, picker);

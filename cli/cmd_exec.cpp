@@ -5,6 +5,7 @@
 #include "ecsh/connect/exec_session.hpp"
 #include "ecsh/connect/instance_exec.hpp"
 #include "ecsh/connect/via.hpp"
+#include "ecsh/exec/remote_command.hpp"
 #include "ecsh/term/tty.hpp"
 
 #include <fmt/format.h>
@@ -23,6 +24,7 @@ struct ExecOptions {
   bool no_escapes = false;
   connect::InstanceAccess instance;
   bool ssh = false;
+  std::string user;
 };
 
 }  // namespace
@@ -59,16 +61,23 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& r
   cmd->add_option("--container-id", options.instance.container_id,
                   "Method 2: the Docker container ID (or prefix) on the instance, when the ECS "
                   "labels are missing and several containers share the image");
+  cmd->add_option("-u,--user", options.user,
+                  "Run the command or shell as this user (name or UID) in the container, not "
+                  "root");
   cmd->add_flag("--no-escapes", options.no_escapes, "Do not treat ~. and ~? as escapes");
   cmd->add_option("command", options.command, "The command and its arguments, after --");
   cmd->positionals_at_end();
   cmd->callback([&run, &global] {
     run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
+      if (!options.user.empty()) {
+        ECSH_CO_TRY(exec::check_user(options.user));
+      }
       ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
       auto picker = terminal_picker();
       ECSH_CO_TRY(auto target, co_await ecs::resolve_target(*ctx->client, options.target, picker));
       auto settings = exec_settings(*ctx, !options.no_escapes);
+      settings.user = options.user;
       options.instance.force_ssh = options.ssh;
       const bool forward_stdin = term::stdin_is_redirected();
       auto via_instance = [&]() {

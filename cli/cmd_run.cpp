@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "cli/table.hpp"
 #include "cli/target_options.hpp"
+#include "ecsh/exec/remote_command.hpp"
 #include "ecsh/fleet/runner.hpp"
 #include "ecsh/term/tty.hpp"
 
@@ -29,6 +30,7 @@ struct FleetRunOptions {
   int max_parallel = 32;
   double timeout_seconds = 0;
   bool group = false;
+  std::string user;
   std::vector<std::string> command;
 };
 
@@ -47,6 +49,9 @@ Awaitable<Result<int>> run_fleet_command(const GlobalOptions& global, const Flee
     Error e = Error::usage("-c/--cluster and --all-clusters cannot go together",
                            "Keep -c to run in one cluster, or --all-clusters for every cluster.");
     co_return e;
+  }
+  if (!o.user.empty()) {
+    ECSH_CO_TRY(exec::check_user(o.user));
   }
   auto executor = co_await asio::this_coro::executor;
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
@@ -72,6 +77,7 @@ Awaitable<Result<int>> run_fleet_command(const GlobalOptions& global, const Flee
   run.max_parallel = o.max_parallel;
   run.timeout = std::chrono::milliseconds(std::llround(o.timeout_seconds * 1000));
   run.settings = exec_settings(*ctx, false);
+  run.settings.user = o.user;
   run.keep_output = as_json;
   if (!as_json) {
     run.on_output = [&mux](std::size_t i, fleet::Stream s, std::string_view bytes) {
@@ -116,6 +122,8 @@ void add_run_command(CLI::App& app, const GlobalOptions& global, CommandBody& ru
                   "Seconds each task may take (0: no limit); a task past it is reported and closed")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("-u,--user", options.user,
+                  "Run the command as this user (name or UID) in each container, not root");
   cmd->add_flag("--group", options.group,
                 "Print each task's output all together when it finishes, not line by line");
   cmd->add_option("command", options.command, "The command and its arguments, after --");

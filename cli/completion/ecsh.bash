@@ -27,11 +27,11 @@ _ecsh_options() {
     why) echo "-h --help $target --lines" ;;
     enable) echo "-h --help $target --dry-run --timeout" ;;
     exec) echo "-h --help $target --via --ssh --ssh-user -i --identity --ssh-option --address
-                --container-id --no-escapes" ;;
+                --container-id --no-escapes -u --user" ;;
     forward) echo "-h --help $target -L --local --keepalive" ;;
-    cp) echo "-h --help $target -r --recursive --no-clobber -q --quiet --via" ;;
+    cp) echo "-h --help $target -r --recursive --no-clobber -q --quiet --via -u --user" ;;
     run) echo "-h --help -c --cluster -s --service -n --container --family --all-clusters
-               --max-parallel --timeout --group" ;;
+               --max-parallel --timeout --group -u --user" ;;
     docker) echo "-h --help" ;;
     "docker ps") echo "-h --help -a --all -f --filter --format" ;;
     "docker exec") echo "-h --help -i --interactive -t --tty -u --user -w --workdir -e --env" ;;
@@ -62,6 +62,7 @@ _ecsh_takes_value() {
     run:--family | run:--max-parallel | run:--timeout) return 0 ;;
     exec:--via | exec:--ssh-user | exec:-i | exec:--identity | exec:--ssh-option) return 0 ;;
     exec:--address | exec:--container-id) return 0 ;;
+    exec:-u | exec:--user | run:-u | run:--user | cp:-u | cp:--user) return 0 ;;
     "docker ps:-f" | "docker ps:--filter" | "docker ps:--format") return 0 ;;
     "docker exec:-u" | "docker exec:--user" | "docker exec:-w" | "docker exec:--workdir") return 0 ;;
     "docker exec:-e" | "docker exec:--env") return 0 ;;

@@ -139,6 +139,7 @@ complete -c ecsh -n '__ecsh_is run' -l all-clusters -d 'Every cluster of the reg
 complete -c ecsh -n '__ecsh_is run' -l max-parallel -x -d 'Sessions at once'
 complete -c ecsh -n '__ecsh_is run' -l timeout -x -d 'Seconds each task may take (0: no limit)'
 complete -c ecsh -n '__ecsh_is run' -l group -d "Print each task's output all together when it finishes"
+complete -c ecsh -n '__ecsh_is run' -s u -l user -x -d 'Run as this user or UID in each container, not root'
 
 complete -c ecsh -n '__ecsh_is demo' -s i -l interactive -d 'End with an interactive shell in the container'
 complete -c ecsh -n '__ecsh_is demo' -l no-pacing -d 'Let the sandbox agent send as fast as it can'
@@ -162,6 +163,7 @@ complete -c ecsh -n '__ecsh_is cp' -s r -l recursive -d 'Copy directories (needs
 complete -c ecsh -n '__ecsh_is cp' -l no-clobber -d 'Never replace an existing destination'
 complete -c ecsh -n '__ecsh_is cp' -s q -l quiet -d 'No progress line and no summary'
 complete -c ecsh -n '__ecsh_is cp' -l via -x -a 'ecs ec2' -d 'How to get in'
+complete -c ecsh -n '__ecsh_is cp' -s u -l user -x -d 'Read and write as this user or UID in the container'
 complete -c ecsh -n '__ecsh_is exec' -l via -x -a 'auto ecs ec2' -d 'How to get in'
 complete -c ecsh -n '__ecsh_is exec' -l ssh -d 'Method 2: reach the instance with ssh, not SSM'
 complete -c ecsh -n '__ecsh_is exec' -l ssh-user -x -d 'Method 2: ssh login name'
@@ -170,6 +172,7 @@ complete -c ecsh -n '__ecsh_is exec' -l ssh-option -x -d 'Method 2: an ssh -o op
 complete -c ecsh -n '__ecsh_is exec' -l address -x -a 'auto private public' -d 'Method 2 over ssh: which address'
 complete -c ecsh -n '__ecsh_is exec' -l container-id -x -d 'Method 2: the Docker container ID'
 complete -c ecsh -n '__ecsh_is exec' -l no-escapes -d 'Do not treat ~. and ~? as escapes'
+complete -c ecsh -n '__ecsh_is exec' -s u -l user -x -d 'Run as this user or UID in the container, not root'
 
 complete -c ecsh -n '__ecsh_is docker' -a ps -d 'List containers (running ones unless -a)'
 complete -c ecsh -n '__ecsh_is docker' -a exec -d 'Run a command in a running container'

@@ -254,7 +254,8 @@ Result<std::shared_ptr<ExecProcess>> DockerRuntime::exec(const std::string& task
   }
   if (!found) return Error::usage("task " + task_id + " has no container named " + container);
   if (found->exited) return Error::usage("container " + container + " is not running");
-  std::vector<std::string> cmd{options_.docker_cli, "exec", "--interactive"};
+  // As ECS Exec: root, whatever user the container definition names (containers-roadmap#1457).
+  std::vector<std::string> cmd{options_.docker_cli, "exec", "--interactive", "--user", "0"};
   if (options.tty) cmd.push_back("--tty");
   for (const auto& [k, v] : options.env) {
     if (k != "PATH") cmd.insert(cmd.end(), {"--env", k + "=" + v});

@@ -44,6 +44,8 @@ std::string Error::describe() const {
 
 int exit_code_for(const Error& e) {
   switch (e.kind) {
+    case ErrorKind::run_as:
+      return 251;
     case ErrorKind::usage:
       return 252;
     case ErrorKind::config:

@@ -16,6 +16,7 @@ enum class ErrorKind {
   connection,  // could not connect, TLS, timeouts                -> 255
   protocol,    // malformed input from a peer (frames, JSON, XML) -> 255
   internal,    // anything else                                   -> 255
+  run_as,      // --user cannot be used in the container          -> 251
   // A session that something other than the command ended; `Error::ending` says what, and
   // decides the exit code (247-250, `exit_code_for`).
   session_ended,

@@ -27,6 +27,10 @@ Awaitable<void> terminate_session(aws::AwsClient& client, const std::string& ses
   if (!r) log::debug("TerminateSession: {}", r.error().message);
 }
 
+std::string container_description(const ecs::ResolvedTarget& target) {
+  return "container " + target.container.name + " of task " + target.task.id;
+}
+
 std::string ecs_ssm_target(const ecs::ResolvedTarget& target) {
   return "ecs:" + target.cluster_name + "_" + target.task.id + "_" + target.container.runtime_id;
 }
@@ -131,6 +135,7 @@ Awaitable<Result<int>> run_one_shot(aws::AwsClient& client, const ecs::ResolvedT
                                     const ExecSettings& settings) {
   OneShotStarter starter;
   starter.ssm_target = ecs_ssm_target(target);
+  starter.where = container_description(target);
   // A coroutine lambda: `command` lives in its frame (start_ecs_session takes a reference).
   starter.start = [&client, &target](std::string command) -> Awaitable<Result<SessionTarget>> {
     co_return co_await start_ecs_session(client, target, command);
@@ -174,8 +179,9 @@ Awaitable<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& st
                                 const ExecSettings& settings, OneShotIo& io) {
   auto executor = co_await asio::this_coro::executor;
   std::string nonce = crypto::hex(crypto::random_bytes(16));
-  auto remote = exec::wrap_one_shot(
-      words, forward_stdin ? exec::StdinMode::forward : exec::StdinMode::none, nonce);
+  auto remote =
+      exec::wrap_one_shot(words, forward_stdin ? exec::StdinMode::forward : exec::StdinMode::none,
+                          nonce, settings.user);
   ECSH_CO_TRY(auto session, co_await starter.start(remote.command));
   if (io.cancel && io.cancel->cancelled) {
     co_await terminate_session(client, session.session_id);
@@ -228,6 +234,9 @@ Awaitable<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& st
   if (reader) reader->cancel();
   co_await terminate_session(client, session.session_id);
   if (demux.exit_status()) co_return *demux.exit_status();
+  if (demux.run_as_failure()) {
+    co_return exec::run_as_error(*demux.run_as_failure(), settings.user, starter.where);
+  }
   if (!end) co_return end.error();
   // The service ended it (idle timeout, maximum duration): said plainly, with its exit code.
   if (auto ended = service_ending(end.value())) co_return *ended;
@@ -267,14 +276,20 @@ Awaitable<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStar
 
 Awaitable<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                        const ExecSettings& settings) {
-  ECSH_CO_TRY(auto session,
-              co_await start_ecs_session(client, target, exec::interactive_shell_command()));
-  co_return co_await run_terminal_session(client, session, ecs_ssm_target(target), settings);
+  RunAsMarkers markers;
+  markers.nonce = crypto::hex(crypto::random_bytes(16));
+  markers.where = container_description(target);
+  const std::string command = exec::interactive_shell_command(settings.user, markers.nonce);
+  ECSH_CO_TRY(auto session, co_await start_ecs_session(client, target, command));
+  const RunAsMarkers* run_as = settings.user.empty() ? nullptr : &markers;
+  co_return co_await run_terminal_session(client, session, ecs_ssm_target(target), settings,
+                                          run_as);
 }
 
 Awaitable<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarget& session,
                                             const std::string& ssm_target,
-                                            const ExecSettings& settings) {
+                                            const ExecSettings& settings,
+                                            const RunAsMarkers* run_as) {
   auto executor = co_await asio::this_coro::executor;
   auto options = transport_options(client, session, ssm_target, settings);
   ECSH_CO_TRY(auto transport,
@@ -286,7 +301,19 @@ Awaitable<Result<int>> run_terminal_session(aws::AwsClient& client, const Sessio
     auto guard = term::RawModeGuard::enter(settings.stdin_fd);
     if (guard) raw.emplace(std::move(guard).value());
   }
-  transport->on_output([&](std::string_view bytes) { term::write_all(settings.stdout_fd, bytes); });
+  // --user: nothing is shown until the wrapper says the switch worked; when it could not, the
+  // session ends with the error.
+  std::optional<exec::RunAsGate> gate;
+  if (run_as) gate.emplace(run_as->nonce);
+  transport->on_output([&](std::string_view bytes) {
+    if (!gate || gate->open()) {
+      term::write_all(settings.stdout_fd, bytes);
+      return;
+    }
+    std::string shown = gate->feed(bytes);
+    if (!shown.empty()) term::write_all(settings.stdout_fd, shown);
+    if (gate->failure()) t->close();
+  });
   transport->on_notice([&](std::string_view text) {
     term::write_all(settings.stderr_fd, std::string(text) + "\r\n");
   });
@@ -339,6 +366,10 @@ Awaitable<Result<int>> run_terminal_session(aws::AwsClient& client, const Sessio
   winch.cancel();
   if (raw) raw->restore();
   co_await terminate_session(client, session.session_id);
+  if (gate && gate->failure()) {
+    co_return exec::run_as_error(*gate->failure(), settings.user, run_as->where);
+  }
+  if (gate && !gate->open()) term::write_all(settings.stdout_fd, gate->flush());
   if (disconnected) {
     term::write_all(settings.stderr_fd, "\necsh: disconnected (~.)\n");
     co_return 0;

@@ -24,7 +24,13 @@ struct ExecSettings {
   int stderr_fd = 2;
   int stdin_fd = 0;
   bool plugin_messages = false;  // print what session-manager-plugin prints
+  // --user: run the command or shell as this user in the container (exec::check_user()); empty:
+  // as ECS Exec does, root.
+  std::string user;
 };
+
+// "container app of task 1a2b…", for messages.
+std::string container_description(const ecs::ResolvedTarget& target);
 
 // ExecuteCommand for one container; the session's ID, stream URL and token.
 Awaitable<Result<SessionTarget>> start_ecs_session(aws::AwsClient& client,
@@ -60,6 +66,7 @@ struct OneShotStarter {
   std::function<Awaitable<Result<SessionTarget>>(std::string command)> start;
   std::string ssm_target;
   std::string ended_hint = "The task may have stopped; check it with: ecsh doctor";
+  std::string where = "the container";  // names the container in a --user error
 };
 
 // Ends a session for the service (TerminateSession); a failure is only logged.
@@ -95,10 +102,19 @@ Awaitable<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStar
 Awaitable<Result<int>> run_interactive(aws::AwsClient& client, const ecs::ResolvedTarget& target,
                                        const ExecSettings& settings);
 
+// With --user, the interactive shell's markers (exec::RunAsGate): its nonce, and the container
+// it runs in for the error.
+struct RunAsMarkers {
+  std::string nonce;
+  std::string where;
+};
+
 // A terminal session on a session that is already started (ExecuteCommand or StartSession).
+// `run_as`, when given, holds the output back until the --user switch worked (else the error).
 Awaitable<Result<int>> run_terminal_session(aws::AwsClient& client, const SessionTarget& session,
                                             const std::string& ssm_target,
-                                            const ExecSettings& settings);
+                                            const ExecSettings& settings,
+                                            const RunAsMarkers* run_as = nullptr);
 
 std::string ecs_ssm_target(const ecs::ResolvedTarget& target);
 

@@ -1,11 +1,14 @@
 #include "ecsh/connect/instance_exec.hpp"
 
+#include "ecsh/common/crypto.hpp"
+
 #include "ecsh/aws/query_replies.hpp"
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
 #include "ecsh/common/subprocess.hpp"
 #include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/exec/instance_command.hpp"
+#include "ecsh/exec/remote_command.hpp"
 #include "ecsh/term/tty.hpp"
 
 #include <boost/json.hpp>
@@ -293,6 +296,8 @@ Awaitable<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::Resol
   ex.container_id = container.id;
   ex.sudo = found.needs_sudo;
   if (use_ssh) {
+    // --user: docker exec's own (the container's /etc/passwd; its errors are docker's).
+    ex.user = settings.user;
     if (words.empty()) {
       ex.mode = exec::InstanceExecMode::interactive;
       ECSH_CO_TRY(auto r, run_process(ssh_argv(access, host, true, false, exec::exec_script(ex)),
@@ -309,13 +314,22 @@ Awaitable<Result<int>> run_via_instance(aws::AwsClient& client, const ecs::Resol
   }
   if (words.empty()) {
     ex.mode = exec::InstanceExecMode::interactive;
+    RunAsMarkers markers;
+    markers.where = container_description(target);
+    if (!settings.user.empty()) {
+      markers.nonce = crypto::hex(crypto::random_bytes(16));
+      ex.inner = exec::interactive_shell_command(settings.user, markers.nonce);
+    }
     const std::string script = exec::exec_script(ex);
     ECSH_CO_TRY(auto session,
                 co_await start_instance_session(client, instance.instance_id, script));
-    co_return co_await run_terminal_session(client, session, instance.instance_id, settings);
+    const RunAsMarkers* run_as = settings.user.empty() ? nullptr : &markers;
+    co_return co_await run_terminal_session(client, session, instance.instance_id, settings,
+                                            run_as);
   }
   OneShotStarter starter;
   starter.ssm_target = instance.instance_id;
+  starter.where = container_description(target);
   starter.ended_hint = "The container may have stopped; check it with: ecsh ls containers";
   starter.start = [&client, &instance,
                    ex](std::string wrapped) -> Awaitable<Result<SessionTarget>> {

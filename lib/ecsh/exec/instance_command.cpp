@@ -104,18 +104,19 @@ LookupResult parse_lookup(std::string_view output) {
 
 std::string exec_script(const InstanceExec& e) {
   std::string docker = e.sudo ? "sudo -n docker" : "docker";
+  const std::string as = e.user.empty() ? "" : "-u " + shlex::quote(e.user) + " ";
   std::string s;
   if (e.raw_outer_tty) s += "stty raw -echo 2>/dev/null; ";
   switch (e.mode) {
     case InstanceExecMode::interactive:
-      s += "exec " + docker + " exec -it " + shlex::quote(e.container_id) + " " +
-           interactive_shell_command();
+      s += "exec " + docker + " exec -it " + as + shlex::quote(e.container_id) + " " +
+           (e.inner.empty() ? interactive_shell_command() : e.inner);
       break;
     case InstanceExecMode::pty_command:
       s += "exec " + docker + " exec -it " + shlex::quote(e.container_id) + " " + e.inner;
       break;
     case InstanceExecMode::plain_command:
-      s += "exec " + docker + " exec " + (e.forward_stdin ? "-i " : "") +
+      s += "exec " + docker + " exec " + (e.forward_stdin ? "-i " : "") + as +
            shlex::quote(e.container_id) + " " + shlex::join(e.words);
       if (!e.forward_stdin) s += " </dev/null";
       break;

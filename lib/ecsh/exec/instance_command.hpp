@@ -58,7 +58,9 @@ struct InstanceExec {
   std::string container_id;
   bool sudo = false;
   InstanceExecMode mode = InstanceExecMode::interactive;
-  std::string inner;               // pty_command: shell text run by /bin/sh in the container
+  std::string inner;  // pty_command: shell text run by /bin/sh in the container; interactive:
+                      // the shell command when not empty (--user over SSM)
+  std::string user;   // interactive and plain_command: `docker exec -u` (--user over ssh)
   std::vector<std::string> words;  // plain_command: argv
   bool forward_stdin = false;      // plain_command: -i
   bool raw_outer_tty = false;      // `stty raw -echo` first (the instance's own session pty)

@@ -29,15 +29,160 @@ std::size_t partial_marker_suffix(std::string_view data, std::string_view marker
   return 0;
 }
 
+// The ways to switch users, in the order they are tried: the letter the markers use, the
+// program that must exist, and what runs CMD ARGS ("$@") as the user.
+struct Switcher {
+  char letter;
+  const char* program;
+  const char* run;
+};
+constexpr Switcher kSwitchers[] = {
+    {'p', "setpriv", "setpriv --reuid=\"$i\" --regid=\"$g\" --init-groups -- \"$@\""},
+    {'q', "setpriv", "setpriv --reuid=\"$i\" --regid=\"$g\" --clear-groups -- \"$@\""},
+    {'r', "runuser", "runuser -u \"$n\" -- \"$@\""},
+    // su's arguments after the user go to the shell: "$0" is CMD. Nothing of CMD is an option
+    // of su's, and CMD is not parsed by a shell.
+    {'s', "su", "su -s /bin/sh -c 'exec \"$0\" \"$@\"' -- \"$n\" \"$@\""},
+    {'b', "busybox", "busybox su -s /bin/sh -c 'exec \"$0\" \"$@\"' -- \"$n\" \"$@\""},
+    {'c', "chroot", "chroot --userspec=\"$i:$g\" --skip-chdir / \"$@\""},
+};
+
+const char* tool_name(char letter) {
+  switch (letter) {
+    case 'p':
+    case 'q':
+      return "setpriv";
+    case 'r':
+      return "runuser";
+    case 's':
+      return "su";
+    case 'b':
+      return "busybox su";
+    case 'c':
+      return "chroot";
+    default:
+      return nullptr;
+  }
+}
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+
+std::string list_words(const std::vector<std::string>& words, const char* last_joiner) {
+  std::string out;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += i + 1 == words.size() ? last_joiner : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
 }  // namespace
 
+Result<void> check_user(std::string_view user) {
+  auto bad = [&](std::string why) -> Result<void> {
+    return Error::usage("--user " + shlex::quote(user) + ": " + why,
+                        "Give a user name (e.g. app, www-data) or a numeric UID.");
+  };
+  if (user.empty()) return bad("empty");
+  if (user.size() > 32) return bad("longer than 32 characters");
+  if (std::all_of(user.begin(), user.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (user.size() > 10 || std::stoull(std::string(user)) > 4294967294ull) {
+      return bad("not a UID");
+    }
+    return ok();
+  }
+  std::string_view body = user.back() == '$' ? user.substr(0, user.size() - 1) : user;
+  if (body.empty() || (body[0] >= '0' && body[0] <= '9') || body[0] == '-' || body[0] == '.') {
+    return bad("a user name starts with a letter or '_'");
+  }
+  for (char c : body) {
+    if (!is_name_char(c)) return bad("not a user name (letters, digits, '.', '_', '-' only)");
+  }
+  return ok();
+}
+
+Error run_as_error(const RunAsFailure& failure, std::string_view user, std::string_view where) {
+  const std::string who = "\"" + std::string(user) + "\"";
+  if (failure.kind == RunAsFailure::Kind::unknown_user) {
+    Error e;
+    e.kind = ErrorKind::run_as;
+    e.message = "user " + who + " does not exist in " + std::string(where) + " (id " +
+                std::string(user) + " failed and /etc/passwd has no such user)";
+    return e;
+  }
+  std::vector<std::string> failed, missing;
+  for (const auto& s : kSwitchers) {
+    if (s.letter == 'q') continue;  // setpriv once
+    std::string name = tool_name(s.letter);
+    if (failure.failed_tools.find(s.letter) != std::string::npos) {
+      failed.push_back(name);
+    } else {
+      missing.push_back(name);
+    }
+  }
+  Error e;
+  e.kind = ErrorKind::run_as;
+  e.message = "cannot run as " + who + " in " + std::string(where) + ": ";
+  if (failed.empty()) {
+    e.message += "the image has none of " + list_words(missing, ", ");
+  } else {
+    e.message += list_words(failed, " and ") + (failed.size() == 1 ? " fails" : " fail") +
+                 " to switch to it, and the image has none of " + list_words(missing, ", ");
+  }
+  return e;
+}
+
+std::string run_as_prelude(const std::string& user, const std::string& nonce, bool exec_form) {
+  const std::string& m = nonce;
+  std::string s;
+  // 1. Who: `id USER` (the name service, LDAP included), else /etc/passwd read by the shell
+  // itself (images without `id`; busybox's id takes no numeric UID). HOME from /etc/passwd.
+  s += "u=" + shlex::quote(user) + "; i=; g=; n=; h=/; f=; w=; X=; ";
+  s += "if command -v id >/dev/null 2>&1 && x=$(id \"$u\" 2>/dev/null); then ";
+  s += "case $x in uid=[0-9]*) i=${x#uid=}; i=${i%%[!0-9]*}; g=${x#*gid=}; g=${g%%[!0-9]*};; "
+       "esac; ";
+  s += "case $x in uid=[0-9]*\"(\"*) n=${x#uid=*\"(\"}; n=${n%%\")\"*};; esac; fi; ";
+  s += "if [ -r /etc/passwd ]; then while IFS=: read -r pn px pi pg pc ph ps; do ";
+  s += "if [ \"$pn\" = \"$u\" ] || [ \"$pi\" = \"$u\" ] || "
+       "{ [ -n \"$i\" ] && [ \"$pi\" = \"$i\" ]; }; then ";
+  s += "if [ -z \"$i\" ]; then i=$pi; g=$pg; n=$pn; fi; h=${ph:-/}; break; fi; "
+       "done </etc/passwd; fi; ";
+  s += "[ -n \"$n\" ] || n=$i; ";
+  s += "if [ -z \"$i\" ] || [ -z \"$g\" ]; then printf '" + m + ":Uu:'; exit 125; fi; ";
+  // 2. How: ecsh_as runs "$@" as the user by way $w; $X is `exec` once the way is known
+  // (interactive) and empty while probing.
+  s += "ecsh_as() { case $w in ";
+  for (const auto& sw : kSwitchers) {
+    s += std::string(1, sw.letter) + ") $X " + sw.run + ";; ";
+  }
+  s += "esac; }; ";
+  // 3. The first way that exists and works, tried with a no-op run as the user.
+  s += "for y in";
+  for (const auto& sw : kSwitchers) s += std::string(" ") + sw.letter;
+  s += "; do case $y in ";
+  for (const auto& sw : kSwitchers) {
+    s += std::string(1, sw.letter) + ") k=" + sw.program + ";; ";
+  }
+  s += "esac; command -v $k >/dev/null 2>&1 || continue; w=$y; "
+       "if ecsh_as /bin/sh -c : </dev/null >/dev/null 2>&1; then break; fi; w=; "
+       "case $y in p) ;; q) f=${f}p;; *) f=$f$y;; esac; done; ";
+  s += "if [ -z \"$w\" ]; then printf '" + m + ":Ut%s:' \"$f\"; exit 125; fi; ";
+  s += "export HOME=\"$h\" USER=\"$n\" LOGNAME=\"$n\"; ";
+  if (exec_form) s += "X=exec; ";
+  return s;
+}
+
 RemoteCommand wrap_one_shot(const std::vector<std::string>& words, StdinMode stdin_mode,
-                            std::string nonce) {
+                            std::string nonce, const std::string& user) {
   const std::string& m = nonce;  // hex only: safe unquoted in the script
-  std::string run = shlex::join(words);
+  std::string run = (user.empty() ? "" : "ecsh_as ") + shlex::join(words);
   std::string input = stdin_mode == StdinMode::forward ? "ecsh_in | " : "";
   std::string no_input = stdin_mode == StdinMode::forward ? "" : " </dev/null";
   std::string script;
+  if (!user.empty()) script += run_as_prelude(user, m, false);
   if (stdin_mode == StdinMode::forward) {
     // The terminal decoder needs canonical input with ^V (literal next) and ^D (end of file),
     // the pty's defaults, stated here; and no software flow control: the kernel looks ahead in
@@ -78,9 +223,70 @@ RemoteCommand wrap_one_shot(const std::vector<std::string>& words, StdinMode std
   return out;
 }
 
-std::string interactive_shell_command() {
-  return shlex::join(
-      {"/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"});
+std::string interactive_shell_command(const std::string& user, const std::string& nonce) {
+  if (user.empty()) {
+    return shlex::join(
+        {"/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"});
+  }
+  std::string script = run_as_prelude(user, nonce, true);
+  script += "printf '" + nonce + ":Uy:'; ";
+  script += "if command -v bash >/dev/null 2>&1; then ecsh_as bash; else ecsh_as sh; fi";
+  return shlex::join({"/bin/sh", "-c", script});
+}
+
+RunAsHeader parse_run_as_header(std::string_view h, std::size_t& length, RunAsFailure& failure) {
+  // "U" + one of u, t, y + up to 6 tool letters + ":".
+  constexpr std::size_t kMax = 9;
+  if (h.empty()) return RunAsHeader::incomplete;
+  if (h[0] != 'U') return RunAsHeader::invalid;
+  if (h.size() < 2) return RunAsHeader::incomplete;
+  if (h[1] != 'u' && h[1] != 't' && h[1] != 'y') return RunAsHeader::invalid;
+  std::size_t i = 2;
+  for (; i < h.size() && i < kMax && h[i] != ':'; ++i) {
+    if (std::string_view("prsbc").find(h[i]) == std::string_view::npos) {
+      return RunAsHeader::invalid;
+    }
+  }
+  if (i == h.size()) return i < kMax ? RunAsHeader::incomplete : RunAsHeader::invalid;
+  if (h[i] != ':') return RunAsHeader::invalid;
+  length = i + 1;
+  if (h[1] == 'y') return i == 2 ? RunAsHeader::ok : RunAsHeader::invalid;
+  failure.kind = h[1] == 'u' ? RunAsFailure::Kind::unknown_user : RunAsFailure::Kind::no_tool;
+  failure.failed_tools.assign(h.substr(2, i - 2));
+  return RunAsHeader::failed;
+}
+
+std::string RunAsGate::feed(std::string_view bytes) {
+  if (open_) return std::string(bytes);
+  if (failure_) return {};
+  held_.append(bytes);
+  for (std::size_t from = 0;;) {
+    auto pos = held_.find(marker_, from);
+    if (pos == std::string::npos) return {};
+    std::size_t length = 0;
+    RunAsFailure f;
+    auto h = parse_run_as_header(std::string_view(held_).substr(pos + marker_.size()), length, f);
+    if (h == RunAsHeader::incomplete) return {};
+    if (h == RunAsHeader::invalid) {
+      from = pos + 1;
+      continue;
+    }
+    if (h == RunAsHeader::failed) {
+      failure_ = std::move(f);
+      held_.clear();
+      return {};
+    }
+    open_ = true;
+    std::string out = held_.substr(0, pos) + held_.substr(pos + marker_.size() + length);
+    held_.clear();
+    return out;
+  }
+}
+
+std::string RunAsGate::flush() {
+  std::string out;
+  out.swap(held_);
+  return out;
 }
 
 OutputDemux::OutputDemux(std::string nonce) : marker_(std::move(nonce) + ":") {}
@@ -108,6 +314,23 @@ OutputDemux::Chunk OutputDemux::feed(std::string_view bytes) {
         return out;
       }
       std::size_t header = pos + marker_.size();
+      if (pending_.size() > header && pending_[header] == 'U') {
+        // --user could not be used: nothing ran ("U<why><tools>:").
+        std::size_t length = 0;
+        RunAsFailure f;
+        auto h = parse_run_as_header(std::string_view(pending_).substr(header), length, f);
+        if (h == RunAsHeader::incomplete) return out;
+        if (h == RunAsHeader::failed) {
+          preamble_.append(pending_, 0, pos);
+          pending_.clear();
+          run_as_failure_ = std::move(f);
+          state_ = State::done;
+          return out;
+        }
+        preamble_.append(pending_, 0, header);
+        pending_.erase(0, header);
+        continue;
+      }
       if (pending_.size() < header + 4) return out;  // "S<t><d>:" not complete yet
       std::string_view h(pending_.data() + header, 4);
       if (h[0] == 'S' && (h[1] == '0' || h[1] == '1') &&

@@ -4,6 +4,8 @@
 #include "ecsh/common/crypto.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include <cmath>
@@ -21,6 +23,11 @@ TaskResult unreachable_result(const Unreachable& u) {
 }
 
 int exit_status(const std::vector<TaskResult>& results) {
+  // --user could be used nowhere: nothing ran (251, as exec's).
+  if (!results.empty() && std::all_of(results.begin(), results.end(),
+                                      [](const TaskResult& r) { return r.error_code == "user"; })) {
+    return 251;
+  }
   for (const auto& r : results) {
     if (!r.exit_code || *r.exit_code != 0) return 1;
   }

@@ -22,7 +22,7 @@ struct TaskResult {
   double seconds = 0;      // from the first ExecuteCommand to the end (0 when not tried)
   std::string error;       // why there is no exit code, one line
   std::string fix;         // what to do about it, one line (may be empty)
-  std::string error_code;  // the AWS error code, or "timeout", "unreachable"
+  std::string error_code;  // the AWS error code, or "timeout", "unreachable", "user"
   int sessions = 0;        // sessions started (2 when the first failed and was retried)
   bool timed_out = false;
 };
@@ -30,7 +30,8 @@ struct TaskResult {
 // The result of a task known to be unreachable before trying.
 TaskResult unreachable_result(const Unreachable& u);
 
-// 0 when every task exited 0; otherwise 1 (the table says which).
+// 0 when every task exited 0; 251 when --user could be used on none (error_code "user": nothing
+// ran); otherwise 1 (the table says which).
 int exit_status(const std::vector<TaskResult>& results);
 
 // "420 ms", "4.20 s", "12.3 s", "2 min 05 s".

@@ -219,6 +219,7 @@ Awaitable<void> run_task(Fleet& f, std::size_t i, std::shared_ptr<connect::Sessi
     };
     starter.ended_hint = "The task may have stopped; check it with: ecsh doctor -c " +
                          target.cluster_name + " -t " + target.task.id;
+    starter.where = connect::container_description(resolved);
     ++result.sessions;
     auto r = co_await connect::run_one_shot_io(f.client, starter, f.words, f.options.settings, io);
     if (r) {
@@ -239,7 +240,7 @@ Awaitable<void> run_task(Fleet& f, std::size_t i, std::shared_ptr<connect::Sessi
       result.error = e.message;
       result.fix = e.hint;
     }
-    result.error_code = e.code.empty() ? "session" : e.code;
+    result.error_code = e.kind == ErrorKind::run_as ? "user" : e.code.empty() ? "session" : e.code;
     break;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

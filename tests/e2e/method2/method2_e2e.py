@@ -27,6 +27,14 @@ INSTANCE = "i-0ec5a0d0000000042"
 IMAGE = dockerd.TEST_IMAGE
 # The same busybox with a `script` (util-linux's, as far as the agent's lookup goes).
 SCRIPT_IMAGE = "ecsh-test/busybox-script:1"
+# The same busybox with users: its setpriv cannot switch users, its su can.
+USERS_IMAGE = "ecsh-test/busybox-users:1"
+USERS_FILES = {
+    "etc/passwd": b"root:x:0:0:root:/root:/bin/sh\n"
+                  b"app:x:1000:1000:app:/tmp:/bin/sh\n"
+                  b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    "etc/group": b"root:x:0:\napp:x:1000:\nnogroup:x:65534:\n",
+}
 AUDIT_GROUP = "/ecs/exec-audit"
 NO_SSM_INFO_KEY, NO_SSM_INFO_SECRET = "AKIAECSHNOSSMINFO001", "no-ssm-info-secret"
 check = Checks()
@@ -75,6 +83,10 @@ def scenario():
                 {"name": "sidecar", "image": IMAGE, "command": sleep, "essential": True}]},
             {"family": "scripted", "requiresCompatibilities": ["EC2"], "containerDefinitions": [
                 {"name": "app", "image": SCRIPT_IMAGE, "command": sleep, "essential": True}]},
+            # The container runs as app; ECS Exec sessions run as root all the same.
+            {"family": "users", "requiresCompatibilities": ["EC2"], "containerDefinitions": [
+                {"name": "app", "image": USERS_IMAGE, "command": sleep, "essential": True,
+                 "user": "app"}]},
             {"family": "ghost", "requiresCompatibilities": ["EC2"], "containerDefinitions": [
                 {"name": "app", "image": "ecsh-test/not-imported:1", "command": sleep}]}],
         "services": [
@@ -83,6 +95,8 @@ def scenario():
             {"cluster": "audit", "name": "plain", "task_definition": "api", "desired_count": 1,
              "launch_type": "EC2", "enable_execute_command": True},
             {"cluster": "audit", "name": "scripted", "task_definition": "scripted",
+             "desired_count": 1, "launch_type": "EC2", "enable_execute_command": True},
+            {"cluster": "audit", "name": "users", "task_definition": "users",
              "desired_count": 1, "launch_type": "EC2", "enable_execute_command": True},
             {"cluster": "legacy", "name": "old", "task_definition": "api", "desired_count": 1,
              "launch_type": "EC2", "enable_execute_command": False}],
@@ -123,6 +137,7 @@ def main():
     try:
         engine.import_busybox()
         engine.import_busybox(SCRIPT_IMAGE, {"bin/script": b"#!/bin/sh\nexit 0\n"})
+        engine.import_busybox(USERS_IMAGE, USERS_FILES)
         sb = Sandbox(opts.sandbox, scenario=scenario(),
                      args=["--runtime", "docker", "--docker-host", engine.host,
                            "--agent-pacing", "none"]).start()
@@ -336,6 +351,41 @@ def main():
                   f"works and the transcript {'lands' if lands else 'does not land'}",
                   f"rc={r.returncode} out={r.stdout!r} found={found} err={r.stderr[-300:]!r} "
                   f"sandbox: {sb.stderr_text()[-600:]}")
+
+        # --user in a busybox image (busybox's setpriv fails, its su works), by every way in.
+        users = ["exec", "-c", "audit", "-s", "users"]
+        for name, extra in (("ECS Exec", ["--via", "ecs"]), ("SSM", ["--via", "ec2"]),
+                            ("ssh", ["--via", "ec2"] + ssh_args)):
+            r = subprocess.run([ecsh, "--endpoint-url", sb.url] + users + extra +
+                               ["--user", "nobody", "--", "id", "-u"], env=env,
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+            check(r.returncode == 0 and r.stdout == b"65534\n",
+                  f"{name}: --user nobody -- id -u prints 65534 in a busybox image",
+                  f"rc={r.returncode} out={r.stdout!r} err={r.stderr[-300:]!r}")
+        r = subprocess.run([ecsh, "--endpoint-url", sb.url] + users + ["--", "id", "-u"], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        check(r.returncode == 0 and r.stdout == b"0\n",
+              "ECS Exec runs as root in a container whose definition names another user",
+              f"rc={r.returncode} out={r.stdout!r} err={r.stderr[-300:]!r}")
+        r = subprocess.run([ecsh, "--endpoint-url", sb.url] + users +
+                           ["--user", "ecsh-no-such-user", "--", "id", "-u"], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        check(r.returncode == 251 and r.stderr.count(b"\n") == 1 and
+              b'user "ecsh-no-such-user" does not exist' in r.stderr,
+              "an unknown user in a busybox image: one line, exit status 251",
+              f"rc={r.returncode} err={r.stderr[-300:]!r}")
+        local = os.path.join(sb.dir, "user-payload.txt")
+        with open(local, "w") as f:
+            f.write("copied as nobody\n")
+        r = subprocess.run([ecsh, "--endpoint-url", sb.url, "cp", "-c", "audit", "-s", "users",
+                            "-q", "--user", "nobody", local, ":/tmp/user-payload.txt"], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        s = subprocess.run([ecsh, "--endpoint-url", sb.url] + users +
+                           ["--", "stat", "-c", "%u", "/tmp/user-payload.txt"], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        check(r.returncode == 0 and s.stdout == b"65534\n",
+              "cp --user nobody into a busybox image: the file is nobody's",
+              f"rc={r.returncode} err={r.stderr[-300:]!r} stat={s.stdout!r} {s.stderr!r}")
 
         # A missing image fails the task as ECS does.
         run = call(sb, "ecs", "run-task", "--cluster", "prod", "--task-definition", "ghost",
