@@ -25,6 +25,7 @@
 
 #include <sys/prctl.h>
 #include <unistd.h>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -316,7 +317,10 @@ int main(int argc, char** argv) {
   sandbox.add_module(std::move(ecs));
   sandbox.add_module(sb::ssm::make_ssm_module(
       sessions, [ecs_view](const std::string& t) { return ecs_view->resolve_target(t); },
-      [ecs_view] { return ecs_view->managed_instances(); }));
+      [ecs_view] { return ecs_view->managed_instances(); },
+      sb::ssm::SessionPreferences{
+          std::chrono::seconds(idle_timeout_s),
+          std::chrono::seconds(static_cast<long long>(std::ceil(max_session_duration_s)))}));
   sb::TlsFiles tls_files;
   if (tls || !tls_cert.empty()) {
     if (tls) {

@@ -73,8 +73,37 @@ std::string session_arn(const RequestContext& ctx, const std::string& id) {
 
 class SsmModule final : public ServiceModule {
  public:
-  SsmModule(SessionRegistry& s, TargetResolver r, InstanceLister i)
-      : sessions_(s), resolve_(std::move(r)), instances_(std::move(i)) {}
+  SsmModule(SessionRegistry& s, TargetResolver r, InstanceLister i, SessionPreferences p)
+      : sessions_(s), resolve_(std::move(r)), instances_(std::move(i)), preferences_(p) {}
+
+  bool preferences_saved() const {
+    return preferences_.idle_timeout != std::chrono::minutes(20) ||
+           preferences_.max_session_duration.count() > 0;
+  }
+
+  // The document as the console saves it (Standard_Stream, the inputs as strings of minutes).
+  std::string preferences_content() const {
+    auto minutes = [](std::chrono::seconds s) { return std::to_string((s.count() + 59) / 60); };
+    json::object inputs{{"s3BucketName", ""},
+                        {"s3KeyPrefix", ""},
+                        {"s3EncryptionEnabled", true},
+                        {"cloudWatchLogGroupName", ""},
+                        {"cloudWatchEncryptionEnabled", true},
+                        {"cloudWatchStreamingEnabled", false},
+                        {"idleSessionTimeout", minutes(preferences_.idle_timeout)},
+                        {"maxSessionDuration", preferences_.max_session_duration.count() > 0
+                                                   ? minutes(preferences_.max_session_duration)
+                                                   : std::string()},
+                        {"kmsKeyId", ""},
+                        {"runAsEnabled", false},
+                        {"runAsDefaultUser", ""},
+                        {"shellProfile", json::object{{"windows", ""}, {"linux", ""}}}};
+    json::object doc{{"schemaVersion", "1.0"},
+                     {"description", "Document to hold regional settings for Session Manager"},
+                     {"sessionType", "Standard_Stream"},
+                     {"inputs", std::move(inputs)}};
+    return json::serialize(doc);
+  }
 
   std::string name() const override { return "ssm"; }
   void attach(const ModuleEnvironment& env) override { clock_ = env.clock; }
@@ -172,6 +201,22 @@ class SsmModule final : public ServiceModule {
           }
           return json::object{{"Sessions", out}};
         });
+    add("GetDocument",
+        [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
+          std::string name = get(req, "Name");
+          BOOST_OUTCOME_TRY(ctx.authorize(
+              "ssm:GetDocument", "arn:aws:ssm:" + ctx.region + ":000000000000:document/" + name));
+          if (name != "SSM-SessionManagerRunShell" || !preferences_saved()) {
+            return ApiError::client("InvalidDocument",
+                                    "Document with name " + name + " does not exist.");
+          }
+          return json::object{{"Name", name},
+                              {"DocumentVersion", "1"},
+                              {"Status", "Active"},
+                              {"Content", preferences_content()},
+                              {"DocumentType", "Session"},
+                              {"DocumentFormat", "JSON"}};
+        });
     add("DescribeInstanceInformation",
         [this](RequestContext& ctx, const json::object&) -> ApiResult<json::value> {
           BOOST_OUTCOME_TRY(ctx.authorize("ssm:DescribeInstanceInformation", "*"));
@@ -199,14 +244,17 @@ class SsmModule final : public ServiceModule {
   SessionRegistry& sessions_;
   TargetResolver resolve_;
   InstanceLister instances_;
+  SessionPreferences preferences_;
   std::function<std::chrono::system_clock::time_point()> clock_;
 };
 
 }  // namespace
 
 std::unique_ptr<ServiceModule> make_ssm_module(SessionRegistry& sessions, TargetResolver resolve,
-                                               InstanceLister instances) {
-  return std::make_unique<SsmModule>(sessions, std::move(resolve), std::move(instances));
+                                               InstanceLister instances,
+                                               SessionPreferences preferences) {
+  return std::make_unique<SsmModule>(sessions, std::move(resolve), std::move(instances),
+                                     preferences);
 }
 
 }  // namespace ecsh::sandbox::ssm

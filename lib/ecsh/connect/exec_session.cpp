@@ -3,6 +3,7 @@
 #include "ecsh/common/crypto.hpp"
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
+#include "ecsh/common/wakeup.hpp"
 #include "ecsh/connect/session_ending.hpp"
 #include "ecsh/exec/remote_command.hpp"
 #include "ecsh/term/escape.hpp"
@@ -359,9 +360,43 @@ Awaitable<Result<int>> run_terminal_session(aws::AwsClient& client, const Sessio
       if (!sent) co_return;
     }
   };
+  // A known maximum session duration (the account's Session Manager preferences) is warned of a
+  // minute before it ends the session. Best effort: without ssm:GetDocument, or without saved
+  // preferences (InvalidDocument), nothing is said. Not in plugin mode, as the plugin.
+  const auto opened = std::chrono::steady_clock::now();
+  asio::steady_timer warn_at(executor);
+  bool session_over = false;
+  bool warner_done = settings.plugin_messages;
+  Wakeup warner_finished(executor);
+  auto warn_before_max_duration = [&]() -> Awaitable<void> {
+    json::object req{{"Name", "SSM-SessionManagerRunShell"}};
+    auto doc = co_await client.json_call(aws::services::ssm(), "GetDocument", req);
+    std::optional<std::chrono::minutes> limit;
+    if (doc) {
+      if (auto* content = doc.value().if_contains("Content"); content && content->is_string()) {
+        limit = max_session_duration_of(content->as_string());
+      }
+    } else {
+      log::debug("session preferences: {}", doc.error().message);
+    }
+    if (limit && !session_over) {
+      warn_at.expires_at(opened + *limit - std::chrono::minutes(1));
+      auto [ec] = co_await warn_at.async_wait(use_awaitable_nothrow);
+      if (!ec && !session_over) {
+        auto left = opened + *limit - std::chrono::steady_clock::now();
+        term::write_all(settings.stderr_fd, "\r\n" + max_duration_warning(*limit, left) + "\r\n");
+      }
+    }
+    warner_done = true;
+    warner_finished.notify();
+  };
   asio::co_spawn(executor, pump_keys(), asio::detached);
   asio::co_spawn(executor, pump_sizes(), asio::detached);
+  if (!warner_done) asio::co_spawn(executor, warn_before_max_duration(), asio::detached);
   auto end = co_await transport->run();
+  session_over = true;
+  warn_at.cancel();
+  while (!warner_done) co_await warner_finished.wait();
   reader.cancel();
   winch.cancel();
   if (raw) raw->restore();

@@ -4,6 +4,9 @@
 #include "ecsh/session/ending.hpp"
 
 #include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include <charconv>
 
 namespace ecsh::connect {
 
@@ -13,6 +16,7 @@ std::string format_duration(std::chrono::steady_clock::duration d) {
   if (s < 60) return fmt::format("{} s", s);
   auto m = (s + 30) / 60;  // to the nearest minute
   if (m < 60) return fmt::format("{} min", m);
+  if (m % 60 == 0) return fmt::format("{} h", m / 60);
   return fmt::format("{} h {:02} min", m / 60, m % 60);
 }
 
@@ -36,6 +40,31 @@ std::optional<Error> service_ending(const SessionEnd& end, const EndingAdvice& a
       break;
   }
   return std::nullopt;
+}
+
+std::optional<std::chrono::minutes> max_session_duration_of(std::string_view content) {
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(content, ec);
+  if (ec || !doc.is_object()) return std::nullopt;
+  auto* inputs = doc.as_object().if_contains("inputs");
+  if (!inputs || !inputs->is_object()) return std::nullopt;
+  auto* value = inputs->as_object().if_contains("maxSessionDuration");
+  if (!value || !value->is_string()) return std::nullopt;
+  std::string_view text = value->as_string();
+  int minutes = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), minutes);
+  // The console accepts 1 to 1440 minutes.
+  if (err != std::errc() || end != text.data() + text.size() || minutes < 1 || minutes > 1440) {
+    return std::nullopt;
+  }
+  return std::chrono::minutes(minutes);
+}
+
+std::string max_duration_warning(std::chrono::minutes limit,
+                                 std::chrono::steady_clock::duration left) {
+  return "ecsh: Session Manager ends this session in " + format_duration(left) +
+         " (its maximum session duration, " + format_duration(limit) +
+         "); save your work, then start a new one.";
 }
 
 Error resume_failure(const Error& e) {

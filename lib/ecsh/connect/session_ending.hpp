@@ -26,7 +26,16 @@ std::optional<Error> service_ending(const SessionEnd& end, const EndingAdvice& a
 Error resume_failure(const Error& resume_error);
 Error ended_while_reconnecting();
 
-// "3 min", "20 min", "1 h 05 min", "12 s".
+// Session Manager's maximum session duration from its preferences document's Content
+// (SSM-SessionManagerRunShell: inputs.maxSessionDuration, minutes as a string, "" for none);
+// nothing when there is none or the content is not that document.
+std::optional<std::chrono::minutes> max_session_duration_of(std::string_view content);
+
+// The line an interactive session prints when its known maximum duration is `left` away.
+std::string max_duration_warning(std::chrono::minutes limit,
+                                 std::chrono::steady_clock::duration left);
+
+// "12 s", "3 min", "20 min", "1 h", "1 h 05 min".
 std::string format_duration(std::chrono::steady_clock::duration d);
 
 }  // namespace ecsh::connect

@@ -7,6 +7,7 @@ Session Manager's idle timeout (247) and maximum session duration (248), the tas
 the session terminated elsewhere (250). A session that ends takes its command with it."""
 import argparse
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -225,6 +226,25 @@ def endings(opts):
         check(p.returncode == 248 and "maximum session duration" in line,
               "the maximum session duration: exit 248, says so (even while busy)",
               (p.returncode, err[-300:]))
+
+        # The preference as AWS keeps it (whole minutes), read by the real AWS CLI.
+        rc, doc, err = aws(sb, "ssm", "get-document", "--name", "SSM-SessionManagerRunShell")
+        content = json.loads(doc["Content"]) if rc == 0 else {}
+        check(content.get("inputs", {}).get("maxSessionDuration") == "1",
+              "aws ssm get-document shows the preference (maxSessionDuration in minutes)",
+              (rc, doc, err[-300:]))
+        # An interactive session knows the limit and warns a minute before (here: at once).
+        tmux = Tmux(env())
+        try:
+            tmux.start(f"{os.path.abspath(opts.ecsh)} --endpoint-url {sb.url} exec {' '.join(TGT)}"
+                       "; echo ECSH_EXIT=$?; sleep 60")
+            tmux.wait_for("ECSH_EXIT=", timeout=30)
+            screen = tmux.screen()
+            check("ends this session in" in screen and "ECSH_EXIT=248" in screen,
+                  "an interactive session warns before its maximum duration, then exits 248",
+                  screen[-600:])
+        finally:
+            tmux.kill()
     finally:
         sb.cleanup()
 

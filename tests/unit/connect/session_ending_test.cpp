@@ -73,5 +73,25 @@ TEST(SessionEndingText, DurationsReadAsPeopleSayThem) {
   EXPECT_EQ(format_duration(20min + 10s), "20 min");
   EXPECT_EQ(format_duration(19min + 45s), "20 min");
   EXPECT_EQ(format_duration(1h + 5min), "1 h 05 min");
+  EXPECT_EQ(format_duration(2h), "2 h");
   EXPECT_EQ(format_duration(-3s), "0 s");
+}
+
+// The preferences document as the console saves it; only a real limit counts.
+TEST(SessionEndingText, TheMaximumDurationComesFromThePreferences) {
+  auto doc = [](std::string value) {
+    return R"({"schemaVersion":"1.0","sessionType":"Standard_Stream","inputs":)"
+           R"({"idleSessionTimeout":"20","maxSessionDuration":")" +
+           value + R"(","runAsEnabled":false}})";
+  };
+  EXPECT_EQ(max_session_duration_of(doc("60")), std::chrono::minutes(60));
+  EXPECT_FALSE(max_session_duration_of(doc("")));      // no limit
+  EXPECT_FALSE(max_session_duration_of(doc("0")));     // not a value the console takes
+  EXPECT_FALSE(max_session_duration_of(doc("1441")));  // above its 24 h
+  EXPECT_FALSE(max_session_duration_of(doc("6O")));
+  EXPECT_FALSE(max_session_duration_of("not json"));
+  EXPECT_FALSE(max_session_duration_of(R"({"inputs":{}})"));
+  EXPECT_EQ(max_duration_warning(std::chrono::minutes(60), 1min),
+            "ecsh: Session Manager ends this session in 1 min (its maximum session duration, 1 "
+            "h); save your work, then start a new one.");
 }
