@@ -18,9 +18,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import Checks, Tmux, wait  # noqa: E402
 from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
-
-SSM_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-               "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+from exec_e2e import SSM_ACTIONS  # noqa: E402
 
 
 def scenario():
@@ -187,6 +185,19 @@ def silent_drop(opts):
         sb.cleanup()
 
 
+def left_alone(opts, sb, tgt):
+    """An interactive shell in tmux that nobody types into, until ecsh ends; the screen, with
+    ECSH_EXIT=<its exit status> after it."""
+    tmux = Tmux(env())
+    try:
+        tmux.start(f"{os.path.abspath(opts.ecsh)} --endpoint-url {sb.url} exec {' '.join(tgt)}"
+                   "; echo ECSH_EXIT=$?; sleep 60")
+        tmux.wait_for("ECSH_EXIT=", timeout=30)
+        return tmux.screen()
+    finally:
+        tmux.kill()
+
+
 def endings(opts):
     """Each ending: one line naming the cause and what to do, and its own exit code."""
     sb = Sandbox(opts.sandbox, scenario(),
@@ -203,16 +214,9 @@ def endings(opts):
               running_sleepers(4242))
 
         # An interactive shell left alone: the same, after the terminal is given back.
-        tmux = Tmux(env())
-        try:
-            tmux.start(f"{os.path.abspath(opts.ecsh)} --endpoint-url {sb.url} exec {' '.join(TGT)}"
-                       "; echo ECSH_EXIT=$?; sleep 60")
-            tmux.wait_for("ECSH_EXIT=", timeout=30)
-            screen = tmux.screen()
-            check("ECSH_EXIT=247" in screen and "idle timeout" in screen,
-                  "an idle interactive shell: exit 247 with the cause", screen[-600:])
-        finally:
-            tmux.kill()
+        screen = left_alone(opts, sb, TGT)
+        check("ECSH_EXIT=247" in screen and "idle timeout" in screen,
+              "an idle interactive shell: exit 247 with the cause", screen[-600:])
     finally:
         sb.cleanup()
 
@@ -234,17 +238,10 @@ def endings(opts):
               "aws ssm get-document shows the preference (maxSessionDuration in minutes)",
               (rc, doc, err[-300:]))
         # An interactive session knows the limit and warns a minute before (here: at once).
-        tmux = Tmux(env())
-        try:
-            tmux.start(f"{os.path.abspath(opts.ecsh)} --endpoint-url {sb.url} exec {' '.join(TGT)}"
-                       "; echo ECSH_EXIT=$?; sleep 60")
-            tmux.wait_for("ECSH_EXIT=", timeout=30)
-            screen = tmux.screen()
-            check("ends this session in" in screen and "ECSH_EXIT=248" in screen,
-                  "an interactive session warns before its maximum duration, then exits 248",
-                  screen[-600:])
-        finally:
-            tmux.kill()
+        screen = left_alone(opts, sb, TGT)
+        check("ends this session in" in screen and "ECSH_EXIT=248" in screen,
+              "an interactive session warns before its maximum duration, then exits 248",
+              screen[-600:])
     finally:
         sb.cleanup()
 
