@@ -39,4 +39,13 @@ Result<std::unique_ptr<AwsContext>> make_aws_context(asio::any_io_executor execu
   return ctx;
 }
 
+connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes) {
+  connect::ExecSettings s;
+  s.http = aws::HttpOptions::from_environment();
+  s.http.verify_tls = ctx.settings.verify_tls;
+  s.http.ca_bundle = ctx.settings.ca_bundle;
+  s.escapes = escapes;
+  return s;
+}
+
 }  // namespace ecsh::cli

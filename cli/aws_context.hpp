@@ -7,6 +7,7 @@
 #include "ecsh/aws/credentials.hpp"
 #include "ecsh/aws/http_client.hpp"
 #include "ecsh/aws/settings.hpp"
+#include "ecsh/connect/exec_session.hpp"
 
 #include <memory>
 
@@ -22,5 +23,9 @@ struct AwsContext {
 
 Result<std::unique_ptr<AwsContext>> make_aws_context(asio::any_io_executor executor,
                                                      const GlobalOptions& global);
+
+// A session's settings from the context: TLS as the API calls have it; `escapes`: ~. and ~? in
+// interactive sessions.
+connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
 
 }  // namespace ecsh::cli

@@ -20,8 +20,6 @@
 
 namespace ecsh::cli {
 
-connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
-
 namespace {
 
 struct CpOptions {

@@ -16,8 +16,6 @@
 namespace ecsh::cli {
 
 extern const char* const kDemoScenario;
-connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
-
 namespace {
 
 struct DemoOptions {

@@ -2,9 +2,11 @@
 #include "cli/command.hpp"
 #include "cli/doctor_run.hpp"
 #include "cli/target_options.hpp"
+#include "ecsh/connect/probe.hpp"
 #include "ecsh/doctor/checks.hpp"
 #include "ecsh/doctor/diagnose.hpp"
 #include "ecsh/doctor/gather.hpp"
+#include "ecsh/exec/remote_command.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -17,7 +19,72 @@ namespace {
 
 struct DoctorOptions {
   ecs::TargetSpec target;
+  bool probe = false;
+  std::string user;
 };
+
+// The container the probe tries: the one doctor judged, or -n's, by exec's own rules.
+Awaitable<Result<ecs::ResolvedTarget>> probe_target(aws::AwsClient& client, const DoctorRun& run,
+                                                    const ecs::TargetSpec& spec) {
+  if (!run.scope.task) {
+    Error e = Error::usage("no running task to probe in " +
+                               (run.scope.service.empty() ? "cluster " + run.scope.cluster_name
+                                                          : "service " + run.scope.service),
+                           "Start one, or name a task with -t.");
+    co_return e;
+  }
+  ecs::TargetSpec one;
+  one.cluster = run.scope.cluster_arn;
+  one.task = run.scope.task->arn;
+  one.container = spec.container;
+  co_return co_await ecs::resolve_target(client, one, nullptr);
+}
+
+connect::ProbeReport probe_not_run(Error why) {
+  connect::ProbeReport r;
+  r.failed_phase = connect::probe_phase_names().front();
+  r.error = std::move(why);
+  return r;
+}
+
+void print_probe_text(const connect::ProbeReport& p, const std::string& where, bool checks_ok) {
+  fmt::print("\nProbe: a real session running `true` in {}\n", where);
+  for (const auto& phase : p.phases) {
+    fmt::print("  ✓ {} ({:.0f} ms)\n", phase.name, phase.ms);
+  }
+  if (p.ok) {
+    fmt::print("Probe: ECS Exec works.\n");
+    return;
+  }
+  std::string why = p.error ? p.error->message : std::string("no answer");
+  fmt::print("  ✗ {}: {}\n", p.failed_phase, why);
+  if (p.error && !p.error->hint.empty()) fmt::print("      {}\n", p.error->hint);
+  if (checks_ok) {
+    fmt::print(
+        "Probe: every check is green, yet the session failed at {}: a cause no API shows (the "
+        "agent's own network or logs; `ecsh why` and the container's logs may say more).\n",
+        p.failed_phase);
+  } else {
+    fmt::print("Probe: failed at {}, as the checks above predict.\n", p.failed_phase);
+  }
+}
+
+boost::json::object probe_json(const connect::ProbeReport& p) {
+  boost::json::array phases;
+  for (const auto& phase : p.phases) {
+    phases.push_back(boost::json::object{{"name", phase.name}, {"ms", phase.ms}});
+  }
+  boost::json::object o{{"ok", p.ok}, {"phases", std::move(phases)}};
+  o["failed_phase"] =
+      p.failed_phase.empty() ? boost::json::value(nullptr) : boost::json::value(p.failed_phase);
+  if (p.error) {
+    o["error"] = boost::json::object{
+        {"message", p.error->message}, {"code", p.error->code}, {"hint", p.error->hint}};
+  } else {
+    o["error"] = nullptr;
+  }
+  return o;
+}
 
 const char* symbol(doctor::Status s) {
   switch (s) {
@@ -172,17 +239,42 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody&
       "doctor",
       "Check every prerequisite of ECS Exec for a service or task, and say how to fix it");
   add_target_options(*cmd, options.target);
+  cmd->add_flag("--probe", options.probe,
+                "After the checks, open a real session and run `true` in the container, timing "
+                "each phase (finds what no API shows)");
+  cmd->add_option("-u,--user", options.user, "With --probe: run `true` as this user");
   cmd->callback([&run, &global] {
     run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
+      if (!options.user.empty()) {
+        if (!options.probe) co_return Error::usage("--user goes with --probe");
+        ECSH_CO_TRY(exec::check_user(options.user));
+      }
       ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
       ECSH_CO_TRY(auto result, co_await run_doctor(*ctx->client, options.target));
+      const bool checks_ok = doctor::exec_ready(result.checks);
+      std::optional<connect::ProbeReport> probe;
+      std::string where;
+      if (options.probe) {
+        auto target = co_await probe_target(*ctx->client, result, options.target);
+        if (target) {
+          where = connect::container_description(target.value());
+          auto settings = exec_settings(*ctx, false);
+          settings.user = options.user;
+          probe = co_await connect::probe_exec(*ctx->client, target.value(), settings);
+        } else {
+          probe = probe_not_run(target.error());
+        }
+      }
       if (global.output == "json") {
-        fmt::print("{}\n", boost::json::serialize(doctor_json(result)));
+        auto o = doctor_json(result);
+        if (probe) o["probe"] = probe_json(*probe);
+        fmt::print("{}\n", boost::json::serialize(o));
       } else {
         print_doctor_text(result);
+        if (probe) print_probe_text(*probe, where, checks_ok);
       }
-      co_return doctor::exec_ready(result.checks) ? 0 : 1;
+      co_return checks_ok && (!probe || probe->ok) ? 0 : 1;
     };
   });
 }

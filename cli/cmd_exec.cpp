@@ -29,15 +29,6 @@ struct ExecOptions {
 
 }  // namespace
 
-connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes) {
-  connect::ExecSettings s;
-  s.http = aws::HttpOptions::from_environment();
-  s.http.verify_tls = ctx.settings.verify_tls;
-  s.http.ca_bundle = ctx.settings.ca_bundle;
-  s.escapes = escapes;
-  return s;
-}
-
 void add_exec_command(CLI::App& app, const GlobalOptions& global, CommandBody& run) {
   static ExecOptions options;
   auto* cmd = app.add_subcommand(

@@ -21,8 +21,6 @@
 
 namespace ecsh::cli {
 
-connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
-
 namespace {
 
 struct ForwardOptions {

@@ -26,8 +26,6 @@ extern char** environ;
 
 namespace ecsh::cli {
 
-connect::ExecSettings exec_settings(const AwsContext& ctx, bool escapes);
-
 namespace {
 
 // argv[6] is where the AWS CLI sent its API calls. A real AWS endpoint of another service (the

@@ -183,7 +183,11 @@ Awaitable<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& st
   auto remote =
       exec::wrap_one_shot(words, forward_stdin ? exec::StdinMode::forward : exec::StdinMode::none,
                           nonce, settings.user);
+  auto phase = [&io](std::string_view name) {
+    if (io.on_phase) io.on_phase(name);
+  };
   ECSH_CO_TRY(auto session, co_await starter.start(remote.command));
+  phase("ExecuteCommand");
   if (io.cancel && io.cancel->cancelled) {
     co_await terminate_session(client, session.session_id);
     co_return cancelled_error();
@@ -191,6 +195,7 @@ Awaitable<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& st
   auto options = transport_options(client, session, starter.ssm_target, settings);
   ECSH_CO_TRY(auto transport,
               co_await SessionTransport::open(executor, session, std::move(options)));
+  phase("WebSocket open");
   if (io.cancel && io.cancel->cancelled) {
     co_await terminate_session(client, session.session_id);
     co_return cancelled_error();
@@ -220,7 +225,17 @@ Awaitable<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& st
     }
     (void)co_await t->send(session::PayloadType::output, encoder.finish());
   };
+  bool ready = false;
+  bool first_output = false;
+  transport->on_ready([&] {
+    if (!ready) phase("handshake");
+    ready = true;
+  });
   transport->on_output([&](std::string_view bytes) {
+    if (!ready) phase("handshake");  // no handshake (ECS Exec without KMS): the output is ready
+    ready = true;
+    if (!first_output) phase("first output");
+    first_output = true;
     auto chunk = demux.feed(bytes);
     if (demux.started()) io.started = true;
     if (!chunk.stdout_bytes.empty()) io.on_stdout(chunk.stdout_bytes);
@@ -229,7 +244,10 @@ Awaitable<Result<int>> one_shot(aws::AwsClient& client, const OneShotStarter& st
       stdin_started = true;
       asio::co_spawn(executor, pump_stdin(), asio::detached);
     }
-    if (demux.finished()) t->close();
+    if (demux.finished()) {
+      phase("exit status");
+      t->close();
+    }
   });
   auto end = co_await transport->run();
   if (reader) reader->cancel();

@@ -93,6 +93,10 @@ struct OneShotIo {
   std::function<void(std::string_view)> on_stderr;
   bool started = false;  // out: the command started (running it again would run it twice)
   std::shared_ptr<SessionCancel> cancel;  // may be null
+  // Each phase as it completes, in order: "ExecuteCommand" (the session is started),
+  // "WebSocket open", "handshake" (data may flow: the handshake, with KMS, is complete, or the
+  // agent's first output came), "first output", "exit status". May be null.
+  std::function<void(std::string_view phase)> on_phase;
 };
 Awaitable<Result<int>> run_one_shot_io(aws::AwsClient& client, const OneShotStarter& starter,
                                        const std::vector<std::string>& words,
