@@ -21,6 +21,7 @@ struct DoctorOptions {
   ecs::TargetSpec target;
   bool probe = false;
   std::string user;
+  bool all = false;
 };
 
 // The container the probe tries: the one doctor judged, or -n's, by exec's own rules.
@@ -243,6 +244,9 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody&
                 "After the checks, open a real session and run `true` in the container, timing "
                 "each phase (finds what no API shows)");
   cmd->add_option("-u,--user", options.user, "With --probe: run `true` as this user");
+  cmd->add_flag("--all", options.all,
+                "Every service and standalone task of the cluster (-c), or of every cluster, one "
+                "row each, blocked first; exit 1 when one is blocked");
   cmd->callback([&run, &global] {
     run = [&global]() -> Awaitable<Result<int>> {
       auto executor = co_await asio::this_coro::executor;
@@ -250,7 +254,13 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global, CommandBody&
         if (!options.probe) co_return Error::usage("--user goes with --probe");
         ECSH_CO_TRY(exec::check_user(options.user));
       }
+      if (options.all && (!options.target.service.empty() || !options.target.task.empty() ||
+                          !options.target.container.empty() || options.probe)) {
+        co_return Error::usage("--all judges every service and task: it takes only -c CLUSTER",
+                               "Drop -s/-t/-n/--probe, or drop --all.");
+      }
       ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
+      if (options.all) co_return co_await run_doctor_all(*ctx, global, options.target);
       ECSH_CO_TRY(auto result, co_await run_doctor(*ctx->client, options.target));
       const bool checks_ok = doctor::exec_ready(result.checks);
       std::optional<connect::ProbeReport> probe;

@@ -27,6 +27,11 @@ Awaitable<Error> explain_session_error(aws::AwsClient& client, const GlobalOptio
                                        const ecs::ResolvedTarget& target, Error error);
 
 Awaitable<Result<DoctorRun>> run_doctor(aws::AwsClient& client, const ecs::TargetSpec& spec);
+// `ecsh doctor --all`: every service and standalone task of spec.cluster (every cluster when
+// empty), one row each; exit 1 when one is blocked (cli/doctor_all.cpp).
+struct AwsContext;
+Awaitable<Result<int>> run_doctor_all(AwsContext& ctx, const GlobalOptions& global,
+                                      const ecs::TargetSpec& spec);
 void print_doctor_text(const DoctorRun& run);
 boost::json::object doctor_json(const DoctorRun& run);
 
