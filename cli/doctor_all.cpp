@@ -1,8 +1,9 @@
 // `ecsh doctor --all`: every service and standalone task of a cluster (or of every cluster)
-// judged in one pass, one row each, blocked first. The reads the targets share (the caller, each
-// role's simulation, each task definition, subnet, route table and endpoint list, the cluster)
-// go out once through aws::ReadCache; each service costs its own DescribeServices, ListTasks and
-// DescribeTasks and its caller simulation.
+// judged in one pass, one row each, blocked first. A cluster's services are described ten at a
+// time and its running tasks a hundred at a time, once; the reads the targets share (the caller,
+// each role's simulation, each task definition, subnet, route table and endpoint list, the
+// cluster) go out once through aws::ReadCache; what is left per service is the simulation of
+// ecs:ExecuteCommand on its task.
 
 #include "cli/aws_context.hpp"
 #include "cli/doctor_run.hpp"
@@ -35,7 +36,7 @@ const std::set<std::string>& doctor_reads() {
 }
 
 // How many targets are gathered at once (each makes a few calls, several of them at once).
-constexpr std::size_t kConcurrentTargets = 8;
+constexpr std::size_t kConcurrentTargets = 16;
 
 struct Target {
   doctor::Scope scope;
@@ -58,11 +59,11 @@ Awaitable<Result<std::vector<Target>>> cluster_targets(aws::AwsClient& client,
   std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) {
     return a.started_at.value_or(0) > b.started_at.value_or(0);  // newest first
   });
-  std::map<std::string, std::vector<const ecs::TaskView*>> by_service;
+  std::map<std::string, std::vector<ecs::TaskView>> by_service;
   std::vector<Target> out;
   for (const auto& t : tasks) {
     if (!t.service_name().empty()) {
-      by_service[t.service_name()].push_back(&t);
+      by_service[t.service_name()].push_back(t);
       continue;
     }
     Target standalone;
@@ -74,17 +75,48 @@ Awaitable<Result<std::vector<Target>>> cluster_targets(aws::AwsClient& client,
     standalone.row.tasks = 1;
     out.push_back(std::move(standalone));
   }
-  for (const auto& arn : service_arns) {
+  // The services described ten at a time, as DescribeServices takes them, the batches at once.
+  std::vector<std::string> names;
+  for (const auto& arn : service_arns) names.push_back(ecs::arn_name(arn));
+  std::map<std::string, ecs::ServiceView> views;
+  std::optional<Error> failed;
+  {
+    auto executor = co_await asio::this_coro::executor;
+    std::size_t pending = (names.size() + 9) / 10;
+    Wakeup all_described(executor);
+    for (std::size_t i = 0; i < names.size(); i += 10) {
+      std::vector<std::string> batch(
+          names.begin() + static_cast<std::ptrdiff_t>(i),
+          names.begin() + static_cast<std::ptrdiff_t>(std::min(names.size(), i + 10)));
+      asio::co_spawn(
+          executor,
+          [&, batch = std::move(batch)]() -> Awaitable<void> {
+            auto described = co_await ecs::describe_services(client, cluster_arn, batch);
+            if (!described) {
+              failed = described.error();
+            } else {
+              for (auto& v : described.value()) views[v.name] = std::move(v);
+            }
+            if (--pending == 0) all_described.notify();
+          },
+          asio::detached);
+    }
+    if (pending > 0) co_await all_described.wait();
+  }
+  if (failed) co_return *failed;
+  for (const auto& name : names) {
     Target s;
     s.scope.cluster_arn = cluster_arn;
     s.scope.cluster_name = cluster_name;
-    s.scope.service = ecs::arn_name(arn);
+    s.scope.service = name;
+    if (auto v = views.find(name); v != views.end()) s.scope.service_view = v->second;
+    s.scope.service_tasks = by_service[name];  // empty when none runs
     s.row.cluster = cluster_name;
-    s.row.service = s.scope.service;
-    if (auto it = by_service.find(s.scope.service); it != by_service.end()) {
-      s.scope.task = *it->second.front();
-      s.row.task = it->second.front()->id;
-      s.row.tasks = it->second.size();
+    s.row.service = name;
+    if (!s.scope.service_tasks->empty()) {
+      s.scope.task = s.scope.service_tasks->front();  // the newest
+      s.row.task = s.scope.task->id;
+      s.row.tasks = s.scope.service_tasks->size();
     }
     out.push_back(std::move(s));
   }

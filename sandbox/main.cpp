@@ -71,6 +71,12 @@ int main(int argc, char** argv) {
                  "1000 \"Bye\", as AWS does about hourly; the client must resume (0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  int api_latency_ms = 0;
+  app.add_option("--api-latency", api_latency_ms,
+                 "Milliseconds every API answer is delayed, as a distant region's are (for "
+                 "benchmarks; 0: none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   double max_session_duration_s = 0;
   app.add_option("--session-max-duration", max_session_duration_s,
                  "Seconds after which every session ends, as Session Manager's maximum session "
@@ -267,6 +273,7 @@ int main(int argc, char** argv) {
     }
   };
   sandbox.server().set_websocket_handler(upgrade);
+  sandbox.server().set_response_delay(std::chrono::milliseconds(api_latency_ms));
   if (gateway) gateway->set_websocket_handler(upgrade);
   sandbox.on_faults([&data_channel, &gateway](const boost::json::object& body) {
     sb::ssm::ChannelFaults f;

@@ -27,6 +27,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   HttpHandler handler;
   WebSocketUpgradeHandler websocket;
+  std::chrono::milliseconds response_delay{0};
   std::set<tcp::socket*> open_sockets;
   bool closed = false;
   std::shared_ptr<asio::ssl::context> tls_context;
@@ -169,6 +170,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         out.body = "the admin endpoint answers loopback clients only\n";
       } else {
         out = handler(to_aws(req, tls));
+        if (response_delay.count() > 0 && !target.starts_with("/_sandbox/")) {
+          asio::steady_timer later(stream.get_executor());
+          later.expires_after(response_delay);
+          co_await later.async_wait(use_awaitable_nothrow);
+        }
       }
       http::response<http::string_body> res;
       res.version(req.version());
@@ -192,6 +198,10 @@ HttpServer::HttpServer(asio::any_io_executor executor, HttpHandler handler)
     : impl_(std::make_shared<Impl>(executor, std::move(handler))) {}
 
 HttpServer::~HttpServer() { close(); }
+
+void HttpServer::set_response_delay(std::chrono::milliseconds delay) {
+  impl_->response_delay = delay;
+}
 
 Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t port) {
   boost::system::error_code ec;

@@ -12,6 +12,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ class HttpServer {
   Result<std::uint16_t> listen_on(int fd);
   // Upgrades on /v1/data-channel/… and /v1/control-channel/… go here.
   void set_websocket_handler(WebSocketUpgradeHandler handler);
+  // Every API answer (not the admin endpoint's) is written this much later, as a region far
+  // away answers (benchmarks: --api-latency). Other requests are served meanwhile.
+  void set_response_delay(std::chrono::milliseconds delay);
   // Serve TLS instead of plain HTTP on the same port (before listen). A plain HTTP request on it
   // gets nginx's 400 "The plain HTTP request was sent to HTTPS port".
   void enable_tls(std::shared_ptr<boost::asio::ssl::context> context);

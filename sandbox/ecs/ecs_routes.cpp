@@ -77,14 +77,15 @@ void Ecs::register_routes(Router& router) {
         }
         return json::object{{"clusters", clusters}, {"failures", failures}};
       });
-  add("ListClusters", [this](RequestContext& ctx, const json::object&) -> ApiResult<json::value> {
-    BOOST_OUTCOME_TRY(ctx.authorize("ecs:ListClusters", "*"));
-    json::array arns;
-    for (const auto& [n, c] : clusters_) {
-      if (c.region == ctx.region) arns.emplace_back(c.arn);
-    }
-    return json::object{{"clusterArns", arns}};
-  });
+  add("ListClusters",
+      [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
+        BOOST_OUTCOME_TRY(ctx.authorize("ecs:ListClusters", "*"));
+        json::array arns;
+        for (const auto& [n, c] : clusters_) {
+          if (c.region == ctx.region) arns.emplace_back(c.arn);
+        }
+        return list_page(std::move(arns), req, "clusterArns", 100);
+      });
   add("DeleteCluster",
       [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
         BOOST_OUTCOME_TRY(auto* c, find_cluster(req, ctx));
@@ -135,7 +136,7 @@ void Ecs::register_routes(Router& router) {
             if (get(d, "status") == status) arns.emplace_back(get(d, "taskDefinitionArn"));
           }
         }
-        return json::object{{"taskDefinitionArns", arns}};
+        return list_page(std::move(arns), req, "taskDefinitionArns", 100);
       });
   add("DeregisterTaskDefinition",
       [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
@@ -280,7 +281,7 @@ void Ecs::register_routes(Router& router) {
         for (const auto& [k, s] : services_) {
           if (s.cluster == cluster && s.status == ServiceStatus::active) arns.emplace_back(s.arn);
         }
-        return json::object{{"serviceArns", arns}};
+        return list_page(std::move(arns), req, "serviceArns", 10);
       });
   add("DeleteService",
       [this, find_service](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
@@ -395,7 +396,7 @@ void Ecs::register_routes(Router& router) {
       if (!started_by.empty() && t.started_by != started_by) continue;
       arns.emplace_back(t.arn);
     }
-    return json::object{{"taskArns", arns}};
+    return list_page(std::move(arns), req, "taskArns", 100);
   });
   add("DescribeTasks",
       [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {
@@ -460,7 +461,7 @@ void Ecs::register_routes(Router& router) {
         BOOST_OUTCOME_TRY(ctx.authorize("ecs:ListContainerInstances", c->arn));
         json::array arns;
         for (const auto& [id, i] : c->instances) arns.emplace_back(i.arn);
-        return json::object{{"containerInstanceArns", arns}};
+        return list_page(std::move(arns), req, "containerInstanceArns", 100);
       });
   add("DescribeContainerInstances",
       [this](RequestContext& ctx, const json::object& req) -> ApiResult<json::value> {

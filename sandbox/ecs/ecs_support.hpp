@@ -44,4 +44,10 @@ std::string docker_name(std::string_view def_arn, const std::string& container);
 ApiError invalid(std::string message);
 ApiError cluster_not_found();
 
+// One page of a List* answer, as ECS pages them: `maxResults` (1 to 100; `default_max` when
+// absent: 10 for ListServices, 100 for the others) and an opaque `nextToken` when more remain;
+// {key: [...], "nextToken"?}. A token ECS did not give is InvalidParameterException.
+ApiResult<json::value> list_page(json::array all, const json::object& request, std::string_view key,
+                                 std::int64_t default_max);
+
 }  // namespace ecsh::sandbox::ecs

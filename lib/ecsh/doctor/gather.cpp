@@ -206,9 +206,17 @@ class Gatherer {
 
   Awaitable<void> service_tasks() {
     if (scope_.service.empty()) co_return;
-    std::vector<std::string> names{scope_.service};
-    auto services = co_await ecs::describe_services(client_, scope_.cluster_arn, names);
-    if (services && !services.value().empty()) f_.service = services.value().front();
+    if (scope_.service_view) {
+      f_.service = *scope_.service_view;
+    } else {
+      std::vector<std::string> names{scope_.service};
+      auto services = co_await ecs::describe_services(client_, scope_.cluster_arn, names);
+      if (services && !services.value().empty()) f_.service = services.value().front();
+    }
+    if (scope_.service_tasks) {
+      f_.service_tasks = *scope_.service_tasks;
+      co_return;
+    }
     auto arns = co_await ecs::list_task_arns(client_, scope_.cluster_arn, scope_.service,
                                              ecs::TaskStatus::running);
     if (arns && !arns.value().empty()) {

@@ -13,6 +13,10 @@ struct Scope {
   std::string cluster_name;
   std::string service;                // service name, when doctor runs on a service
   std::optional<ecs::TaskView> task;  // the task (for a service: one of its running tasks)
+  // Known already (doctor --all describes a whole cluster at once): used instead of this
+  // service's DescribeServices, and of its ListTasks and DescribeTasks.
+  std::optional<ecs::ServiceView> service_view;
+  std::optional<std::vector<ecs::TaskView>> service_tasks;
 };
 
 Awaitable<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope);

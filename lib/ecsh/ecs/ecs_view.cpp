@@ -9,6 +9,9 @@ namespace json = boost::json;
 
 namespace {
 
+// The most a List* call of ECS returns per page (ListServices returns 10 unless asked).
+constexpr std::int64_t kMaxPage = 100;
+
 // Epoch seconds as ECS writes them (a number, fractional).
 Result<void> read_time(const JsonFields& o, std::string_view key, std::optional<double>& out) {
   ECSH_TRY(out, o.optional_number(key));
@@ -230,6 +233,7 @@ Result<std::vector<ContainerInstanceView>> parse_describe_container_instances(
 
 Awaitable<Result<std::vector<std::string>>> list_cluster_arns(aws::AwsClient& client) {
   json::object req;
+  req["maxResults"] = kMaxPage;
   ECSH_CO_TRY(auto arr, co_await client.json_paginate(aws::services::ecs(), "ListClusters", req,
                                                       "clusterArns"));
   co_return json_strings(arr, "the ListClusters response: clusterArns");
@@ -239,6 +243,7 @@ Awaitable<Result<std::vector<std::string>>> list_service_arns(aws::AwsClient& cl
                                                               const std::string& cluster) {
   json::object req;
   req["cluster"] = cluster;
+  req["maxResults"] = kMaxPage;  // ListServices pages by 10 unless asked for more
   ECSH_CO_TRY(auto arr, co_await client.json_paginate(aws::services::ecs(), "ListServices", req,
                                                       "serviceArns"));
   co_return json_strings(arr, "the ListServices response: serviceArns");
@@ -254,6 +259,7 @@ Awaitable<Result<std::vector<std::string>>> list_task_arns(aws::AwsClient& clien
   // ListTasks filters on RUNNING, PENDING or STOPPED.
   req["desiredStatus"] =
       name(desired_status == TaskStatus::unknown ? TaskStatus::running : desired_status);
+  req["maxResults"] = kMaxPage;
   ECSH_CO_TRY(auto arr,
               co_await client.json_paginate(aws::services::ecs(), "ListTasks", req, "taskArns"));
   co_return json_strings(arr, "the ListTasks response: taskArns");
