@@ -141,9 +141,12 @@ std::string xml_escape(std::string_view text);
 // <name>escaped text</name>
 std::string xml_element(std::string_view name, std::string_view text);
 
+class IdentityStore;  // sandbox/core/identity.hpp
+
 // What the core hands every module before it serves requests.
 struct ModuleEnvironment {
   const IamEvaluator* iam = nullptr;
+  const IdentityStore* identities = nullptr;  // also which regions the account may use
   std::function<std::chrono::system_clock::time_point()> clock;
   // Call after changing state outside a request (e.g. in tick()), so the core persists it.
   std::function<void()> state_changed;

@@ -1,5 +1,6 @@
 #include "sandbox/core/auth.hpp"
 
+#include "ecsh/aws/regions.hpp"
 #include "ecsh/aws/sigv4.hpp"
 #include "ecsh/common/crypto.hpp"
 
@@ -12,6 +13,11 @@ constexpr std::string_view kSignatureMismatch =
     "AWS Secret Access Key and signing method. Consult the service documentation for details.";
 constexpr std::string_view kInvalidToken = "The security token included in the request is invalid.";
 constexpr std::string_view kExpiredToken = "The security token included in the request is expired";
+// AWS's words when the credential scope names a region AWS does not have (or, on a regional
+// endpoint, another region): ECS, SSM and the other JSON services answer
+// InvalidSignatureException, STS and IAM SignatureDoesNotMatch, with this text (the trailing
+// space is AWS's).
+constexpr std::string_view kInvalidRegion = "Credential should be scoped to a valid region. ";
 
 struct Codes {
   const char* missing;
@@ -56,7 +62,18 @@ ApiResult<VerifiedRequest> verify_sigv4(const aws::HttpRequest& request,
                             400);
   }
   const auto& auth = parsed.value();
+  // The scope's region must be one of AWS's: the sandbox's one endpoint plays every regional
+  // endpoint, and there is none for a region AWS does not have.
+  if (!aws::find_region(auth.region)) {
+    std::string text = protocol == Protocol::ec2
+                           ? "AWS was not able to validate the provided access credentials"
+                           : std::string(kInvalidRegion);
+    return ApiError::client(codes.bad_signature, text, codes.status == 400 ? 400 : 403);
+  }
   auto key = identities.find_key(auth.access_key_id);
+  // A region the account has not enabled (an opt-in region, or another partition's, where this
+  // account's keys do not exist) does not know the key, as AWS answers there.
+  if (key && !identities.region_enabled(auth.region)) key.reset();
   if (!key) {
     std::string text = protocol == Protocol::ec2
                            ? "AWS was not able to validate the provided access credentials"

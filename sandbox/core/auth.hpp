@@ -25,6 +25,10 @@ struct VerifiedRequest {
 //         InvalidSignatureException (also "Signature expired"), ExpiredTokenException;
 //   Query/EC2: MissingAuthenticationToken, InvalidClientTokenId, SignatureDoesNotMatch,
 //         ExpiredToken (EC2: AuthFailure).
+// The credential scope's region must be one of AWS's (aws::known_regions(); otherwise the
+// signature error, "Credential should be scoped to a valid region."), and one the account may
+// use (IdentityStore::region_enabled; otherwise the unknown-key error, as AWS answers in a
+// region that is not enabled).
 ApiResult<VerifiedRequest> verify_sigv4(const aws::HttpRequest& request,
                                         const IdentityStore& identities, Protocol protocol,
                                         std::chrono::system_clock::time_point now);

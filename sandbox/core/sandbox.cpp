@@ -153,6 +153,7 @@ Result<std::uint16_t> Sandbox::start() {
   auto& s = *impl_;
   ModuleEnvironment env;
   env.iam = s.iam.get();
+  env.identities = s.iam.get();
   env.clock = s.clock;
   env.state_changed = [&s] { s.dirty = true; };
   for (auto* m : s.all_modules()) {

@@ -1,5 +1,8 @@
 #include "sandbox/ec2/ec2_module.hpp"
 
+#include "ecsh/aws/regions.hpp"
+#include "ecsh/common/strings.hpp"
+#include "sandbox/core/identity.hpp"
 #include "sandbox/core/json_members.hpp"
 
 #include <boost/json.hpp>
@@ -60,6 +63,8 @@ class Ec2Module final : public ServiceModule {
   Ec2Module() { reset_default(); }
 
   std::string name() const override { return "ec2"; }
+
+  void attach(const ModuleEnvironment& env) override { identities_ = env.identities; }
 
   void register_routes(Router& router) override {
     auto add = [&router](std::string action, QueryHandler h) {
@@ -189,6 +194,45 @@ class Ec2Module final : public ServiceModule {
                  "</associationSet><propagatingVgwSet/><tagSet/></item>";
           }
           return x + "</routeTableSet>";
+        });
+    add("DescribeRegions",
+        [this](RequestContext& ctx, const QueryParams& p) -> ApiResult<std::string> {
+          BOOST_OUTCOME_TRY(ctx.authorize("ec2:DescribeRegions", "*", "UnauthorizedOperation"));
+          // The commercial partition's regions, from the one table ecsh checks names against.
+          // Without AllRegions only those the account may use; with it, the disabled opt-in
+          // regions too ("not-opted-in").
+          const auto* all = p.find("AllRegions");
+          const bool all_regions = all && str::to_lower(*all) == "true";
+          auto names = p.list("RegionName");
+          std::string unknown;
+          for (const auto& n : names) {
+            const auto* r = aws::find_region(n);
+            if (!r || r->partition != "aws") unknown += (unknown.empty() ? "" : ", ") + n;
+          }
+          if (!unknown.empty()) {
+            return ApiError::client("InvalidParameterValue", "Invalid region: [" + unknown + "]");
+          }
+          auto filters = filters_of(p);
+          std::string x = "<regionInfo>";
+          for (const auto& r : aws::known_regions()) {
+            if (r.partition != "aws") continue;
+            const std::string name(r.name);
+            const bool enabled = identities_ ? identities_->region_enabled(name) : !r.opt_in;
+            const std::string status = !r.opt_in ? "opt-in-not-required"
+                                       : enabled ? "opted-in"
+                                                 : "not-opted-in";
+            const std::string endpoint = "ec2." + name + ".amazonaws.com";
+            if (!enabled && !all_regions) continue;
+            if (!wanted(names, name) || !passes(filters, "region-name", name) ||
+                !passes(filters, "endpoint", endpoint) ||
+                !passes(filters, "opt-in-status", status)) {
+              continue;
+            }
+            x += "<item>" + xml_element("regionName", name) +
+                 xml_element("regionEndpoint", endpoint) + xml_element("optInStatus", status) +
+                 "</item>";
+          }
+          return x + "</regionInfo>";
         });
     add("DescribeInstances",
         [this](RequestContext& ctx, const QueryParams& p) -> ApiResult<std::string> {
@@ -368,6 +412,7 @@ class Ec2Module final : public ServiceModule {
     }
   }
 
+  const IdentityStore* identities_ = nullptr;
   std::vector<Vpc> vpcs_;
   std::vector<Subnet> subnets_;
   std::vector<Endpoint> endpoints_;

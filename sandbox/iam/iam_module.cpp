@@ -235,12 +235,20 @@ json::value IamModule::save() const {
   o["access_keys"] = std::move(keys);
   o["sessions"] = std::move(sessions);
   o["instance_profiles"] = std::move(profiles);
+  json::array regions;
+  for (const auto& r : s_->opted_in_regions) regions.emplace_back(r);
+  o["opted_in_regions"] = std::move(regions);
   return o;
 }
 
 void IamModule::load(const json::value& state) {
   if (!state.is_object()) return;
   const auto& o = state.as_object();
+  if (auto* regions = o.if_contains("opted_in_regions"); regions && regions->is_array()) {
+    for (const auto& r : regions->as_array()) {
+      if (r.is_string()) s_->opted_in_regions.emplace(r.as_string());
+    }
+  }
   auto each = [&o](std::string_view key, auto fn) {
     if (auto* a = o.if_contains(key); a && a->is_array()) {
       for (const auto& v : a->as_array()) {
@@ -309,7 +317,25 @@ void IamModule::load(const json::value& state) {
   });
 }
 
+bool IamModule::region_enabled(std::string_view region) const {
+  if (IdentityStore::region_enabled(region)) return true;
+  const auto* r = aws::find_region(region);
+  return r && r->partition == "aws" && s_->opted_in_regions.count(std::string(region)) > 0;
+}
+
 ApiResult<void> IamModule::apply_scenario(const json::object& scenario) {
+  // "opted_in_regions": the opt-in regions the account has enabled (a fresh account has none).
+  if (auto* regions = scenario.if_contains("opted_in_regions"); regions && regions->is_array()) {
+    for (const auto& v : regions->as_array()) {
+      const auto* r = v.is_string() ? aws::find_region(v.as_string()) : nullptr;
+      if (!r || r->partition != "aws" || !r->opt_in) {
+        return ApiError::client("InvalidScenario",
+                                "opted_in_regions: " + json::serialize(v) +
+                                    " is not an opt-in region of the commercial partition");
+      }
+      s_->opted_in_regions.insert(std::string(r->name));
+    }
+  }
   auto document_text = [](const json::value& v) {
     return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
   };

@@ -37,6 +37,7 @@ class IamModule final : public ServiceModule, public IdentityStore, public IamEv
   Evaluation evaluate(std::string_view principal_arn, std::string_view action,
                       std::string_view resource, const ConditionContext& context) const override;
   bool role_exists(std::string_view role_arn) const override;
+  bool region_enabled(std::string_view region) const override;
 
   // Temporary credentials for a role (what a task's role credentials endpoint hands the agent).
   struct TemporaryCredentials {

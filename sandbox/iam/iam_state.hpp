@@ -11,6 +11,7 @@
 #include <cctype>
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,6 +116,7 @@ struct IamModule::State {
   std::map<std::string, AccessKey> keys;
   std::map<std::string, Session> sessions;  // by access key ID
   std::map<std::string, InstanceProfile> instance_profiles;
+  std::set<std::string> opted_in_regions;  // opt-in regions the account enabled
 
   const Role* role_by_arn(std::string_view arn) const {
     for (const auto& [n, r] : roles) {

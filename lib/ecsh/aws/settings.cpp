@@ -1,6 +1,7 @@
 #include "ecsh/aws/settings.hpp"
 
 #include "ecsh/aws/config_file.hpp"
+#include "ecsh/aws/regions.hpp"
 #include "ecsh/common/strings.hpp"
 
 #include <cstdlib>
@@ -109,19 +110,31 @@ Result<AwsSettings> load_settings(const CommandLineSettings& cli, const Environm
   s.profile_values.name = s.profile;
   const Profile& p = s.profile_values;
 
+  std::string region_source;
   if (!cli.region.empty()) {
     s.region = cli.region;
+    region_source = "--region";
   } else if (auto r = env.get("AWS_REGION")) {
     s.region = *r;
+    region_source = "AWS_REGION";
   } else if (auto r2 = env.get("AWS_DEFAULT_REGION")) {
     s.region = *r2;
+    region_source = "AWS_DEFAULT_REGION";
   } else if (auto r3 = p.get("region")) {
     s.region = *r3;
+    auto origin = p.origin.find("region");
+    region_source = "the profile " + s.profile + " in " +
+                    (origin != p.origin.end() ? origin->second : s.config_path);
   }
   static const std::regex kRegion("^[a-zA-Z0-9](?:[a-zA-Z0-9\\-]{0,61}[a-zA-Z0-9])?$");
   if (!s.region.empty() && !std::regex_match(s.region, kRegion)) {
     return Error::config("Provided region_name '" + s.region +
                          "' doesn't match a supported format.");
+  }
+  // A region AWS does not have is refused before any call, whatever the endpoint: a custom
+  // endpoint (the sandbox, a proxy) still signs for the region, and AWS answers only its own.
+  if (!s.region.empty() && !allows_unknown_region(env.get(std::string(kAllowUnknownRegionVar)))) {
+    ECSH_TRY(check_region_name(s.region, region_source));
   }
 
   s.verify_tls = !cli.no_verify_ssl;

@@ -155,6 +155,8 @@ XML_ALWAYS = {
         "DescribeRouteTablesResult": ["RouteTables"],
         "DescribeVpcEndpointsResult": ["VpcEndpoints"],
         "DescribeInstancesResult": ["Reservations"],
+        "Region": ["RegionName", "Endpoint", "OptInStatus"],
+        "DescribeRegionsResult": ["Regions"],
     },
 }
 # Per operation, beyond the shape's list: GetRole alone returns MaxSessionDuration and
@@ -187,6 +189,7 @@ EC2_ERRORS = {
     "DescribeVpcEndpoints": {"InvalidVpcEndpointId.NotFound", "InvalidVpcEndpointId.Malformed"},
     "DescribeRouteTables": {"InvalidRouteTableID.NotFound", "InvalidRouteTableId.Malformed"},
     "DescribeInstances": {"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"},
+    "DescribeRegions": {"InvalidParameterValue"},
 }
 COMMON_EC2_ERRORS = {"UnauthorizedOperation", "AuthFailure", "RequestLimitExceeded",
                      "InvalidParameterValue", "InvalidParameter",
@@ -1003,6 +1006,17 @@ def ec2_ops(cf):
           "0.0.0.0/0" not in routes.get(ISOLATED_SUBNET, {"0.0.0.0/0": 1}),
           "ec2 DescribeRouteTables: internet gateway, NAT gateway, no way out", routes)
     ec2("DescribeRouteTables", key=READER, expect_error="UnauthorizedOperation")
+    regions = ec2("DescribeRegions")["Regions"]
+    eu_west_1 = {"RegionName": "eu-west-1", "Endpoint": "ec2.eu-west-1.amazonaws.com",
+                 "OptInStatus": "opt-in-not-required"}
+    check(len(regions) == 17 and eu_west_1 in regions,
+          "ec2 DescribeRegions: the regions enabled for a fresh account", regions)
+    every = ec2("DescribeRegions", AllRegions=True)["Regions"]
+    me_south_1 = {"RegionName": "me-south-1", "Endpoint": "ec2.me-south-1.amazonaws.com",
+                  "OptInStatus": "not-opted-in"}
+    check(len(every) == 34 and me_south_1 in every,
+          "ec2 DescribeRegions AllRegions: the opt-in regions too, not opted in", every)
+    ec2("DescribeRegions", expect_error="InvalidParameterValue", RegionNames=["mars-1"])
     res = ec2("DescribeInstances", InstanceIds=["i-0c0f0a0b0c0d0e0f3"])["Reservations"]
     inst = res[0]["Instances"][0]
     check(inst["IamInstanceProfile"]["Arn"].endswith(":instance-profile/conf-profile") and

@@ -57,6 +57,52 @@ TEST_F(SettingsTest, RegionPrecedence) {
   EXPECT_FALSE(load_settings(cli, env_));
 }
 
+TEST_F(SettingsTest, ARegionAwsDoesNotHaveIsAConfigErrorWhereverItComesFrom) {
+  CommandLineSettings cli;
+  cli.region = "mars-1";
+  auto flag = load_settings(cli, env_);
+  ASSERT_FALSE(flag);
+  EXPECT_EQ(flag.error().kind, ErrorKind::config);
+  EXPECT_EQ(flag.error().message.substr(0, 28), "mars-1 is not an AWS region;");
+
+  // With a custom endpoint too: the request is still signed for the region.
+  cli.region = "us-eats-1";
+  cli.endpoint_url = "http://127.0.0.1:1";
+  auto typo = load_settings(cli, env_);
+  ASSERT_FALSE(typo);
+  EXPECT_EQ(typo.error().message, "us-eats-1 is not an AWS region; did you mean us-east-1?");
+
+  cli = CommandLineSettings{};
+  env_.vars["AWS_REGION"] = "eu-wset-1";
+  auto from_env = load_settings(cli, env_);
+  ASSERT_FALSE(from_env);
+  EXPECT_EQ(from_env.error().message, "eu-wset-1 is not an AWS region; did you mean eu-west-1?");
+  EXPECT_NE(from_env.error().hint.find("AWS_REGION"), std::string::npos);
+  env_.vars.erase("AWS_REGION");
+
+  write("config", "[profile dev]\nregion = eu-centrl-1\n");
+  cli.profile = "dev";
+  auto from_file = load_settings(cli, env_);
+  ASSERT_FALSE(from_file);
+  EXPECT_EQ(from_file.error().message,
+            "eu-centrl-1 is not an AWS region; did you mean eu-central-1?");
+  EXPECT_NE(from_file.error().hint.find("the profile dev in " + (dir_ / "config").string()),
+            std::string::npos);
+
+  // The escape hatch lets a region newer than the table through.
+  env_.vars["ECSH_ALLOW_UNKNOWN_REGION"] = "1";
+  EXPECT_EQ(load_settings(cli, env_).value().region, "eu-centrl-1");
+}
+
+TEST_F(SettingsTest, NoRegionAnywhereIsNotAnErrorUntilAnEndpointIsNeeded) {
+  auto s = load_settings(CommandLineSettings{}, env_);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s.value().region, "");
+  auto e = resolve_endpoint(s.value(), ecs_id());
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("You must specify a region"), std::string::npos);
+}
+
 TEST_F(SettingsTest, CredentialsFileValuesWinOverConfig) {
   write("config", "[profile dev]\nregion = eu-west-1\naws_access_key_id = FROMCONFIG\n");
   write("credentials", "[dev]\naws_access_key_id = FROMCREDENTIALS\n");
