@@ -259,7 +259,9 @@ def test(opts, work):
                 o, _ = help_options(ecsh, *chain)
                 o -= {"-h", "--help"}
                 name = "ecsh " + " ".join(chain)
-                section = re.search(rf"^ {{3}}{re.escape(name)}\b.*?(?=^ {{3}}ecsh |^[A-Z])",
+                # groff may justify a heading that wraps: any run of spaces between the words.
+                words = r" +".join(re.escape(w) for w in name.split())
+                section = re.search(rf"^ {{3}}{words}\b.*?(?=^ {{3}}ecsh |^[A-Z])",
                                     rendered, re.M | re.S)
                 # A subsection whose synopsis says [target] has the options of TARGET
                 # SELECTION (checked below).
