@@ -103,6 +103,7 @@ const char* symbol(doctor::Status s) {
 
 std::string group_title(const std::string& group, const doctor::Facts& f) {
   if (group == "you") return "You";
+  if (group == "client") return "This machine";
   if (group == "cluster") return "Cluster " + f.cluster_name;
   if (group == "service") return "Service " + (f.service ? f.service->name : std::string());
   if (group == "task") return "Task " + (f.task ? f.task->id : std::string());

@@ -70,6 +70,7 @@ Awaitable<Result<std::vector<Target>>> cluster_targets(aws::AwsClient& client,
     standalone.scope.cluster_arn = cluster_arn;
     standalone.scope.cluster_name = cluster_name;
     standalone.scope.task = t;
+    standalone.scope.client_checks = false;
     standalone.row.cluster = cluster_name;
     standalone.row.task = t.id;
     standalone.row.tasks = 1;
@@ -109,6 +110,7 @@ Awaitable<Result<std::vector<Target>>> cluster_targets(aws::AwsClient& client,
     s.scope.cluster_arn = cluster_arn;
     s.scope.cluster_name = cluster_name;
     s.scope.service = name;
+    s.scope.client_checks = false;  // this machine is the same for every target
     if (auto v = views.find(name); v != views.end()) s.scope.service_view = v->second;
     s.scope.service_tasks = by_service[name];  // empty when none runs
     s.row.cluster = cluster_name;

@@ -40,14 +40,6 @@ std::string json_string_member(const boost::json::object& o,
   return {};
 }
 
-// RFC 7231 date ("Wed, 25 Nov 2026 04:38:49 GMT") to a time point.
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
-  std::tm tm{};
-  std::string s(text);
-  if (!strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 double seconds_since_epoch(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -60,6 +52,13 @@ bool is_clock_skew_error(const std::string& code) {
 }
 
 }  // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
+  std::tm tm{};
+  std::string s(text);
+  if (!strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
 
 namespace services {
 const ServiceSpec& ecs() {

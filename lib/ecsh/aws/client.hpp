@@ -14,8 +14,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -66,6 +68,9 @@ std::chrono::milliseconds backoff(int attempt, double random01);
 Error parse_error_response(Protocol protocol, const std::string& operation,
                            const HttpResponse& response);
 
+// An HTTP Date header (RFC 7231: "Wed, 25 Nov 2026 04:38:49 GMT") as a time point.
+std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);
+
 class AwsClient {
  public:
   AwsClient(AwsSettings settings, std::shared_ptr<CredentialsProvider> credentials,
@@ -73,6 +78,9 @@ class AwsClient {
 
   void set_sleeper(Sleeper sleeper) { sleeper_ = std::move(sleeper); }
   const AwsSettings& settings() const { return settings_; }
+  // What the client signs with and sends through (doctor's checks of this machine).
+  CredentialsProvider& credentials_provider() { return *credentials_; }
+  HttpClient& http() { return http_; }
 
   // Names (operation, keys) are std::string_view so that literals at call sites are trivial
   // temporaries: g++ 12 miscompiles class-type temporaries in a co_await (docs/CODING.md).

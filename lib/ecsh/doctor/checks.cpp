@@ -435,9 +435,68 @@ void network_checks(const Facts& f, Builder& b) {
 
 }  // namespace
 
+namespace {
+
+// This machine's side of a session: the stream endpoint reachable through its proxy and CA
+// bundle, its clock, and how long its credentials last (a dropped link can be resumed only
+// while they do: ResumeSession is refused with expired ones).
+void client_checks(const Facts& f, Builder& b) {
+  if (!f.client_gathered) return;
+  const std::string via = f.stream_via.empty() ? "" : " " + f.stream_via;
+  if (f.stream_error.empty()) {
+    b.add(check_id::client_stream_reachable, "client", Status::ok,
+          "this machine reaches " + f.stream_host + via);
+  } else {
+    b.add(check_id::client_stream_reachable, "client", Status::fail,
+          "this machine reaches " + f.stream_host + via, f.stream_error,
+          "Sessions open wss://" + f.stream_host +
+              ":443 from here: check HTTPS_PROXY / NO_PROXY, the firewall, and the CA bundle "
+              "(AWS_CA_BUNDLE, --ca-bundle).");
+  }
+  if (f.clock_skew) {
+    auto minutes =
+        std::chrono::duration_cast<std::chrono::minutes>(std::chrono::abs(*f.clock_skew)).count();
+    if (minutes < 1) {
+      b.add(check_id::client_clock, "client", Status::ok, "this machine's clock agrees with AWS's");
+    } else {
+      b.add(check_id::client_clock, "client", Status::info,
+            fmt::format("this machine's clock is {} min {} AWS's", minutes,
+                        f.clock_skew->count() > 0 ? "behind" : "ahead of"),
+            "ecsh corrects its own calls for it; the AWS CLI and SDKs fail beyond 15 min "
+            "(SignatureDoesNotMatch, Signature expired)",
+            "Sync the clock (timedatectl set-ntp true, or chrony).");
+    }
+  }
+  if (!f.credentials_expire) {
+    b.add(check_id::client_credentials_lifetime, "client", Status::ok,
+          "credentials do not expire" +
+              (f.credentials_source.empty() ? "" : " (" + f.credentials_source + ")"));
+    return;
+  }
+  auto left = std::chrono::duration_cast<std::chrono::minutes>(f.credentials_left).count();
+  std::string where = f.credentials_source.empty() ? "" : " (" + f.credentials_source + ")";
+  if (f.credentials_left.count() <= 0) {
+    b.add(check_id::client_credentials_lifetime, "client", Status::fail,
+          "credentials are still valid" + where, "they have expired",
+          "Renew them (aws sso login, or your profile's credential source).");
+  } else if (left < 60) {
+    b.add(check_id::client_credentials_lifetime, "client", Status::info,
+          fmt::format("credentials last {} min more{}", left, where),
+          "a session open longer cannot resume a dropped link after that (ResumeSession is "
+          "refused); it keeps running until the link drops",
+          "Renew them before a long session (aws sso login, or a longer DurationSeconds).");
+  } else {
+    b.add(check_id::client_credentials_lifetime, "client", Status::ok,
+          fmt::format("credentials last {} h {:02} min more{}", left / 60, left % 60, where));
+  }
+}
+
+}  // namespace
+
 std::vector<Check> evaluate(const Facts& facts) {
   Builder b;
   caller_checks(facts, b);
+  client_checks(facts, b);
   cluster_checks(facts, b);
   service_checks(facts, b);
   task_checks(facts, b);

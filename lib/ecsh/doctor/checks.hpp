@@ -41,13 +41,17 @@ inline constexpr std::string_view container_read_only_root = "container.read_onl
 inline constexpr std::string_view container_init_process = "container.init_process";
 inline constexpr std::string_view container_credential_env = "container.credential_env";
 inline constexpr std::string_view network_ssmmessages = "network.ssmmessages";
+inline constexpr std::string_view client_stream_reachable = "client.stream_reachable";
+inline constexpr std::string_view client_clock = "client.clock";
+inline constexpr std::string_view client_credentials_lifetime = "client.credentials_lifetime";
 }  // namespace check_id
 
 enum class Status { ok, fail, unknown, info };
 
 struct Check {
-  std::string id;     // one of check_id: "caller.execute_command", …
-  std::string group;  // "you", "cluster", "service", "task", "container:<name>", "network"
+  std::string id;  // one of check_id: "caller.execute_command", …
+  std::string
+      group;  // "you", "client", "cluster", "service", "task", "container:<name>", "network"
   Status status = Status::info;
   std::string title;   // "ecs:ExecuteCommand allowed for you"
   std::string detail;  // what was found

@@ -8,6 +8,7 @@
 #include "ecsh/ecs/ecs_view.hpp"
 #include "ecsh/session/agent_permissions.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,6 +88,17 @@ struct Facts {
   std::optional<bool> ssmmessages_endpoint;  // interface endpoint with private DNS in the VPC
   std::optional<bool> route_out;             // 0.0.0.0/0 to an internet or NAT gateway
   std::string network_unknown_reason;
+
+  // This machine: what a session needs on the client's side. Not gathered (doctor --all, which
+  // says it once): `client_gathered` false, and no check is made.
+  bool client_gathered = false;
+  std::string stream_host;   // where sessions' WebSockets go: ssmmessages.REGION.amazonaws.com
+  std::string stream_error;  // why this machine could not reach it ("" when it did)
+  std::string stream_via;    // "through proxy http://…", or "" for a direct connection
+  std::optional<std::chrono::seconds> clock_skew;  // AWS's Date minus this machine's clock
+  bool credentials_expire = false;                 // temporary credentials with a known end
+  std::chrono::seconds credentials_left{0};        // how long they last from now
+  std::string credentials_source;                  // "profile dev (sso)", "environment", …
 };
 
 }  // namespace ecsh::doctor

@@ -1,5 +1,6 @@
 #include "ecsh/doctor/gather.hpp"
 
+#include "ecsh/aws/proxy.hpp"
 #include "ecsh/aws/query_replies.hpp"
 #include "ecsh/common/json_fields.hpp"
 #include "ecsh/common/log.hpp"
@@ -200,6 +201,60 @@ class Gatherer {
         } else {
           log::debug("{}", listed.error().message);
         }
+      }
+    }
+  }
+
+  // What a session needs from this machine: the stream endpoint reachable (a GET through the
+  // client's own proxy and CA settings; any HTTP answer will do, in at most 5 s), the clock
+  // (the answer's Date), and the credentials' end.
+  Awaitable<void> client_side() {
+    if (!scope_.client_checks) co_return;
+    f_.client_gathered = true;
+    auto creds = co_await client_.credentials_provider().credentials();
+    if (creds) {
+      f_.credentials_source = creds.value().source;
+      if (creds.value().expiration) {
+        f_.credentials_expire = true;
+        f_.credentials_left = std::chrono::duration_cast<std::chrono::seconds>(
+            *creds.value().expiration - std::chrono::system_clock::now());
+      }
+    }
+    aws::ServiceId stream{"ssmmessages", "ssmmessages", "ssmmessages", "SSMMESSAGES"};
+    auto endpoint = aws::resolve_endpoint(client_.settings(), stream);
+    if (!endpoint) {
+      f_.stream_error = endpoint.error().message;
+      co_return;
+    }
+    const auto& ep = endpoint.value().endpoint;
+    f_.stream_host = ep.authority();
+    auto http_options = aws::HttpOptions::from_environment();
+    auto proxy = aws::proxy_for(http_options, ep.scheme == "https", ep.authority());
+    if (proxy && proxy.value()) f_.stream_via = "through proxy " + proxy.value()->display();
+    aws::HttpRequest req;
+    req.method = "GET";
+    req.scheme = ep.scheme;
+    req.host = ep.authority();
+    req.path = ep.base_path.empty() ? "/" : ep.base_path + "/";
+    asio::steady_timer deadline(co_await asio::this_coro::executor);
+    deadline.expires_after(std::chrono::seconds(5));
+    // The awaitables as locals: no temporary inside the co_await (docs/CODING.md).
+    auto sending = client_.http().send(std::move(req));
+    auto waiting = deadline.async_wait(use_awaitable_nothrow);
+    auto answer = co_await (std::move(sending) || std::move(waiting));
+    if (answer.index() == 1) {
+      f_.stream_error = "no answer in 5 s";
+      co_return;
+    }
+    auto& got = std::get<0>(answer);
+    if (!got) {
+      f_.stream_error = got.error().message;
+      co_return;
+    }
+    if (auto date = got.value().header("Date")) {
+      if (auto server = aws::parse_http_date(*date)) {
+        f_.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(
+            *server - std::chrono::system_clock::now());
       }
     }
   }
@@ -473,7 +528,7 @@ Awaitable<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope) {
   }
 
   Gatherer g(client, scope, f);
-  co_await (g.caller() && g.kms_and_logs() && g.service_tasks() && g.task());
+  co_await (g.caller() && g.client_side() && g.kms_and_logs() && g.service_tasks() && g.task());
   co_return f;
 }
 

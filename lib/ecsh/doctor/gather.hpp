@@ -17,6 +17,9 @@ struct Scope {
   // service's DescribeServices, and of its ListTasks and DescribeTasks.
   std::optional<ecs::ServiceView> service_view;
   std::optional<std::vector<ecs::TaskView>> service_tasks;
+  // This machine's side (the stream endpoint, the clock, the credentials' lifetime): off for
+  // doctor --all, whose targets share it.
+  bool client_checks = true;
 };
 
 Awaitable<Result<Facts>> gather(aws::AwsClient& client, const Scope& scope);

@@ -295,5 +295,72 @@ TEST(Doctor, KeysInTheEnvironmentAreNamedButNeverBlockExec) {
   EXPECT_EQ(find(evaluate(f), "container.credential_env"), nullptr);
 }
 
+// This machine's side: the stream endpoint, the clock, the credentials' end.
+TEST(Doctor, ThisMachinesSideIsCheckedOnlyWhenGathered) {
+  auto checks = evaluate(healthy());
+  EXPECT_EQ(find(checks, "client.stream_reachable"), nullptr);  // doctor --all: not gathered
+  Facts f = healthy();
+  f.client_gathered = true;
+  f.stream_host = "ssmmessages.us-east-1.amazonaws.com";
+  f.clock_skew = std::chrono::seconds(3);
+  checks = evaluate(f);
+  ASSERT_NE(find(checks, "client.stream_reachable"), nullptr);
+  EXPECT_EQ(find(checks, "client.stream_reachable")->status, Status::ok);
+  EXPECT_EQ(find(checks, "client.clock")->status, Status::ok);
+  EXPECT_EQ(find(checks, "client.credentials_lifetime")->status, Status::ok);
+  EXPECT_TRUE(exec_ready(checks));
+}
+
+TEST(Doctor, AnUnreachableStreamEndpointBlocksWithWhatToCheck) {
+  Facts f = healthy();
+  f.client_gathered = true;
+  f.stream_host = "ssmmessages.us-east-1.amazonaws.com";
+  f.stream_via = "through proxy proxy.corp:3128";
+  f.stream_error = "the proxy refused CONNECT (403)";
+  auto checks = evaluate(f);
+  const Check* c = find(checks, "client.stream_reachable");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, Status::fail);
+  EXPECT_EQ(c->group, "client");
+  EXPECT_NE(c->title.find("through proxy proxy.corp:3128"), std::string::npos);
+  EXPECT_NE(c->fix.find("HTTPS_PROXY"), std::string::npos);
+  EXPECT_FALSE(exec_ready(checks));
+}
+
+TEST(Doctor, ClockSkewIsToldNotBlocking) {
+  Facts f = healthy();
+  f.client_gathered = true;
+  f.stream_host = "h";
+  f.clock_skew = std::chrono::minutes(-7);  // AWS's clock is behind: this machine is ahead
+  auto checks = evaluate(f);
+  const Check* c = find(checks, "client.clock");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, Status::info);
+  EXPECT_EQ(c->title, "this machine's clock is 7 min ahead of AWS's");
+  EXPECT_TRUE(exec_ready(checks));
+}
+
+TEST(Doctor, CredentialsThatEndSoonAreToldExpiredOnesBlock) {
+  Facts f = healthy();
+  f.client_gathered = true;
+  f.stream_host = "h";
+  f.credentials_expire = true;
+  f.credentials_source = "profile dev (assume role)";
+  f.credentials_left = std::chrono::minutes(14) + std::chrono::seconds(30);
+  auto soon = evaluate(f);
+  const Check* c = find(soon, "client.credentials_lifetime");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, Status::info);
+  EXPECT_EQ(c->title, "credentials last 14 min more (profile dev (assume role))");
+  EXPECT_NE(c->detail.find("cannot resume a dropped link"), std::string::npos);
+  f.credentials_left = std::chrono::hours(11) + std::chrono::minutes(5);
+  auto later = evaluate(f);
+  EXPECT_EQ(find(later, "client.credentials_lifetime")->status, Status::ok);
+  f.credentials_left = std::chrono::seconds(-1);
+  auto checks = evaluate(f);
+  EXPECT_EQ(find(checks, "client.credentials_lifetime")->status, Status::fail);
+  EXPECT_FALSE(exec_ready(checks));
+}
+
 }  // namespace
 }  // namespace ecsh::doctor
