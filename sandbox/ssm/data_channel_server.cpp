@@ -611,7 +611,12 @@ struct Agent : std::enable_shared_from_this<Agent> {
 
   // The service's close 1000 "Bye" (its forced reconnect, or a fault playing it): the client
   // resumes, and what it has not acknowledged is sent again on the new link.
+  // Each is said on stderr with its time (bench/reconnect_bench.py measures from it).
   Awaitable<void> say_bye(std::shared_ptr<WsStream> stream) {
+    auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+    std::fprintf(stderr, "ecsh-sandbox: session %s: link %llu closed with 1000 \"Bye\" at %.6f\n",
+                 record.session_id.c_str(), static_cast<unsigned long long>(link),
+                 std::chrono::duration<double>(since_epoch).count());
     websocket::close_reason bye(websocket::close_code::normal, "Bye");
     co_await stream->async_close(bye, use_awaitable_nothrow);
     if (ws == stream) drop_link();
