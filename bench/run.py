@@ -3,7 +3,9 @@
 sandbox. Medians of repeated runs; ratios are peer / ecsh (higher is better for ecsh) for
 times, ecsh / target for throughput.
 
-    python3 bench/run.py --build build [--runs 10] [--quick] [--only latency|forward|run|cp|stdin|doctor]
+    python3 bench/run.py --build build [--runs 10] [--quick]
+                         [--only latency|forward|run|cp|stdin|reconnect|doctor]
+                         [--official-plugin PATH]
 """
 import argparse
 import hashlib
@@ -28,6 +30,7 @@ sys.path.insert(0, HERE)
 from forward_bench import forward_rows  # noqa: E402
 from cp_bench import cp_rows  # noqa: E402
 from doctor_bench import doctor_rows  # noqa: E402
+from reconnect_bench import reconnect_rows  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -610,8 +613,11 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller transfers")
-    ap.add_argument("--only", choices=["latency", "forward", "run", "cp", "stdin", "doctor"],
+    ap.add_argument("--only",
+                    choices=["latency", "forward", "run", "cp", "stdin", "reconnect", "doctor"],
                     help="run one group of rows only")
+    ap.add_argument("--official-plugin", metavar="PATH",
+                    help="the official session-manager-plugin, the peer of the reconnect rows")
     opts = ap.parse_args()
     runs = 3 if opts.quick else opts.runs
     ecsh = os.path.abspath(os.path.join(opts.build, "bin", "ecsh"))
@@ -635,6 +641,8 @@ def main():
             rows += latency_rows(ecsh, sandbox_bin, env, runs, opts.quick)
         if opts.only in (None, "run"):
             rows += run_rows(ecsh, sandbox_bin, env, runs)
+        if opts.only in (None, "reconnect"):
+            rows += reconnect_rows(ecsh, sandbox_bin, env, opts.quick, work, opts.official_plugin)
         if opts.only in (None, "doctor"):
             rows += doctor_rows(ecsh, sandbox_bin, env, runs, opts.quick)
         if opts.only is not None:

@@ -292,6 +292,8 @@ int main(int argc, char** argv) {
       f.seed = static_cast<std::uint32_t>(num("seed", 1));
       f.silent_drop_after_frames = static_cast<int>(num("silent_drop_after_frames", 0));
       f.max_silent_drops = static_cast<int>(num("max_silent_drops", 1));
+      f.force_reconnect_rate = num("force_reconnect_rate", 0);
+      f.max_forced_reconnects = static_cast<int>(num("max_forced_reconnects", 16));
       if (auto* bye = o.if_contains("bye_after_first_output"); bye && bye->is_bool()) {
         f.bye_after_first_output = bye->as_bool();
       }

@@ -130,6 +130,7 @@ struct Agent : std::enable_shared_from_this<Agent> {
   bool said_bye = false;
   bool bye_due = false;  // the current link is as old as the service lets one be
   int silent_drops = 0;
+  int forced_reconnects = 0;
   std::vector<int> silenced_fds;  // links dropped silently: held open, never read or written
   std::optional<std::string> held_for_reorder;
 
@@ -608,6 +609,19 @@ struct Agent : std::enable_shared_from_this<Agent> {
     }
   }
 
+  // The service's close 1000 "Bye" (its forced reconnect, or a fault playing it): the client
+  // resumes, and what it has not acknowledged is sent again on the new link.
+  // Each is said on stderr with its time (bench/reconnect_bench.py measures from it).
+  Awaitable<void> say_bye(std::shared_ptr<WsStream> stream) {
+    auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+    std::fprintf(stderr, "ecsh-sandbox: session %s: link %llu closed with 1000 \"Bye\" at %.6f\n",
+                 record.session_id.c_str(), static_cast<unsigned long long>(link),
+                 std::chrono::duration<double>(since_epoch).count());
+    websocket::close_reason bye(websocket::close_code::normal, "Bye");
+    co_await stream->async_close(bye, use_awaitable_nothrow);
+    if (ws == stream) drop_link();
+  }
+
   Awaitable<void> writer(std::shared_ptr<Agent> /*keep_alive*/) {
     auto& f = server->faults;
     while (!done) {
@@ -616,14 +630,10 @@ struct Agent : std::enable_shared_from_this<Agent> {
         writer_wake.expires_at(asio::steady_timer::time_point::max());
         continue;
       }
-      if (bye_due) {
-        // The service's forced reconnect (--connection-max-age): the client resumes, and what
-        // it has not acknowledged is sent again on the new link.
+      if (bye_due) {  // --connection-max-age
         bye_due = false;
         auto stream = ws;
-        websocket::close_reason bye(websocket::close_code::normal, "Bye");
-        co_await stream->async_close(bye, use_awaitable_nothrow);
-        if (ws == stream) drop_link();
+        co_await say_bye(stream);
         continue;
       }
       std::string frame = std::move(outbox.front());
@@ -639,10 +649,14 @@ struct Agent : std::enable_shared_from_this<Agent> {
       }
       if (f.bye_after_first_output && !said_bye && frames_sent > 4) {
         said_bye = true;
-        websocket::close_reason bye(websocket::close_code::normal, "Bye");
-        co_await stream->async_close(bye, use_awaitable_nothrow);
-        if (ws == stream) drop_link();
-        continue;
+        co_await say_bye(stream);
+        continue;  // the frame stays unacked in the channel and is resent after the resume
+      }
+      if (f.force_reconnect_rate > 0 && forced_reconnects < f.max_forced_reconnects &&
+          server->roll() < f.force_reconnect_rate) {
+        ++forced_reconnects;
+        co_await say_bye(stream);
+        continue;  // as above
       }
       if (f.silent_drop_after_frames > 0 && silent_drops < f.max_silent_drops &&
           frames_sent % f.silent_drop_after_frames == 0) {

@@ -49,6 +49,11 @@ struct ChannelFaults {
   // pulled cable would leave it. The client must notice by itself and resume.
   int silent_drop_after_frames = 0;
   int max_silent_drops = 1;
+  // The service's close 1000 "Bye" (its hourly forced reconnect) at random points: before each
+  // frame the agent sends, the link is closed with this probability (drawn from `seed`), at most
+  // `max_forced_reconnects` times. The frame is left unacked and resent after the resume.
+  double force_reconnect_rate = 0;
+  int max_forced_reconnects = 16;
   std::uint32_t seed = 1;
 };
 

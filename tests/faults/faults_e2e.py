@@ -1,21 +1,31 @@
 #!/usr/bin/env python3
 """Fault injection end to end (issue: proof suites): sessions under duplicated, reordered and
 corrupted frames, a 2-second stall, the service's "Bye" close and dropped links, each way;
-doctor, enable and exec under 50% API throttling and transient 500s; the sandbox killed with
-SIGKILL in the middle of writes restarts with a consistent state."""
+64 MiB each way through exec and through forward while the service forces reconnects at random
+points (issue #28); doctor, enable and exec under 50% API throttling and transient 500s; the
+sandbox killed with SIGKILL in the middle of writes restarts with a consistent state."""
 import argparse
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "lib"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e", "forward"))
 from sandbox_proc import Sandbox, aws, aws_env, wait_for_exec_ready  # noqa: E402
 from harness import Checks, Tmux  # noqa: E402
+from forward_e2e import Forward, download, upload  # noqa: E402
+
+# Under the sanitizers (ASAN_OPTIONS set) every byte costs about ten times more: smaller
+# transfers there (dev.sh test-sanitized leaves this suite out; a hand run may not).
+SANITIZED = "ASAN_OPTIONS" in os.environ
+FORWARD_SERVER = os.path.join(HERE, "..", "e2e", "forward", "forward_server.py")
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -29,8 +39,10 @@ def scenario(exec_on=True, role_ok=True):
         "task_definitions": [{"family": "app", "networkMode": "awsvpc",
                               "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
                               "taskRoleArn": "arn:aws:iam::000000000000:role/app-role",
+                              # The forward tests' byte server on port 9000 (forward_e2e.py).
                               "containerDefinitions": [{"name": "app", "image": "app",
-                                                        "command": ["sleep", "100000"]}]}],
+                                                        "command": ["python3", "-u", FORWARD_SERVER,
+                                                                    "9000"]}]}],
         "services": [{"cluster": "f", "name": "app", "task_definition": "app", "desired_count": 1,
                       "launch_type": "FARGATE", "platform_version": "1.4.0",
                       "enable_execute_command": exec_on}],
@@ -130,6 +142,82 @@ def sandbox_dies_mid_session(opts, sb):
         tmux.kill()
 
 
+def links(stderr):
+    """How many data-channel links a --debug run opened (the first, then one per resume)."""
+    return len(re.findall(r"data channel opened \(link \d+\)", stderr))
+
+
+def random_forced_reconnects(opts, sb, ecsh, blob, want, work):
+    """The service's close 1000 "Bye" at random points (force_reconnect_rate): the whole of
+    the blob up and down through exec, and as much down and up through one forward session,
+    each across several reconnects, nothing lost or repeated (SHA-256 and length)."""
+    mib = min(opts.megabytes, 8) if SANITIZED else opts.megabytes
+    size = mib << 20
+    tgt = ["-c", "f", "-s", "app"]
+
+    def force(rate, seed, most=12):
+        sb.admin("/_sandbox/faults", {"data_channel": {
+            "force_reconnect_rate": rate, "max_forced_reconnects": most, "seed": seed}})
+
+    # Rates are per frame the agent sends, for about 8 reconnects spread over 64 MiB (at most 12
+    # per session). Up: an acknowledgement per KiB of stdin (~100,000 with the resends). Down:
+    # one frame per read of the pty (~16,000).
+    force(1 / 12000, 21)
+    t0 = time.monotonic()
+    with open(blob, "rb") as f:
+        p = ecsh(sb, "--debug", "exec", *tgt, "--", "sha256sum", stdin=f)
+    took = time.monotonic() - t0
+    got = p.stdout.decode(errors="replace").split()[:1]
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 0 and got == [want] and links(err) >= 4,
+          f"exec: {mib} MiB of stdin across {links(err) - 1} random forced reconnects, "
+          f"SHA-256 matches ({took:.1f} s)", (p.returncode, got, links(err), err[-400:]))
+    force(1 / 2000, 22)
+    t0 = time.monotonic()
+    p = ecsh(sb, "--debug", "exec", *tgt, "--", "cat", blob)
+    took = time.monotonic() - t0
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 0 and len(p.stdout) == size and
+          hashlib.sha256(p.stdout).hexdigest() == want and links(err) >= 4,
+          f"exec: {mib} MiB of output across {links(err) - 1} random forced reconnects, "
+          f"byte for byte ({took:.1f} s)", (p.returncode, len(p.stdout), links(err), err[-400:]))
+
+    # Forward: one session, the download then the upload, each through its own connection.
+    sb.admin("/_sandbox/faults", {"data_channel": {}})
+    env = aws_env()
+    env["NO_PROXY"] = "127.0.0.1"
+    fw = Forward(opts.ecsh, sb, [*tgt, "-L", "0:9000"], env=env, debug=True, work=work)
+    try:
+        fw.read_lines(1)
+        addr = fw.address("localhost:9000")
+        # Down: one frame per read of the connection (~2,000-3,000 frames, their size varies); up: acknowledgements again
+        # (the cap counts the session's reconnects so far).
+        force(1 / 300, 23)
+        t0 = time.monotonic()
+        ok_down, n = download(addr, size, 31) if addr else (False, 0)
+        down_s = time.monotonic() - t0
+        after_down = links(fw.stderr())
+        force(1 / 12000, 24, most=24)
+        t0 = time.monotonic()
+        ok_up, answer = upload(addr, size, 32) if addr else (False, "")
+        up_s = time.monotonic() - t0
+        sb.admin("/_sandbox/faults", {"data_channel": {}})
+        total = links(fw.stderr())
+        check(ok_down and after_down >= 4,
+              f"forward: {mib} MiB down across {after_down - 1} random forced reconnects, "
+              f"SHA-256 and length match ({down_s:.1f} s)",
+              (ok_down, n, after_down, fw.stderr()[-400:]))
+        check(ok_up and total - after_down >= 3,
+              f"forward: {mib} MiB up through the same session across {total - after_down} more, "
+              f"SHA-256 matches ({up_s:.1f} s)", (ok_up, answer, total, fw.stderr()[-400:]))
+        fw.interrupt()
+        check(fw.wait(20) == 130, "forward: Ctrl-C still ends it cleanly after the reconnects",
+              fw.stderr()[-300:])
+    finally:
+        fw.kill()
+        sb.admin("/_sandbox/faults", {"data_channel": {}})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ecsh", required=True)
@@ -183,6 +271,8 @@ def main():
                   f"{opts.megabytes} MiB out, under {name}: SHA-256 matches",
                   (p.returncode, len(p.stdout), p.stderr[-300:]))
         sb.admin("/_sandbox/faults", {"data_channel": {}})
+
+        random_forced_reconnects(opts, sb, ecsh, blob, want, work)
 
         # API throttling on half the calls and transient 500s: doctor, exec still succeed.
         sb.admin("/_sandbox/faults", {"api": {"throttle_rate": 0.5, "error_rate": 0.05, "seed": 3}})

@@ -206,9 +206,13 @@ struct SessionTransport::Impl : std::enable_shared_from_this<Impl> {
     asio::steady_timer pause(executor);
     Error last = Error::connection("the session's connection was lost");
     for (int attempt = 0; attempt < options.max_reconnects && !user_closed; ++attempt) {
-      pause.expires_after(std::chrono::milliseconds(delay_ms));
-      co_await pause.async_wait(use_awaitable_nothrow);
-      delay_ms = delay_ms * 2 > 5000 ? 100 : delay_ms * 2;
+      // The first attempt goes at once, as the plugin's retryer makes it (the service's hourly
+      // close is no failure to back off from); the pauses come between failed attempts.
+      if (attempt > 0) {
+        pause.expires_after(std::chrono::milliseconds(delay_ms));
+        co_await pause.async_wait(use_awaitable_nothrow);
+        delay_ms = delay_ms * 2 > 5000 ? 100 : delay_ms * 2;
+      }
       auto token = co_await options.resume();
       if (!token) {
         last = resume_failure(token.error());

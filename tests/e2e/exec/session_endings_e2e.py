@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Sessions that last (issue #28): the service's forced reconnects (`--connection-max-age`) lose
-and repeat nothing for a one-shot command, `run`, `cp` and an interactive shell; a silent drop
+and repeat nothing for a one-shot command (ecsh's own, and the real AWS CLI's with ecsh as its
+session-manager-plugin), `run`, `cp` and an interactive shell; a silent drop
 (the link goes quiet without closing) is noticed and resumed within seconds; and every way a
 session is ended by something else than its command says so in one line with its own exit code:
 Session Manager's idle timeout (247) and maximum session duration (248), the task stopping (249),
@@ -17,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import Checks, Tmux, wait  # noqa: E402
-from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
+from sandbox_proc import AWS_CLI, Sandbox, aws, aws_env  # noqa: E402
 from exec_e2e import SSM_ACTIONS  # noqa: E402
 
 
@@ -109,6 +110,31 @@ def forced_reconnects(opts, work):
         check(links(p.stderr) >= 4,
               f"... and it really was reconnected ({links(p.stderr)} links in {took:.1f} s)",
               p.stderr[-400:])
+
+        # The real AWS CLI with ecsh as its session-manager-plugin: a 6 s one-shot `--command`
+        # across the same closes prints every line once (ECSH_DEBUG: the plugin's links).
+        bindir = os.path.join(work, "plugin-bin")
+        os.makedirs(bindir)
+        os.symlink(os.path.abspath(opts.ecsh), os.path.join(bindir, "session-manager-plugin"))
+        penv = env()
+        penv["PATH"] = bindir + ":" + penv.get("PATH", "/usr/bin:/bin")
+        penv["ECSH_DEBUG"] = "1"
+        t0 = time.monotonic()
+        cp = subprocess.run([AWS_CLI, "--endpoint-url", sb.url, "ecs", "execute-command",
+                             "--cluster", "e2e", "--task", TGT[-1], "--container", "app",
+                             "--interactive", "--command",
+                             "sh -c 'for i in 1 2 3 4 5 6; do echo plugin-line $i; sleep 1; done'"],
+                            env=penv, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        took = time.monotonic() - t0
+        out = cp.stdout.decode(errors="replace")
+        got = re.findall(r"plugin-line \d+", out)
+        check(cp.returncode == 0 and got == [f"plugin-line {i}" for i in range(1, 7)],
+              "aws ecs execute-command with ecsh as its plugin: a 6 s --command across forced "
+              "reconnects prints every line once, in order",
+              (cp.returncode, out[-500:], cp.stderr[-500:]))
+        check(links(cp.stderr) >= 3,
+              f"... across {links(cp.stderr) - 1} reconnects of the plugin ({took:.1f} s)",
+              cp.stderr[-500:])
 
         # 4 MiB of stdin through the same forced reconnects (held back by a sleeping reader).
         blob = os.urandom(4 << 20)

@@ -6,12 +6,16 @@ connection:
   UP N            reads N bytes, answers their SHA-256 (hex) and a newline, then closes
   ZERO N          sends N zero bytes, then closes (for benchmarks: no work per byte)
   SINK N          reads N bytes, answers "ok" and a newline, then closes
+  TICK N MS       sends N lines "SEQ UNIX_TIME" one every MS milliseconds, then closes (for
+                  benchmarks: arrival gaps; the task shares the host's clock)
+`forward_server.py --tick N MS` prints the same lines on stdout.
 """
 import hashlib
 import random
 import socket
 import sys
 import threading
+import time
 
 
 def read_line(conn):
@@ -65,9 +69,25 @@ def serve(conn):
                     break
                 n -= got
             conn.sendall(b"ok\n")
+        elif words[0] == "TICK":
+            tick(int(words[1]), float(words[2]), lambda line: conn.sendall(line.encode()))
+
+
+def tick(n, ms, write):
+    """n lines "SEQ UNIX_TIME", one every ms milliseconds on a fixed schedule (a late line does
+    not delay the next)."""
+    start = time.monotonic()
+    for i in range(n):
+        delay = start + i * ms / 1000 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        write(f"{i} {time.time():.6f}\n")
 
 
 def main():
+    if sys.argv[1] == "--tick":  # the same lines on stdout, for a session's command
+        tick(int(sys.argv[2]), float(sys.argv[3]), lambda line: print(line, end="", flush=True))
+        return
     port = int(sys.argv[1])
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
