@@ -7,13 +7,12 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from harness import Checks, wait  # noqa: E402
-from sandbox_proc import Sandbox, aws, aws_env  # noqa: E402
+from sandbox_proc import Sandbox, aws, run_ecsh  # noqa: E402
 
 SSM = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
@@ -50,10 +49,7 @@ def scenario():
 
 
 def ecsh(opts, sb, *args):
-    env = aws_env()
-    env["NO_PROXY"] = "127.0.0.1"
-    return subprocess.run([opts.ecsh, "--endpoint-url", sb.url, *args], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    return run_ecsh(opts.ecsh, sb, *args, timeout=300)
 
 
 def running_tasks(sb, cluster):

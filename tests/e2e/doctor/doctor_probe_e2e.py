@@ -7,14 +7,13 @@ as the checks predict."""
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "exec"))
 from harness import Checks  # noqa: E402
-from sandbox_proc import Sandbox, aws_env, wait_for_exec_ready  # noqa: E402
+from sandbox_proc import Sandbox, run_ecsh, wait_for_exec_ready  # noqa: E402
 from exec_e2e import scenario  # noqa: E402
 
 PHASES = ["ExecuteCommand", "WebSocket open", "handshake", "first output", "exit status"]
@@ -22,10 +21,7 @@ check = Checks()
 
 
 def ecsh(opts, sb, *args):
-    env = aws_env()
-    env["NO_PROXY"] = "127.0.0.1"
-    return subprocess.run([opts.ecsh, "--endpoint-url", sb.url, *args], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    return run_ecsh(opts.ecsh, sb, *args)
 
 
 def main():

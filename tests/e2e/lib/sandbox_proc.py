@@ -159,6 +159,15 @@ def aws_env(key=ADMIN_KEY, secret=ADMIN_SECRET, token=None, region="us-east-1", 
     return env
 
 
+def run_ecsh(binary, sandbox, *args, env=None, timeout=120):
+    """`binary --endpoint-url SANDBOX args…` with the admin's credentials (or `env`), no stdin;
+    the CompletedProcess, text."""
+    env = dict(env or aws_env(), NO_PROXY="127.0.0.1")
+    return subprocess.run([binary, "--endpoint-url", sandbox.url, *args], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
 def aws(sandbox, *args, env=None, timeout=60):
     """Runs the real AWS CLI against the sandbox; returns (exit code, parsed JSON or None, stderr)."""
     cmd = [AWS_CLI, "--endpoint-url", sandbox.url, "--output", "json"] + list(args)
