@@ -21,7 +21,7 @@ _ecsh_options() {
               --ca-bundle --debug --no-color --no-diagnose -y --yes" ;;
     whoami) echo "-h --help" ;;
     demo) echo "-h --help -i --interactive --no-pacing" ;;
-    doctor) echo "-h --help $target" ;;
+    doctor) echo "-h --help $target --probe -u --user --all" ;;
     ls) echo "-h --help $target --stopped" ;;
     logs) echo "-h --help $target -f --follow --since --until --grep --stopped" ;;
     why) echo "-h --help $target --lines" ;;

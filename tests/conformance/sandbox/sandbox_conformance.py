@@ -753,6 +753,11 @@ def run(cf, sb):
     ssm("DescribeSessions", key=READER, expect_error="AccessDeniedException", State="Active")
     ssm("DescribeInstanceInformation")
     ssm("DescribeInstanceInformation", key=READER, expect_error="AccessDeniedException")
+    prefs = ssm("GetDocument", Name="SSM-SessionManagerRunShell")
+    check(json.loads(prefs["Content"])["inputs"]["maxSessionDuration"] == "60",
+          "ssm GetDocument: the Session Manager preferences, minutes as a string",
+          prefs.get("Content"))
+    ssm("GetDocument", expect_error="InvalidDocument", Name="no-such-document")
     ssm("TerminateSession", SessionId=started["SessionId"])
     ssm("TerminateSession", SessionId=session_id)
     ssm("TerminateSession", key=READER, expect_error="AccessDeniedException", SessionId=session_id)
@@ -1083,7 +1088,9 @@ def main():
     ap.add_argument("--sandbox", required=True)
     ap.add_argument("--source-root", required=True)
     opts = ap.parse_args()
-    sb = Sandbox(opts.sandbox, scenario=scenario(), args=["--agent-pacing", "none"]).start()
+    # A maximum session duration saved in the preferences: GetDocument has a document to read.
+    sb = Sandbox(opts.sandbox, scenario=scenario(),
+                 args=["--agent-pacing", "none", "--session-max-duration", "3600"]).start()
     try:
         cf = Conformance(sb)
         run(cf, sb)
