@@ -8,6 +8,10 @@ namespace ecsh::cli {
 
 Result<std::unique_ptr<AwsContext>> make_aws_context(asio::any_io_executor executor,
                                                      const GlobalOptions& global) {
+  if (global.regions.size() > 1 || global.all_regions) {
+    return Error::usage("only `ecsh ls` spans several regions so far",
+                        "Give one --region to this command.");
+  }
   auto ctx = std::make_unique<AwsContext>();
   ctx->env = aws::Environment::from_process();
   aws::CommandLineSettings cli;

@@ -2,6 +2,9 @@
 #include "cli/command.hpp"
 #include "cli/table.hpp"
 #include "cli/target_options.hpp"
+#include "ecsh/aws/query_replies.hpp"
+#include "ecsh/common/log.hpp"
+#include "ecsh/common/wakeup.hpp"
 #include "ecsh/ecs/exec_readiness.hpp"
 #include "ecsh/logs/why.hpp"
 
@@ -10,6 +13,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 
 namespace ecsh::cli {
 namespace {
@@ -36,16 +41,30 @@ Awaitable<Result<std::vector<std::string>>> clusters_in_scope(aws::AwsClient& cl
   co_return co_await ecs::list_cluster_arns(client);
 }
 
-Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
-  auto executor = co_await asio::this_coro::executor;
-  ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
-  auto& client = *ctx->client;
-  const bool as_json = global.output == "json";
+// What one region lists: the table (head and rows) and the same as JSON objects.
+struct Listing {
+  std::vector<std::string> head;
+  std::vector<std::vector<std::string>> rows;
+  json::array out;
+  std::size_t fit_width = 0;  // the last column is cut to fit this many columns (0: never)
+};
+
+void print_listing(Listing l, bool as_json) {
+  if (as_json) {
+    fmt::print("{}\n", json::serialize(l.out));
+    return;
+  }
+  if (l.fit_width > 0) logs::fit_last_column(l.head, l.rows, l.fit_width);
+  print_table(l.head, l.rows);
+}
+
+Awaitable<Result<Listing>> list(aws::AwsClient& client, const LsOptions& o) {
+  Listing l;
   ECSH_CO_TRY(auto clusters, co_await clusters_in_scope(client, o.target));
 
+  auto& out = l.out;
+  auto& rows = l.rows;
   if (o.what == "clusters") {
-    json::array out;
-    std::vector<std::vector<std::string>> rows;
     for (const auto& arn : clusters) {
       ECSH_CO_TRY(auto cluster, co_await ecs::describe_cluster(client, arn));
       if (!cluster) continue;
@@ -63,18 +82,11 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
                                  {"exec_kms_key", kms == "-" ? "" : kms},
                                  {"exec_logging", logging == "-" ? "" : logging}});
     }
-    if (as_json) {
-      fmt::print("{}\n", json::serialize(out));
-    } else {
-      print_table({"CLUSTER", "SERVICES", "RUNNING", "PENDING", "EXEC KMS KEY", "EXEC LOGGING"},
-                  rows);
-    }
-    co_return 0;
+    l.head = {"CLUSTER", "SERVICES", "RUNNING", "PENDING", "EXEC KMS KEY", "EXEC LOGGING"};
+    co_return l;
   }
 
   if (o.what == "services") {
-    json::array out;
-    std::vector<std::vector<std::string>> rows;
     for (const auto& cluster : clusters) {
       ECSH_CO_TRY(auto arns, co_await ecs::list_service_arns(client, cluster));
       std::vector<std::string> names;
@@ -118,17 +130,11 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
                                    {"exec", exec}});
       }
     }
-    if (as_json) {
-      fmt::print("{}\n", json::serialize(out));
-    } else {
-      print_table({"CLUSTER", "SERVICE", "DESIRED", "RUNNING", "ROLLOUT", "EXEC"}, rows);
-    }
-    co_return 0;
+    l.head = {"CLUSTER", "SERVICE", "DESIRED", "RUNNING", "ROLLOUT", "EXEC"};
+    co_return l;
   }
 
   // tasks and containers
-  json::array out;
-  std::vector<std::vector<std::string>> rows;
   for (const auto& cluster : clusters) {
     std::vector<std::string> arns;
     if (!o.target.task.empty() &&
@@ -213,18 +219,119 @@ Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
       }
     }
   }
-  if (as_json) {
-    fmt::print("{}\n", json::serialize(out));
-  } else if (o.what == "tasks" && o.stopped) {
+  if (o.what == "tasks" && o.stopped) {
     // The reason is cut to fit 80 columns (JSON has it whole).
-    std::vector<std::string> head{"TASK", "SERVICE", "STOPPED", "CODE", "EXITS", "REASON"};
-    logs::fit_last_column(head, rows, 80);
-    print_table(head, rows);
+    l.head = {"TASK", "SERVICE", "STOPPED", "CODE", "EXITS", "REASON"};
+    l.fit_width = 80;
   } else if (o.what == "tasks") {
-    print_table({"CLUSTER", "TASK", "SERVICE", "STATUS", "LAUNCH", "EXEC"}, rows);
+    l.head = {"CLUSTER", "TASK", "SERVICE", "STATUS", "LAUNCH", "EXEC"};
   } else {
-    print_table({"CLUSTER", "TASK", "CONTAINER", "STATUS", "EXEC"}, rows);
+    l.head = {"CLUSTER", "TASK", "CONTAINER", "STATUS", "EXEC"};
   }
+  co_return l;
+}
+
+// How many regions are listed at once.
+constexpr std::size_t kConcurrentRegions = 8;
+
+// ls over several regions (--region repeated, --all-regions): each region listed on its own
+// context, at most kConcurrentRegions at once; the rows together, a REGION column (a "region"
+// key in JSON) first. A region that fails is reported on its own line (JSON: {"region",
+// "error"}) and the others are still listed: exit 1 when some failed, the error's own code when
+// all did.
+Awaitable<Result<int>> ls_regions(const GlobalOptions& global, const LsOptions& o) {
+  auto executor = co_await asio::this_coro::executor;
+  std::vector<std::string> regions;
+  if (global.all_regions) {
+    GlobalOptions base = global;
+    base.regions.clear();
+    base.all_regions = false;
+    ECSH_CO_TRY(auto ctx, make_aws_context(executor, base));
+    aws::QueryParams none;
+    ECSH_CO_TRY(auto xml,
+                co_await ctx->client->query_call(aws::services::ec2(), "DescribeRegions", none));
+    ECSH_CO_TRY(regions, aws::parse_describe_regions(xml));
+  } else {
+    for (const auto& r : global.regions) {
+      if (std::find(regions.begin(), regions.end(), r) == regions.end()) regions.push_back(r);
+    }
+  }
+  struct PerRegion {
+    std::optional<Listing> listing;
+    std::optional<Error> error;
+  };
+  std::vector<PerRegion> results(regions.size());
+  std::size_t next = 0, running = std::min(kConcurrentRegions, regions.size());
+  Wakeup all_done(executor);
+  auto worker = [&]() -> Awaitable<void> {
+    while (next < regions.size()) {
+      const std::size_t i = next++;
+      GlobalOptions one = global;
+      one.regions = {regions[i]};
+      one.region = regions[i];
+      one.all_regions = false;
+      auto ctx = make_aws_context(executor, one);
+      if (!ctx) {
+        results[i].error = ctx.error();
+        continue;
+      }
+      auto listed = co_await list(*ctx.value()->client, o);
+      if (listed) {
+        results[i].listing = std::move(listed).value();
+      } else {
+        results[i].error = listed.error();
+      }
+    }
+    if (--running == 0) all_done.notify();
+  };
+  for (std::size_t i = running; i > 0; --i) asio::co_spawn(executor, worker(), asio::detached);
+  if (running > 0) co_await all_done.wait();
+
+  Listing all;
+  std::vector<std::size_t> failed;
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    auto& r = results[i];
+    if (r.error) {
+      failed.push_back(i);
+      all.out.push_back(json::object{{"region", regions[i]}, {"error", r.error->message}});
+      continue;
+    }
+    if (all.head.empty()) {
+      all.head = r.listing->head;
+      all.head.insert(all.head.begin(), "REGION");
+      all.fit_width = r.listing->fit_width;
+    }
+    for (auto& row : r.listing->rows) {
+      row.insert(row.begin(), regions[i]);
+      all.rows.push_back(std::move(row));
+    }
+    for (auto& v : r.listing->out) {
+      if (v.is_object()) v.as_object()["region"] = regions[i];
+      all.out.push_back(std::move(v));
+    }
+  }
+  auto say = [&](std::size_t i) {
+    fmt::print(stderr, "ecsh: {}: {}\n", regions[i], log::redact(results[i].error->message));
+  };
+  if (!regions.empty() && failed.size() == regions.size()) {
+    // Nothing listed: the first region's error is the command's (main prints it).
+    for (std::size_t k = 1; k < failed.size(); ++k) say(failed[k]);
+    Error e = *results[failed.front()].error;
+    e.message = regions[failed.front()] + ": " + e.message;
+    co_return e;
+  }
+  print_listing(std::move(all), global.output == "json");
+  std::fflush(stdout);  // the rows first, then what failed
+  for (auto i : failed) say(i);
+  co_return failed.empty() ? 0 : 1;
+}
+
+Awaitable<Result<int>> ls(const GlobalOptions& global, const LsOptions& o) {
+  if (global.regions.size() > 1 || global.all_regions) co_return co_await ls_regions(global, o);
+  auto executor = co_await asio::this_coro::executor;
+  ECSH_CO_TRY(auto ctx, make_aws_context(executor, global));
+  ECSH_CO_TRY(auto listing, co_await list(*ctx->client, o));
+  print_listing(std::move(listing), global.output == "json");
   co_return 0;
 }
 

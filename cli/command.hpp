@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -17,7 +18,9 @@ namespace ecsh::cli {
 
 struct GlobalOptions {
   std::string profile;
-  std::string region;
+  std::string region;                // the first --region: the one every command uses
+  std::vector<std::string> regions;  // every --region given (ls spans them)
+  bool all_regions = false;          // ls: every region enabled for the account
   std::string endpoint_url;
   std::string output = "text";  // text | json
   bool no_verify_ssl = false;

@@ -40,7 +40,11 @@ int main(int argc, char** argv) {
 
   app.add_option("--profile", global.profile,
                  "Use this named profile from the AWS config files (default: AWS_PROFILE)");
-  app.add_option("--region", global.region, "AWS region (default: from the environment/profile)");
+  app.add_option("--region", global.regions,
+                 "AWS region (default: from the environment/profile); `ls` takes several "
+                 "(repeat the option)");
+  app.add_flag("--all-regions", global.all_regions,
+               "ls: every region enabled for the account (EC2 DescribeRegions)");
   app.add_option("--endpoint-url", global.endpoint_url, "Send every API call to this URL");
   app.add_option("--output", global.output, "Output format")
       ->check(CLI::IsMember({"text", "json"}));
@@ -81,6 +85,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ecsh: {}\nRun 'ecsh --help' for the commands and options.\n", e.what());
     return kUsageExit;
   }
+  if (!global.regions.empty()) global.region = global.regions.front();
   if (std::getenv("NO_COLOR")) global.no_color = true;
   log::set_debug(global.debug);
   if (!run) return kUsageExit;

@@ -18,7 +18,7 @@ _ecsh_options() {
   local target="-c --cluster -s --service -t --task -n --container"
   case $1 in
     "") echo "-h --help --version --profile --region --endpoint-url --output --no-verify-ssl
-              --ca-bundle --debug --no-color --no-diagnose -y --yes" ;;
+              --ca-bundle --debug --no-color --no-diagnose -y --yes --all-regions" ;;
     whoami) echo "-h --help" ;;
     demo) echo "-h --help -i --interactive --no-pacing" ;;
     doctor) echo "-h --help $target --probe -u --user --all" ;;
@@ -181,7 +181,7 @@ _ecsh() {
     local opts
     opts="$(_ecsh_options "$path")"
     [[ -n $path ]] && opts+=" --profile --region --endpoint-url --output --no-verify-ssl
-                             --ca-bundle --debug --no-color --no-diagnose --yes"
+                             --ca-bundle --debug --no-color --no-diagnose --yes --all-regions"
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     return 0
   fi

@@ -105,6 +105,7 @@ complete -c ecsh -l ca-bundle -r -F -d 'PEM file of the CAs to trust for TLS'
 complete -c ecsh -l debug -d 'Log requests and responses (secrets redacted)'
 complete -c ecsh -l no-color -d 'No colours'
 complete -c ecsh -l no-diagnose -d 'Do not run doctor when ECS Exec refuses a session'
+complete -c ecsh -l all-regions -d 'ls: every region enabled for the account'
 complete -c ecsh -s y -l yes -d 'Assume yes to every question'
 
 # Subcommands.

@@ -78,6 +78,17 @@ Result<std::vector<Ec2Subnet>> parse_describe_subnets(std::string_view body) {
   return out;
 }
 
+Result<std::vector<std::string>> parse_describe_regions(std::string_view body) {
+  ECSH_TRY(auto reply, XmlReply::parse("DescribeRegions", body));
+  ECSH_TRY(auto items, reply.list("regionInfo/item"));
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    ECSH_TRY(auto name, item.text("regionName"));
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
 Result<std::vector<Ec2VpcEndpoint>> parse_describe_vpc_endpoints(std::string_view body) {
   ECSH_TRY(auto reply, XmlReply::parse("DescribeVpcEndpoints", body));
   ECSH_TRY(auto items, reply.list("vpcEndpointSet/item"));

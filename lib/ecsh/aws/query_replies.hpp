@@ -48,6 +48,9 @@ struct Ec2Subnet {
 };
 Result<std::vector<Ec2Subnet>> parse_describe_subnets(std::string_view body);
 
+// EC2 DescribeRegions: the regions' names (without AllRegions: those enabled for the account).
+Result<std::vector<std::string>> parse_describe_regions(std::string_view body);
+
 // EC2 DescribeVpcEndpoints.
 struct Ec2VpcEndpoint {
   std::string service_name;  // "com.amazonaws.us-east-1.ssmmessages"

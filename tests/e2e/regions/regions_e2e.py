@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Regions end to end: the sandbox answers only AWS's regions as AWS does (checked with the real
 AWS CLI v2), EC2 DescribeRegions lists AWS's regions, and ecsh refuses a region AWS does not have
-before any call, naming the nearest real one (exit 253)."""
+before any call, naming the nearest real one (exit 253); `ecsh ls` spans several regions."""
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -134,6 +135,47 @@ def ecsh_checks(sb, ecsh):
           "would", (rc, err))
 
 
+def span_checks(opts):
+    """`ecsh ls` over several regions (--region repeated, --all-regions): each row says its
+    region, a region that fails is said on its own line while the others are listed (exit 1)."""
+    world = {"clusters": [{"name": "east", "region": "us-east-1"},
+                          {"name": "west", "region": "eu-west-1"},
+                          {"name": "tokyo", "region": "ap-northeast-1"}]}
+    with Sandbox(opts.sandbox, world) as sb:
+        sb.start()
+        env = dict(aws_env(), NO_PROXY="127.0.0.1")
+
+        def ecsh(*args):
+            return subprocess.run([opts.ecsh, "--endpoint-url", sb.url, *args], env=env,
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=120)
+        p = ecsh("--region", "us-east-1", "--region", "eu-west-1", "ls", "clusters")
+        lines = p.stdout.splitlines()
+        check(p.returncode == 0 and lines and lines[0].split()[:2] == ["REGION", "CLUSTER"]
+              and any(ln.split()[:2] == ["us-east-1", "east"] for ln in lines)
+              and any(ln.split()[:2] == ["eu-west-1", "west"] for ln in lines)
+              and not any("tokyo" in ln for ln in lines),
+              "--region twice: each region's clusters, with a REGION column", (p.returncode, p.stdout,
+                                                                              p.stderr))
+        p = ecsh("--all-regions", "--output", "json", "ls", "clusters")
+        rows = json.loads(p.stdout) if p.returncode == 0 else []
+        found = sorted((r.get("region"), r.get("cluster")) for r in rows)
+        check(p.returncode == 0 and found == [("ap-northeast-1", "tokyo"), ("eu-west-1", "west"),
+                                              ("us-east-1", "east")],
+              "--all-regions: every enabled region (DescribeRegions), rows with their region",
+              (p.returncode, found, p.stderr[-300:]))
+        # me-central-1 is a real region this account has not opted in to: AWS refuses the keys.
+        p = ecsh("--region", "eu-west-1", "--region", "me-central-1", "ls", "clusters")
+        err = [ln for ln in p.stderr.splitlines() if ln.startswith("ecsh: ")]
+        check(p.returncode == 1 and "west" in p.stdout and len(err) == 1
+              and err[0].startswith("ecsh: me-central-1: "),
+              "a region that fails is said on its own line; the others are listed; exit 1",
+              (p.returncode, p.stdout, p.stderr))
+        p = ecsh("--region", "us-east-1", "--region", "eu-west-1", "exec", "--", "true")
+        check(p.returncode == 252 and "only `ecsh ls`" in p.stderr,
+              "other commands take one region (usage error)", (p.returncode, p.stderr))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sandbox", required=True)
@@ -144,6 +186,7 @@ def main():
         aws_checks(sb)
         ecsh_checks(sb, opts.ecsh)
     opted_in_checks(opts)
+    span_checks(opts)
     if check.exit_code():
         return 1
     print("all checks passed")
