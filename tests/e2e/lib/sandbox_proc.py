@@ -53,6 +53,9 @@ class Sandbox:
         return ctx
 
     def start(self, timeout=20):
+        # A second start would leave the first sandbox running, unseen by cleanup().
+        if getattr(self, "proc", None) is not None and self.proc.poll() is None:
+            raise AssertionError("this sandbox is already started (a `with` block starts it)")
         cmd = [self.binary, "--listen", "127.0.0.1:0", "--state-dir",
                os.path.join(self.dir, "state")] + self.args
         if self.tls:

@@ -84,7 +84,6 @@ def aws_checks(sb):
 def opted_in_checks(opts):
     """A scenario's opted_in_regions enables them: requests work, DescribeRegions says opted-in."""
     with Sandbox(opts.sandbox, scenario={"opted_in_regions": ["me-south-1"]}) as sb:
-        sb.start()
         rc, out, err = aws(sb, "ecs", "list-clusters", env=in_region("me-south-1"))
         check(rc == 0 and out == {"clusterArns": []},
               "aws ecs in me-south-1 once the account opted in", (rc, out, err))
@@ -142,7 +141,6 @@ def span_checks(opts):
                           {"name": "west", "region": "eu-west-1"},
                           {"name": "tokyo", "region": "ap-northeast-1"}]}
     with Sandbox(opts.sandbox, world) as sb:
-        sb.start()
         env = dict(aws_env(), NO_PROXY="127.0.0.1")
 
         def ecsh(*args):
@@ -182,7 +180,6 @@ def main():
     ap.add_argument("--ecsh", required=True)
     opts = ap.parse_args()
     with Sandbox(opts.sandbox) as sb:
-        sb.start()
         aws_checks(sb)
         ecsh_checks(sb, opts.ecsh)
     opted_in_checks(opts)
