@@ -171,6 +171,8 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
   std::size_t to_destinations = 0;
   bool input_paused = false;
   bool stopped = false;
+  // An SSH session's connection ended: the session ends once what it sent has gone out.
+  bool end_when_sent = false;
   // Basic mode.
   std::shared_ptr<Connection> basic;
   std::deque<std::string> before_dial;
@@ -202,6 +204,11 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
     const std::size_t chunk = realistic ? 1024 : 65536;
     while (!stopped) {
       if (out.empty()) {
+        if (end_when_sent) {
+          io.end("");
+          stop();
+          break;
+        }
         co_await out_wake.wait();
         continue;
       }
@@ -406,9 +413,11 @@ struct PortAgent::Impl : std::enable_shared_from_this<PortAgent::Impl> {
       if (c->closed || stopped) break;
       if (ec || n == 0) {
         if (!record.port || record.port->type != "LocalPortForwarding") {
-          // SSH sessions end with their connection (agent `port_basic.go` handleSSHDPortError).
-          io.end("");
-          stop();
+          // SSH sessions end with their connection (agent `port_basic.go` handleSSHDPortError),
+          // after what it sent: the agent sends each read as it comes, so nothing it read is
+          // lost (this queue would otherwise drop up to kMaxToClient bytes).
+          end_when_sent = true;
+          out_wake.notify();
         } else {
           drop_basic(c);
         }

@@ -453,10 +453,12 @@ def idle_timeout(ecsh, sandbox_bin, work, forwards):
 
 def forced_reconnects(ecsh, sandbox_bin, work, forwards):
     """The service closes each link after a second (--connection-max-age 1, realistic pacing):
-    a download and an upload through one connection cross several reconnects intact."""
+    a download and an upload through one connection, three connections at once, and a Port
+    session in basic mode (AWS-StartSSHSession, ecsh as the AWS CLI's plugin) cross several
+    reconnects intact."""
     sb = Sandbox(sandbox_bin, scenario(), args=["--connection-max-age", "1"]).start()
     try:
-        wait_for_exec_ready(sb, "e2e")
+        task = wait_for_exec_ready(sb, "e2e")
         fw = Forward(ecsh, sb, [*TGT, "-L", "0:9000"], debug=True, work=work)
         forwards.append(fw)
         fw.read_lines(1)
@@ -467,10 +469,41 @@ def forced_reconnects(ecsh, sandbox_bin, work, forwards):
         check(ok_down and ok_up and links >= 3,
               f"{size >> 20} MiB down and up through forced reconnects, SHA-256 intact "
               f"({links} links)", (ok_down, n, ok_up, answer, fw.stderr()[-400:]))
+        # Every open connection of the session goes on across the reconnects.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            results = list(pool.map(lambda i: download(fw.address("localhost:9000"), 1 << 20,
+                                                       40 + i)[0], range(3)))
+        check(all(results), "three connections at once through forced reconnects, each intact",
+              results)
         fw.interrupt()
         fw.wait(10)
+
+        # Basic mode (one connection, stdin and stdout: ssh's ProxyCommand) with ecsh as the
+        # plugin of `aws ssm start-session`.
+        bindir = os.path.join(work, "bin-forced")
+        os.makedirs(bindir, exist_ok=True)
+        link = os.path.join(bindir, "session-manager-plugin")
+        if not os.path.exists(link):
+            os.symlink(ecsh, link)
+        env = ecsh_env()
+        env["PATH"] = bindir + ":" + env.get("PATH", "/usr/bin:/bin")
+        task_id = task["taskArn"].rsplit("/", 1)[1]
+        runtime_id = next(c["runtimeId"] for c in task["containers"] if c["name"] == "app")
+        size = 2 << 20
+        rng = random.Random(31)
+        want = hashlib.sha256(rng.randbytes(1 << 20) + rng.randbytes(1 << 20)).hexdigest()
+        p = subprocess.run(
+            ["sh", "-c", f"{{ printf 'DOWN {size} 31\\n'; sleep 8; }} | \"$@\"", "sh", AWS_CLI,
+             "--endpoint-url", sb.url, "ssm", "start-session", "--target",
+             f"ecs:e2e_{task_id}_{runtime_id}", "--document-name", "AWS-StartSSHSession",
+             "--parameters", "portNumber=9000"], env=env, stdin=subprocess.DEVNULL,
+            capture_output=True, timeout=120)
+        check(p.returncode == 0 and hashlib.sha256(p.stdout).hexdigest() == want,
+              "basic mode (AWS-StartSSHSession, ecsh as the plugin): 2 MiB through forced "
+              "reconnects, intact", (p.returncode, len(p.stdout), p.stderr[-300:]))
     finally:
         sb.cleanup()
+
 
 if __name__ == "__main__":
     sys.exit(main())
