@@ -511,7 +511,16 @@ struct Agent : std::enable_shared_from_this<Agent> {
     if (flushed) co_return;
     flushed = true;
     asio::steady_timer poll(server->executor);
-    for (int i = 0; i < 200 && !outbox.empty() && ws; ++i) {
+    // channel_closed goes out before the session is over for the service: through the current
+    // link, or one a client resumes meanwhile (its link dropped or was closed with "Bye" just as
+    // the session ended: without this the client would find the session gone and never learn
+    // how it ended). A client that does not come back within 5 s is not waited for, nor one
+    // whose session was terminated (it cannot resume).
+    auto resumable = [this] {
+      const auto* r = server->sessions.find(record.session_id);
+      return r && r->status != "Terminated";
+    };
+    for (int i = 0; i < 1000 && !outbox.empty() && (ws || resumable()); ++i) {
       poll.expires_after(std::chrono::milliseconds(5));
       co_await poll.async_wait(use_awaitable_nothrow);
     }
