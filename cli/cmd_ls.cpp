@@ -3,8 +3,8 @@
 #include "cli/table.hpp"
 #include "cli/target_options.hpp"
 #include "ecsh/aws/query_replies.hpp"
+#include "ecsh/common/at_most.hpp"
 #include "ecsh/common/log.hpp"
-#include "ecsh/common/wakeup.hpp"
 #include "ecsh/ecs/exec_readiness.hpp"
 #include "ecsh/logs/why.hpp"
 
@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <optional>
 
 namespace ecsh::cli {
@@ -261,31 +262,25 @@ Awaitable<Result<int>> ls_regions(const GlobalOptions& global, const LsOptions& 
     std::optional<Error> error;
   };
   std::vector<PerRegion> results(regions.size());
-  std::size_t next = 0, running = std::min(kConcurrentRegions, regions.size());
-  Wakeup all_done(executor);
-  auto worker = [&]() -> Awaitable<void> {
-    while (next < regions.size()) {
-      const std::size_t i = next++;
-      GlobalOptions one = global;
-      one.regions = {regions[i]};
-      one.region = regions[i];
-      one.all_regions = false;
-      auto ctx = make_aws_context(executor, one);
-      if (!ctx) {
-        results[i].error = ctx.error();
-        continue;
-      }
-      auto listed = co_await list(*ctx.value()->client, o);
-      if (listed) {
-        results[i].listing = std::move(listed).value();
-      } else {
-        results[i].error = listed.error();
-      }
+  const std::function<Awaitable<void>(std::size_t)> list_region =
+      [&](std::size_t i) -> Awaitable<void> {
+    GlobalOptions one = global;
+    one.regions = {regions[i]};
+    one.region = regions[i];
+    one.all_regions = false;
+    auto ctx = make_aws_context(executor, one);
+    if (!ctx) {
+      results[i].error = ctx.error();
+      co_return;
     }
-    if (--running == 0) all_done.notify();
+    auto listed = co_await list(*ctx.value()->client, o);
+    if (listed) {
+      results[i].listing = std::move(listed).value();
+    } else {
+      results[i].error = listed.error();
+    }
   };
-  for (std::size_t i = running; i > 0; --i) asio::co_spawn(executor, worker(), asio::detached);
-  if (running > 0) co_await all_done.wait();
+  co_await for_each_at_most(regions.size(), kConcurrentRegions, list_region);
 
   Listing all;
   std::vector<std::size_t> failed;

@@ -9,9 +9,9 @@
 #include "cli/doctor_run.hpp"
 #include "cli/table.hpp"
 #include "ecsh/aws/read_cache.hpp"
+#include "ecsh/common/at_most.hpp"
 #include "ecsh/common/clock.hpp"
 #include "ecsh/common/log.hpp"
-#include "ecsh/common/wakeup.hpp"
 #include "ecsh/doctor/estate.hpp"
 #include "ecsh/ecs/target.hpp"
 
@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 namespace ecsh::cli {
@@ -81,29 +82,20 @@ Awaitable<Result<std::vector<Target>>> cluster_targets(aws::AwsClient& client,
   for (const auto& arn : service_arns) names.push_back(ecs::arn_name(arn));
   std::map<std::string, ecs::ServiceView> views;
   std::optional<Error> failed;
-  {
-    auto executor = co_await asio::this_coro::executor;
-    std::size_t pending = (names.size() + 9) / 10;
-    Wakeup all_described(executor);
-    for (std::size_t i = 0; i < names.size(); i += 10) {
-      std::vector<std::string> batch(
-          names.begin() + static_cast<std::ptrdiff_t>(i),
-          names.begin() + static_cast<std::ptrdiff_t>(std::min(names.size(), i + 10)));
-      asio::co_spawn(
-          executor,
-          [&, batch = std::move(batch)]() -> Awaitable<void> {
-            auto described = co_await ecs::describe_services(client, cluster_arn, batch);
-            if (!described) {
-              failed = described.error();
-            } else {
-              for (auto& v : described.value()) views[v.name] = std::move(v);
-            }
-            if (--pending == 0) all_described.notify();
-          },
-          asio::detached);
+  const std::size_t batches = (names.size() + 9) / 10;
+  const std::function<Awaitable<void>(std::size_t)> describe_batch =
+      [&](std::size_t b) -> Awaitable<void> {
+    std::vector<std::string> batch(
+        names.begin() + static_cast<std::ptrdiff_t>(b * 10),
+        names.begin() + static_cast<std::ptrdiff_t>(std::min(names.size(), b * 10 + 10)));
+    auto described = co_await ecs::describe_services(client, cluster_arn, batch);
+    if (!described) {
+      failed = described.error();
+    } else {
+      for (auto& v : described.value()) views[v.name] = std::move(v);
     }
-    if (pending > 0) co_await all_described.wait();
-  }
+  };
+  co_await for_each_at_most(batches, batches, describe_batch);
   if (failed) co_return *failed;
   for (const auto& name : names) {
     Target s;
@@ -207,19 +199,10 @@ Awaitable<Result<int>> run_doctor_all(AwsContext& ctx, const GlobalOptions& glob
     for (auto& t : some) targets.push_back(std::move(t));
   }
 
-  // A few workers take the targets in turn.
-  std::size_t next = 0, running = 0;
-  Wakeup all_done(executor);
-  auto worker = [&]() -> Awaitable<void> {
-    while (next < targets.size()) {
-      Target& t = targets[next++];
-      co_await judge_target(client, t);
-    }
-    if (--running == 0) all_done.notify();
+  const std::function<Awaitable<void>(std::size_t)> judge = [&](std::size_t i) {
+    return judge_target(client, targets[i]);
   };
-  running = std::min(kConcurrentTargets, targets.size());
-  for (std::size_t i = 0; i < running; ++i) asio::co_spawn(executor, worker(), asio::detached);
-  if (running > 0) co_await all_done.wait();
+  co_await for_each_at_most(targets.size(), kConcurrentTargets, judge);
   log::debug("doctor --all: {} calls sent, {} answered from shared reads", cache.sent(),
              cache.answered());
 
