@@ -1,6 +1,7 @@
 #include "sandbox/core/server.hpp"
 
 #include "ecsh/common/tcp_or_tls_stream.hpp"
+#include "sandbox/core/time_format.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -11,7 +12,6 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <deque>
 #include <set>
 
@@ -182,7 +182,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       res.result(static_cast<http::status>(out.status));
       for (const auto& h : out.headers) res.set(h.name, h.value);
       res.set(http::field::server, "ecsh-sandbox");
-      res.set(http::field::date, http_date_now());  // every AWS answer has one
+      // Every AWS answer has one.
+      res.set(http::field::date, http_date(std::chrono::system_clock::now()));
       res.keep_alive(req.keep_alive());
       res.body() = std::move(out.body);
       res.prepare_payload();
@@ -200,15 +201,6 @@ HttpServer::HttpServer(asio::any_io_executor executor, HttpHandler handler)
     : impl_(std::make_shared<Impl>(executor, std::move(handler))) {}
 
 HttpServer::~HttpServer() { close(); }
-
-std::string http_date_now() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
 
 void HttpServer::set_response_delay(std::chrono::milliseconds delay) {
   impl_->response_delay = delay;

@@ -32,9 +32,6 @@ using BeastRequest = boost::beast::http::request<boost::beast::http::string_body
 using WebSocketUpgradeHandler = std::function<void(TcpOrTlsStream stream, BeastRequest request)>;
 using HttpHandler = std::function<aws::HttpResponse(const aws::HttpRequest& request)>;
 
-// Now as an HTTP Date header value (RFC 7231 IMF-fixdate, in English whatever the locale).
-std::string http_date_now();
-
 class HttpServer {
  public:
   HttpServer(asio::any_io_executor executor, HttpHandler handler);

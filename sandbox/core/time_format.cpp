@@ -5,13 +5,24 @@
 
 namespace ecsh::sandbox {
 
-std::string iso8601(std::chrono::system_clock::time_point t) {
+namespace {
+// `t` in UTC by strftime's `format` (the C locale's English names).
+std::string utc(std::chrono::system_clock::time_point t, const char* format) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
+}
+}  // namespace
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  return utc(t, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+std::string http_date(std::chrono::system_clock::time_point t) {
+  return utc(t, "%a, %d %b %Y %H:%M:%S GMT");
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text) {
