@@ -33,7 +33,11 @@ Error ws_error(std::string_view what, const boost::system::error_code& ec) {
 class WebSocketImpl final : public WebSocketClient {
  public:
   WebSocketImpl(std::shared_ptr<ssl::context> ctx, TcpOrTlsStream stream)
-      : ctx_(std::move(ctx)), ws_(std::move(stream)) {}
+      : ctx_(std::move(ctx)), ws_(std::move(stream)) {
+    // A session writes and reads a frame per message (1 KiB of stdin, each acknowledgement):
+    // many frames per socket write and read instead of one (tcp_or_tls_stream.hpp).
+    ws_.next_layer().batch_frames();
+  }
 
   websocket::stream<TcpOrTlsStream>& ws() { return ws_; }
 
