@@ -83,6 +83,12 @@ std::string AgentOutputFilter::feed(std::string_view chunk) {
 }
 
 CanonicalInput::Out CanonicalInput::feed(std::string_view bytes) {
+  Out out;
+  out.end_of_file = feed_into(bytes, out.data);
+  return out;
+}
+
+bool CanonicalInput::feed_into(std::string_view bytes, std::string& out) {
   // This runs over every byte of a benchmark's input: runs of ordinary bytes are found with a
   // table and copied at once; only ^V and ^D are acted on.
   static constexpr auto kActedOn = [] {
@@ -91,9 +97,10 @@ CanonicalInput::Out CanonicalInput::feed(std::string_view bytes) {
     t[0x04] = 1;  // ^D
     return t;
   }();
-  Out out;
-  out.data.resize(bytes.size());
-  char* p = out.data.data();
+  const std::size_t start = out.size();
+  out.resize(start + bytes.size());
+  char* p = out.data() + start;
+  bool end_of_file = false;
   const char* in = bytes.data();
   const char* const end = in + bytes.size();
   while (in < end) {
@@ -115,14 +122,14 @@ CanonicalInput::Out CanonicalInput::feed(std::string_view bytes) {
     if (*in++ == '\x16') {
       literal_next_ = true;
     } else if (line_empty_) {  // ^D on an empty line: end of file
-      out.end_of_file = true;
+      end_of_file = true;
       break;
     } else {  // ^D: the line so far is handed over, adding nothing
       line_empty_ = true;
     }
   }
-  out.data.resize(static_cast<std::size_t>(p - out.data.data()));
-  return out;
+  out.resize(static_cast<std::size_t>(p - out.data()));
+  return end_of_file;
 }
 
 }  // namespace ecsh::sandbox::ssm

@@ -36,6 +36,8 @@ class CanonicalInput {
     bool end_of_file = false;  // nothing after it is read
   };
   Out feed(std::string_view bytes);
+  // The same, appending what is read to `out`; whether the end of file was read.
+  bool feed_into(std::string_view bytes, std::string& out);
 
  private:
   bool literal_next_ = false;

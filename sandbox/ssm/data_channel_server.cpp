@@ -437,18 +437,22 @@ struct Agent : std::enable_shared_from_this<Agent> {
       if (input.empty()) continue;
       // Everything queued goes in one write: one syscall for many messages (the agent writes
       // each message's payload to the pty on its own; the bytes and their order are the same).
-      std::string data = std::move(input.front());
-      input.pop_front();
-      while (!input.empty() && data.size() < (256u << 10)) {
-        data += input.front();
-        input.pop_front();
-      }
-      // Without a pty, what a canonical-mode terminal makes of the input (^V, ^D).
+      // Without a pty, what a canonical-mode terminal makes of the input (^V, ^D) is read from
+      // each message straight into the write.
+      std::string data;
       bool eof = false;
       if (pipe_in) {
-        auto read = pipe_input.feed(data);
-        data = std::move(read.data);
-        eof = read.end_of_file;
+        while (!input.empty() && data.size() < (256u << 10) && !eof) {
+          eof = pipe_input.feed_into(input.front(), data);
+          input.pop_front();
+        }
+      } else {
+        data = std::move(input.front());
+        input.pop_front();
+        while (!input.empty() && data.size() < (256u << 10)) {
+          data += input.front();
+          input.pop_front();
+        }
       }
       auto& sink = pipe_in ? *pipe_in : *pty;
       auto [ec, n] = co_await asio::async_write(sink, asio::buffer(data), use_awaitable_nothrow);

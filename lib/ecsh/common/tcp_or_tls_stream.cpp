@@ -29,7 +29,7 @@ struct FrameBatching {
   // Reading ahead: what one socket read brought beyond what the reader asked for (Beast reads a
   // WebSocket frame's header and a small payload through a 1,536-byte buffer of its own, so a
   // stream of 1 KiB frames cost a `recvmsg` each).
-  std::vector<char> read_ahead;
+  std::unique_ptr<char[]> read_ahead;  // not zeroed: an idle session touches none of it
   std::size_t read_begin = 0;
   std::size_t read_end = 0;
   TcpOrTlsStream::BatchingCounts counts;
@@ -47,6 +47,7 @@ void schedule_flush(const std::shared_ptr<FrameBatching>& c);
 constexpr std::size_t kFlushAtBytes = std::size_t{64} << 10;
 constexpr int kMaxDeferrals = 64;
 constexpr int kQuietTurns = 2;
+constexpr std::size_t kReadAheadBytes = std::size_t{64} << 10;
 
 // Takes as much of the write as fits and completes it on the next turn of the event loop; false
 // when nothing fits (the write waits for the socket write under way).
@@ -161,7 +162,7 @@ std::size_t take_read_ahead(FrameBatching& c, const ErasedIo<asio::mutable_buffe
   std::size_t n = 0;
   for (const auto& b : io.sequence()) {
     std::size_t k = std::min(b.size(), c.read_end - c.read_begin);
-    std::memcpy(b.data(), c.read_ahead.data() + c.read_begin, k);
+    std::memcpy(b.data(), c.read_ahead.get() + c.read_begin, k);
     c.read_begin += k;
     n += k;
     if (c.read_begin == c.read_end) break;
@@ -192,8 +193,8 @@ void TcpOrTlsStream::read_some(std::unique_ptr<ErasedIo<asio::mutable_buffer>> i
       asio::post(c.executor, [done = std::move(io), n]() { done->complete({}, n); });
       return;
     }
-    if (c.read_ahead.empty()) c.read_ahead.resize(std::size_t{64} << 10);
-    auto buffer = asio::buffer(c.read_ahead);
+    if (!c.read_ahead) c.read_ahead.reset(new char[kReadAheadBytes]);
+    auto buffer = asio::buffer(c.read_ahead.get(), kReadAheadBytes);
     ++c.counts.socket_reads;
     ReadAhead read{batching_, std::move(io)};
     if (tls_) {

@@ -7,6 +7,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 namespace ecsh::session {
 namespace {
 
@@ -44,13 +47,16 @@ int hex_digit(char c) {
 
 }  // namespace
 
-std::optional<std::string> uuid_to_wire(std::string_view uuid) {
+namespace {
+
+// The 16 wire bytes of a UUID's text into `wire`; false (and `wire` untouched) when it is not one.
+bool uuid_to_wire_into(std::string_view uuid, char* wire) {
   if (uuid.size() != 36 || uuid[8] != '-' || uuid[13] != '-' || uuid[18] != '-' ||
       uuid[23] != '-') {
-    return std::nullopt;
+    return false;
   }
   // Bytes 8..15 of the UUID first, then bytes 0..7 (docs/protocol.md §3.3).
-  std::string wire(16, '\0');
+  char bytes[16];
   std::size_t n = 0;
   for (std::size_t i = 0; i < uuid.size();) {
     if (uuid[i] == '-') {
@@ -58,11 +64,20 @@ std::optional<std::string> uuid_to_wire(std::string_view uuid) {
       continue;
     }
     int hi = hex_digit(uuid[i]), lo = hex_digit(uuid[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    wire[(n + 8) % 16] = static_cast<char>(hi * 16 + lo);
+    if (hi < 0 || lo < 0) return false;
+    bytes[(n + 8) % 16] = static_cast<char>(hi * 16 + lo);
     ++n;
     i += 2;
   }
+  std::memcpy(wire, bytes, sizeof bytes);
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> uuid_to_wire(std::string_view uuid) {
+  std::string wire(16, '\0');
+  if (!uuid_to_wire_into(uuid, wire.data())) return std::nullopt;
   return wire;
 }
 
@@ -81,21 +96,23 @@ std::string uuid_from_wire(std::string_view wire) {
 }
 
 std::string encode(const ClientMessage& m) {
+  // Written in place: this runs for every message and acknowledgement, both ways.
   std::string out(kPayloadOffset + m.payload.size(), '\0');
+  char* p = out.data();
   put<std::uint32_t>(out, 0, kHeaderLength);
-  std::string type = m.message_type.substr(0, kTypeLength);
-  type.resize(kTypeLength, ' ');
-  out.replace(kTypeOffset, kTypeLength, type);
+  const std::size_t type_length = std::min<std::size_t>(m.message_type.size(), kTypeLength);
+  std::memcpy(p + kTypeOffset, m.message_type.data(), type_length);
+  std::memset(p + kTypeOffset + type_length, ' ', kTypeLength - type_length);
   put<std::uint32_t>(out, kSchemaOffset, m.schema_version);
   put<std::uint64_t>(out, kCreatedOffset, m.created_date);
   put<std::int64_t>(out, kSequenceOffset, m.sequence_number);
   put<std::uint64_t>(out, kFlagsOffset, m.flags);
-  auto id = uuid_to_wire(m.message_id).value_or(std::string(16, '\0'));
-  out.replace(kMessageIdOffset, 16, id);
-  out.replace(kDigestOffset, 32, crypto::sha256_raw(m.payload));
+  uuid_to_wire_into(m.message_id, p + kMessageIdOffset);  // not a UUID: 16 zero bytes
+  const auto digest = crypto::sha256(m.payload);
+  std::memcpy(p + kDigestOffset, digest.data(), digest.size());
   put<std::uint32_t>(out, kPayloadTypeOffset, m.payload_type);
   put<std::uint32_t>(out, kPayloadLengthOffset, static_cast<std::uint32_t>(m.payload.size()));
-  out.replace(kPayloadOffset, m.payload.size(), m.payload);
+  if (!m.payload.empty()) std::memcpy(p + kPayloadOffset, m.payload.data(), m.payload.size());
   return out;
 }
 
