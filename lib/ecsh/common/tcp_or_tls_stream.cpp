@@ -138,10 +138,6 @@ void flush(const std::shared_ptr<FrameBatching>& c) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The handler every erased operation runs with: it owns the operation's buffers and completion,
 // and carries the caller's cancellation slot down to the socket.
 template <class Buffer>
@@ -154,8 +150,6 @@ struct Finish {
     done->complete(ec, n);
   }
 };
-
-}  // namespace
 
 // Copies what was read ahead into the reader's buffers; how much.
 std::size_t take_read_ahead(FrameBatching& c, const ErasedIo<asio::mutable_buffer>& io) {
@@ -183,6 +177,8 @@ struct ReadAhead {
     done->complete(ec, ec ? 0 : take_read_ahead(*c, *done));
   }
 };
+
+}  // namespace
 
 void TcpOrTlsStream::read_some(std::unique_ptr<ErasedIo<asio::mutable_buffer>> io) {
   if (batching_) {
