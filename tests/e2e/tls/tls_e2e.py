@@ -6,6 +6,7 @@ sandbox saw; a session resumed over TLS after dropped links; and failures that s
 (unknown CA, a certificate for other names, an expired one, http:// on the TLS port and the
 reverse), each exit 255 with a one-line fix; --no-verify-ssl warns once."""
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -112,6 +113,15 @@ def main():
         check(p.returncode == 0 and p.stdout == expected and len(links) >= 2,
               "a session over TLS survives three dropped links, resumed on new wss:// links",
               (p.returncode, len(p.stdout), len(expected), len(links), p.stderr[-300:]))
+
+        # --- bulk stdin over TLS: many frames share each TLS write and read (batched frames) ---
+        blob = os.urandom(16 << 20)
+        p = subprocess.run([opts.ecsh, "--endpoint-url", url, "exec", *TGT, "--", "sha256sum"],
+                           env=ca_env, input=blob, capture_output=True, timeout=300)
+        check(p.returncode == 0 and
+              p.stdout.split()[:1] == [hashlib.sha256(blob).hexdigest().encode()],
+              "16 MiB of stdin over TLS arrive intact (SHA-256)",
+              (p.returncode, p.stdout[:100], p.stderr[-300:]))
 
         # --- interactive exec in a real terminal ---
         env = dict(ca_env, TERM="xterm-256color")
