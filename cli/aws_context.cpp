@@ -16,7 +16,7 @@ Result<std::unique_ptr<AwsContext>> make_aws_context(asio::any_io_executor execu
   ctx->env = aws::Environment::from_process();
   aws::CommandLineSettings cli;
   cli.profile = global.profile;
-  cli.region = global.region;
+  cli.region = global.region();
   cli.endpoint_url = global.endpoint_url;
   cli.no_verify_ssl = global.no_verify_ssl;
   cli.ca_bundle = global.ca_bundle;

@@ -64,7 +64,7 @@ Awaitable<Result<int>> demo(const GlobalOptions& global, const DemoOptions& opti
   use_sandbox_environment();
   GlobalOptions g = global;
   g.endpoint_url = sandbox.url();
-  g.region = "us-east-1";
+  g.regions = {"us-east-1"};
   g.profile.clear();
   ECSH_CO_TRY(auto ctx, make_aws_context(executor, g));
   auto& client = *ctx->client;

@@ -266,7 +266,6 @@ Awaitable<Result<int>> ls_regions(const GlobalOptions& global, const LsOptions& 
       [&](std::size_t i) -> Awaitable<void> {
     GlobalOptions one = global;
     one.regions = {regions[i]};
-    one.region = regions[i];
     one.all_regions = false;
     auto ctx = make_aws_context(executor, one);
     if (!ctx) {

@@ -18,7 +18,6 @@ namespace ecsh::cli {
 
 struct GlobalOptions {
   std::string profile;
-  std::string region;                // the first --region: the one every command uses
   std::vector<std::string> regions;  // every --region given (ls spans them)
   bool all_regions = false;          // ls: every region enabled for the account
   std::string endpoint_url;
@@ -29,6 +28,9 @@ struct GlobalOptions {
   bool no_color = false;
   bool no_diagnose = false;  // no doctor findings under a refused session's error
   bool yes = false;
+
+  // The region every command but `ls` uses: the first --region (empty: the environment's).
+  std::string region() const { return regions.empty() ? std::string() : regions.front(); }
 };
 
 // A command's body: returns the process exit code, or an Error that main() prints and maps to

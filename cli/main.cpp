@@ -85,7 +85,6 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ecsh: {}\nRun 'ecsh --help' for the commands and options.\n", e.what());
     return kUsageExit;
   }
-  if (!global.regions.empty()) global.region = global.regions.front();
   if (std::getenv("NO_COLOR")) global.no_color = true;
   log::set_debug(global.debug);
   if (!run) return kUsageExit;

@@ -132,7 +132,7 @@ Awaitable<Result<int>> run_plugin_session(plugin::PluginSession s) {
   auto executor = co_await asio::this_coro::executor;
   GlobalOptions global;
   global.profile = s.profile;
-  global.region = s.region;
+  if (!s.region.empty()) global.regions = {s.region};
   if (is_custom_endpoint(s.endpoint_url)) global.endpoint_url = s.endpoint_url;
   auto parent_tls = plugin::tls_flags_of_aws_cli(parent_command_line());
   global.ca_bundle = parent_tls.ca_bundle;

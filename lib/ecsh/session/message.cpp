@@ -45,10 +45,6 @@ int hex_digit(char c) {
   return -1;
 }
 
-}  // namespace
-
-namespace {
-
 // The 16 wire bytes of a UUID's text into `wire`; false (and `wire` untouched) when it is not one.
 bool uuid_to_wire_into(std::string_view uuid, char* wire) {
   if (uuid.size() != 36 || uuid[8] != '-' || uuid[13] != '-' || uuid[18] != '-' ||
