@@ -10,8 +10,12 @@
 
 namespace ecsh {
 
-// The state of batched frames, shared by the stream and the socket read and write under way (which
-// may complete after the stream is gone: then `plain`/`tls` are null and nothing more is written).
+// The state of batched frames, shared by the stream and the socket read and write under way.
+// A batched write completes before its bytes reach the socket, so the stream's owner may let it go
+// while its socket write (or read ahead) is under way: the stream then closes its socket and
+// leaves its TCP and TLS objects here (`kept_*`, `plain`/`tls` null), for the socket operations
+// under way to finish with (the TLS one uses the TLS stream's state to its end), and they are let
+// go once none is left. Nothing more is written then.
 struct FrameBatching {
   std::size_t max_pending = 0;
   TcpOrTlsStream::Plain* plain = nullptr;
@@ -20,6 +24,7 @@ struct FrameBatching {
   std::string pending;               // accepted, not yet handed to the socket
   std::string in_flight;             // handed to the socket, not yet written
   bool writing = false;              // a socket write is under way
+  bool reading = false;              // a socket read (ahead) is under way
   bool flush_posted = false;         // a flush will run on the next turn of the event loop
   int completions_queued = 0;        // writes accepted whose completion has not run yet
   int deferrals = 0;                 // turns the posted flush waited for the writer's next write
@@ -33,8 +38,16 @@ struct FrameBatching {
   std::size_t read_begin = 0;
   std::size_t read_end = 0;
   TcpOrTlsStream::BatchingCounts counts;
+  std::unique_ptr<TcpOrTlsStream::Plain> kept_plain;  // the stream is gone, its socket operation
+  std::unique_ptr<TcpOrTlsStream::Tls> kept_tls;      // is not: see above
 
   bool idle() const { return pending.empty() && !writing && !flush_posted; }
+  bool stream_gone() const { return !plain && !tls; }
+  // Lets the kept objects go, on the next turn (not inside their own operation's completion).
+  void release_kept_when_done() {
+    if (writing || reading || (!kept_plain && !kept_tls)) return;
+    asio::post(executor, [plain = std::move(kept_plain), tls = std::move(kept_tls)]() {});
+  }
 };
 
 namespace {
@@ -106,9 +119,10 @@ void run_after(FrameBatching& c) {
 
 void flush(const std::shared_ptr<FrameBatching>& c) {
   if (c->writing) return;
-  if (!c->plain && !c->tls) {  // the stream is gone: nothing to write to, nobody to tell
+  if (c->stream_gone()) {  // nothing to write to, nobody to tell
     c->pending.clear();
     c->after.clear();
+    c->release_kept_when_done();
     return;
   }
   if (c->pending.empty() || c->failed) {
@@ -122,6 +136,10 @@ void flush(const std::shared_ptr<FrameBatching>& c) {
     c->writing = false;
     c->in_flight.clear();
     if (ec && !c->failed) c->failed = ec;
+    if (c->stream_gone()) {
+      flush(c);
+      return;
+    }
     if (c->failed || c->blocked || c->pending.size() >= kFlushAtBytes) {
       flush(c);  // what was accepted meanwhile (after a failure: the teardowns waiting)
       if (c->blocked && accept(c, c->blocked)) schedule_flush(c);  // room again, or the error
@@ -172,6 +190,8 @@ struct ReadAhead {
   cancellation_slot_type get_cancellation_slot() const noexcept { return io->slot; }
   void operator()(boost::system::error_code ec, std::size_t n) {
     auto done = std::move(io);
+    c->reading = false;
+    c->release_kept_when_done();
     c->read_begin = 0;
     c->read_end = ec ? 0 : n;
     done->complete(ec, ec ? 0 : take_read_ahead(*c, *done));
@@ -192,6 +212,7 @@ void TcpOrTlsStream::read_some(std::unique_ptr<ErasedIo<asio::mutable_buffer>> i
     if (!c.read_ahead) c.read_ahead.reset(new char[kReadAheadBytes]);
     auto buffer = asio::buffer(c.read_ahead.get(), kReadAheadBytes);
     ++c.counts.socket_reads;
+    c.reading = true;
     ReadAhead read{batching_, std::move(io)};
     if (tls_) {
       tls_->async_read_some(buffer, std::move(read));
@@ -210,10 +231,17 @@ void TcpOrTlsStream::read_some(std::unique_ptr<ErasedIo<asio::mutable_buffer>> i
 }
 
 TcpOrTlsStream::~TcpOrTlsStream() {
-  if (batching_) {
-    batching_->plain = nullptr;
-    batching_->tls = nullptr;
-  }
+  if (!batching_) return;
+  auto& c = *batching_;
+  c.plain = nullptr;
+  c.tls = nullptr;
+  if (!c.writing && !c.reading) return;
+  // A socket operation under way outlives the stream: it ends now (aborted) and finishes with
+  // the objects it uses kept alive (see FrameBatching).
+  boost::system::error_code ec;
+  socket().close(ec);
+  c.kept_plain = std::move(plain_);
+  c.kept_tls = std::move(tls_);
 }
 
 void TcpOrTlsStream::batch_frames(std::size_t max_pending) {

@@ -100,7 +100,7 @@ class TcpOrTlsStream {
   explicit TcpOrTlsStream(std::unique_ptr<Plain> plain) : plain_(std::move(plain)) {}
   explicit TcpOrTlsStream(std::unique_ptr<Tls> tls) : tls_(std::move(tls)) {}
   TcpOrTlsStream(TcpOrTlsStream&&) noexcept = default;
-  TcpOrTlsStream& operator=(TcpOrTlsStream&&) noexcept = default;
+  TcpOrTlsStream& operator=(TcpOrTlsStream&&) = delete;  // would let a batched stream go unseen
   ~TcpOrTlsStream();
 
   // From now on, writes are coalesced and reads read ahead (see the top of this file). Before

@@ -9,6 +9,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -30,6 +31,7 @@ class Sandbox:
         self.own_dir = state_dir is None
         self.dir = state_dir or tempfile.mkdtemp(prefix="ecsh-sandbox-test-")
         self.proc = None
+        self.ended_by_us = False
         self.url = None
         self.tls = tls
         self.tls_cert = tls_cert
@@ -70,6 +72,7 @@ class Sandbox:
         self.stderr = open(os.path.join(self.dir, "sandbox.stderr"), "w+")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self.stderr, text=True)
+        self.ended_by_us = False
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
             self.kill()
@@ -109,6 +112,7 @@ class Sandbox:
         """SIGTERM, then wait; returns the exit code (SIGKILL after the timeout)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
+        self.ended_by_us = True
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout=timeout)
@@ -118,6 +122,7 @@ class Sandbox:
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
+            self.ended_by_us = True
             self.proc.kill()
             self.proc.wait(timeout=10)
 
@@ -137,7 +142,17 @@ class Sandbox:
         return self.start()
 
     def __exit__(self, *exc):
+        self.report_unexpected_end()
         self.cleanup()
+
+    def report_unexpected_end(self):
+        """A sandbox that ended by itself (a crash, a sanitizer's report) says so, with the end of
+        its stderr: the test's own failure is then only a consequence."""
+        if self.proc is None or self.ended_by_us or self.proc.poll() is None:
+            return
+        tail = self.stderr_text()[-6000:]
+        sys.stderr.write("ecsh-sandbox ended by itself (exit code %s); the end of its stderr:\n%s\n"
+                         % (self.proc.returncode, tail))
 
 
 def aws_env(key=ADMIN_KEY, secret=ADMIN_SECRET, token=None, region="us-east-1", home=None):
