@@ -88,11 +88,13 @@ void DataChannel::send_stream(std::uint32_t payload_type, std::string payload, T
   o.first_sent = now;
   o.last_sent = now;
   a.send.push_back(o.frame);
-  unacked_.emplace(m.sequence_number, std::move(o));
+  if (unacked_.empty()) unacked_first_ = m.sequence_number;
+  unacked_.push_back(std::move(o));
+  ++unacked_count_;
 }
 
 void DataChannel::flush_held(TimePoint now, Actions& a) {
-  while (!held_.empty() && ready_ && !paused_ && !closed_ && unacked_.size() < opt_.max_unacked) {
+  while (!held_.empty() && ready_ && !paused_ && !closed_ && unacked_count_ < opt_.max_unacked) {
     Held h = std::move(held_.front());
     held_.pop_front();
     send_stream(h.payload_type, std::move(h.plaintext), now, a);
@@ -181,14 +183,22 @@ void DataChannel::handle_ack(const ClientMessage& m, TimePoint now, Actions& a) 
     return;
   }
   heard_peer(a);
-  auto it = unacked_.find(ack.value().sequence_number);
-  if (it != unacked_.end()) {
-    Millis sample = now - it->second.first_sent;
+  const std::int64_t index = ack.value().sequence_number - unacked_first_;
+  if (index >= 0 && index < static_cast<std::int64_t>(unacked_.size()) &&
+      !unacked_[static_cast<std::size_t>(index)].acked) {
+    auto& o = unacked_[static_cast<std::size_t>(index)];
+    Millis sample = now - o.first_sent;
     if (sample < Millis(0)) sample = Millis(0);
     rttvar_ = 0.75 * rttvar_ + 0.25 * Millis(std::abs((rtt_ - sample).count()));
     rtt_ = 0.875 * rtt_ + 0.125 * sample;
     rto_ = std::min(rtt_ + std::max(kMinRtoMargin, 4.0 * rttvar_), kMaxRto);
-    unacked_.erase(it);
+    o.acked = true;
+    std::string().swap(o.frame);
+    --unacked_count_;
+    while (!unacked_.empty() && unacked_.front().acked) {
+      unacked_.pop_front();
+      ++unacked_first_;
+    }
   }
   flush_held(now, a);
 }
@@ -369,12 +379,12 @@ Millis DataChannel::timeout_of(const Outgoing& o) const {
 Actions DataChannel::on_timer(TimePoint now) {
   Actions a;
   if (!closed_ && !paused_ && !unacked_.empty()) {
-    auto& o = unacked_.begin()->second;
+    auto& o = unacked_.front();
     if (opt_.give_up_after > Millis(0) && !o.timeout_reported &&
         Millis(now - o.first_sent) >= opt_.give_up_after) {
       o.timeout_reported = true;
       event(a, EventKind::resend_timeout,
-            "message #" + std::to_string(unacked_.begin()->first) + " was never acknowledged");
+            "message #" + std::to_string(unacked_first_) + " was never acknowledged");
     }
     if (Millis(now - o.last_sent) >= timeout_of(o)) {
       a.send.push_back(o.frame);
@@ -387,14 +397,14 @@ Actions DataChannel::on_timer(TimePoint now) {
 }
 
 void DataChannel::finish(TimePoint, Actions& a) {
-  bool full = held_.size() + unacked_.size() >= opt_.max_unacked;
+  bool full = held_.size() + unacked_count_ >= opt_.max_unacked;
   if (closed_) full = false;
   if (backpressured_ && !full) event(a, EventKind::writable);
   backpressured_ = full;
   a.backpressure = full;
   a.wake_at.reset();
   if (closed_ || paused_ || unacked_.empty()) return;
-  const auto& o = unacked_.begin()->second;
+  const auto& o = unacked_.front();
   auto resend_at = o.last_sent + std::chrono::duration_cast<TimePoint::duration>(timeout_of(o));
   if (opt_.give_up_after > Millis(0) && !o.timeout_reported) {
     auto give_up_at =
@@ -479,7 +489,8 @@ Actions DataChannel::resume(TimePoint now) {
   Actions a;
   if (closed_) return a;
   paused_ = false;
-  for (auto& [seq, o] : unacked_) {
+  for (auto& o : unacked_) {
+    if (o.acked) continue;
     a.send.push_back(o.frame);
     o.last_sent = now;
     o.resends = 0;

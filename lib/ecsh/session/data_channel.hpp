@@ -157,7 +157,7 @@ class DataChannel {
   bool paused() const { return paused_; }
   std::int64_t next_send_sequence() const { return next_seq_; }
   std::int64_t expected_sequence() const { return expected_; }
-  std::size_t unacked() const { return unacked_.size(); }
+  std::size_t unacked() const { return unacked_count_; }
   std::size_t waiting() const { return held_.size(); }
   std::size_t buffered_out_of_order() const { return incoming_.size(); }
   Millis rtt() const { return rtt_; }
@@ -171,6 +171,7 @@ class DataChannel {
     TimePoint last_sent;
     int resends = 0;
     bool timeout_reported = false;
+    bool acked = false;  // acknowledged out of order, behind one that is not yet
   };
   struct Held {
     std::uint32_t payload_type = 0;
@@ -200,7 +201,12 @@ class DataChannel {
 
   std::int64_t next_seq_ = 0;
   std::int64_t expected_ = 0;
-  std::map<std::int64_t, Outgoing> unacked_;
+  // Sent and not yet acknowledged: sequence numbers unacked_first_ onwards, in order (acks
+  // arrive for one message after another: a map cost a node's allocation and a rebalance each).
+  // The front is never acknowledged; holes behind it are (acked, frame let go).
+  std::deque<Outgoing> unacked_;
+  std::int64_t unacked_first_ = 0;
+  std::size_t unacked_count_ = 0;
   std::deque<Held> held_;
   std::map<std::int64_t, ClientMessage> incoming_;  // out of order, already decrypted and acked
   std::size_t incoming_bytes_ = 0;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace ecsh::session {
 namespace {
@@ -67,6 +68,58 @@ bool uuid_to_wire_into(std::string_view uuid, char* wire) {
   }
   std::memcpy(wire, bytes, sizeof bytes);
   return true;
+}
+
+// Acknowledgements go both ways for every stream message (one per KiB of data), so they are
+// written and read without a JSON document when they have the one shape every peer gives them
+// (the agent's Go encoder, the plugin and ecsh: these four keys in this order, compact, strings
+// of identifier characters); anything else goes through the JSON parser and serializer.
+constexpr std::string_view kAckType = "{\"AcknowledgedMessageType\":\"";
+constexpr std::string_view kAckId = "\",\"AcknowledgedMessageId\":\"";
+constexpr std::string_view kAckSequence = "\",\"AcknowledgedMessageSequenceNumber\":";
+constexpr std::string_view kAckEnd = ",\"IsSequentialMessage\":true}";
+
+bool plain_json_string(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':';
+  });
+}
+
+// The part of `s` from `at` up to the next `"`, when it holds identifier characters only.
+std::optional<std::string_view> plain_string_at(std::string_view s, std::size_t& at) {
+  const auto end = s.find('"', at);
+  if (end == std::string_view::npos) return std::nullopt;
+  auto value = s.substr(at, end - at);
+  if (!plain_json_string(value)) return std::nullopt;
+  at = end;
+  return value;
+}
+
+// The common shape; nullopt for anything else (then the JSON parser decides).
+std::optional<Acknowledgement> parse_plain_acknowledgement(std::string_view s) {
+  if (!s.starts_with(kAckType) || !s.ends_with(kAckEnd)) return std::nullopt;
+  std::size_t at = kAckType.size();
+  auto type = plain_string_at(s, at);
+  if (!type || s.substr(at, kAckId.size()) != kAckId) return std::nullopt;
+  at += kAckId.size();
+  auto id = plain_string_at(s, at);
+  if (!id || s.substr(at, kAckSequence.size()) != kAckSequence) return std::nullopt;
+  at += kAckSequence.size();
+  const auto digits = s.substr(at, s.size() - kAckEnd.size() - at);
+  std::int64_t seq = 0;
+  // Plain decimal digits only (JSON has no '+', and '-', leading zeros or exponents go the slow
+  // way, which says what is wrong with them).
+  if (digits.empty() || digits.size() > 18 || (digits.size() > 1 && digits[0] == '0') ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  for (char c : digits) seq = seq * 10 + (c - '0');
+  Acknowledgement a;
+  a.message_type = std::string(*type);
+  a.message_id = std::string(*id);
+  a.sequence_number = seq;
+  return a;
 }
 
 }  // namespace
@@ -148,13 +201,27 @@ Result<ClientMessage> try_decode(std::string_view frame, bool check_digest) {
   return m;
 }
 
+std::string acknowledgement_json(std::string_view acked_type, std::string_view acked_id,
+                                 std::int64_t acked_sequence) {
+  if (plain_json_string(acked_type) && plain_json_string(acked_id)) {
+    const auto seq = std::to_string(acked_sequence);
+    std::string out;
+    out.reserve(kAckType.size() + acked_type.size() + kAckId.size() + acked_id.size() +
+                kAckSequence.size() + seq.size() + kAckEnd.size());
+    out.append(kAckType).append(acked_type).append(kAckId).append(acked_id);
+    out.append(kAckSequence).append(seq).append(kAckEnd);
+    return out;
+  }
+  boost::json::object ack;
+  ack["AcknowledgedMessageType"] = acked_type;
+  ack["AcknowledgedMessageId"] = acked_id;
+  ack["AcknowledgedMessageSequenceNumber"] = acked_sequence;
+  ack["IsSequentialMessage"] = true;
+  return boost::json::serialize(ack);
+}
+
 ClientMessage make_acknowledgement(const ClientMessage& acked, std::string message_id,
                                    std::uint64_t created_date) {
-  boost::json::object ack;
-  ack["AcknowledgedMessageType"] = acked.message_type;
-  ack["AcknowledgedMessageId"] = acked.message_id;
-  ack["AcknowledgedMessageSequenceNumber"] = acked.sequence_number;
-  ack["IsSequentialMessage"] = true;
   ClientMessage m;
   m.message_type = std::string(message_type::acknowledge);
   m.created_date = created_date;
@@ -162,11 +229,12 @@ ClientMessage make_acknowledgement(const ClientMessage& acked, std::string messa
   m.flags = kFlagSyn | kFlagFin;
   m.message_id = std::move(message_id);
   m.payload_type = static_cast<std::uint32_t>(PayloadType::none);
-  m.payload = boost::json::serialize(ack);
+  m.payload = acknowledgement_json(acked.message_type, acked.message_id, acked.sequence_number);
   return m;
 }
 
 Result<Acknowledgement> try_parse_acknowledgement(std::string_view payload) {
+  if (auto plain = parse_plain_acknowledgement(payload)) return std::move(*plain);
   ECSH_TRY(const auto o, parse_json_object(payload, "the acknowledgement payload"));
   auto type = o.find("AcknowledgedMessageType");
   auto id = o.find("AcknowledgedMessageId");

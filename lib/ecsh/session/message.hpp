@@ -93,6 +93,9 @@ struct Acknowledgement {
 };
 ClientMessage make_acknowledgement(const ClientMessage& acked, std::string message_id,
                                    std::uint64_t created_date);
+// An acknowledgement's payload, as boost::json would serialize the object above.
+std::string acknowledgement_json(std::string_view acked_type, std::string_view acked_id,
+                                 std::int64_t acked_sequence);
 Result<Acknowledgement> try_parse_acknowledgement(std::string_view payload);
 
 }  // namespace ecsh::session

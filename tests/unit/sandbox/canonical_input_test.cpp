@@ -66,3 +66,55 @@ TEST(CanonicalInput, CarriesBase64LinesAsBefore) {
   EXPECT_TRUE(out.end_of_file);
   EXPECT_EQ(ecsh::crypto::base64_decode(out.data.substr(0, out.data.size() - 1)), "hello");
 }
+
+namespace {
+
+// The line discipline's rules one byte at a time, as obviously as they can be written: what a
+// reader gets, and whether it read end of file.
+std::pair<std::string, bool> canonical_one_byte_at_a_time(std::string_view wire) {
+  std::string got;
+  bool literal = false;
+  bool line_empty = true;
+  for (char c : wire) {
+    if (literal) {
+      got += c;
+      literal = false;
+      line_empty = false;
+    } else if (c == '\x16') {
+      literal = true;
+    } else if (c == '\x04') {
+      if (line_empty) return {got, true};
+      line_empty = true;
+    } else {
+      got += c;
+      line_empty = c == '\n';
+    }
+  }
+  return {got, false};
+}
+
+}  // namespace
+
+TEST(CanonicalInput, AgreesWithTheRulesOneByteAtATimeOnDenseControlBytes) {
+  // Input made of little but ^V, ^D and newlines (runs of ^V, ^V^D, ^D after a newline or an
+  // escaped newline), fed in random pieces: the fast path must agree with the rules.
+  const std::string alphabet("\x16\x16\x16\x04\n\nabcdefghij", 16);
+  for (int round = 0; round < 300; ++round) {
+    const std::string noise = ecsh::crypto::random_bytes(400);
+    std::string wire;
+    for (unsigned char r : noise) wire += alphabet[r % alphabet.size()];
+    const auto [want, want_eof] = canonical_one_byte_at_a_time(wire);
+    CanonicalInput in;
+    std::string got;
+    bool eof = false;
+    for (std::size_t i = 0; i < wire.size() && !eof;) {
+      const std::size_t n = 1 + static_cast<unsigned char>(noise[i % noise.size()]) % 17;
+      auto out = in.feed(std::string_view(wire).substr(i, n));
+      got += out.data;
+      eof = out.end_of_file;
+      i += n;
+    }
+    ASSERT_EQ(got, want) << "round " << round;
+    ASSERT_EQ(eof, want_eof) << "round " << round;
+  }
+}

@@ -307,6 +307,34 @@ TEST(DataChannelResend, ResumeResendsEverythingUnackedAndKeepsSequences) {
   EXPECT_EQ(acked(dup.send), std::vector<std::int64_t>{0});
 }
 
+TEST(DataChannelResend, AcksInAnyOrderTwiceOrForNothingKeepTheWindowExact) {
+  auto client = ready_client();
+  auto a = client.send_data(PayloadType::output, std::string(6 * 1024, 'w'), t0);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a.value().send.size(), 6u);
+  // 5, 3 and 1 acknowledged (5 twice), and one for a message never sent.
+  for (int i : {5, 3, 1, 5}) client.on_frame(ack_for(a.value().send[i]), t0 + 10ms);
+  client.on_frame(ack_for(output(99, "never sent")), t0 + 10ms);
+  EXPECT_EQ(client.unacked(), 3u);
+  auto r = client.resume(t0 + 1s);
+  ASSERT_EQ(r.send.size(), 3u);
+  EXPECT_EQ(r.send[0], a.value().send[0]);
+  EXPECT_EQ(r.send[1], a.value().send[2]);
+  EXPECT_EQ(r.send[2], a.value().send[4]);
+  // The oldest is acknowledged: the timer now resends the next one still waiting, 2.
+  client.on_frame(ack_for(a.value().send[0]), t0 + 1010ms);
+  auto t = client.on_timer(t0 + 10s);
+  ASSERT_EQ(t.send.size(), 1u);
+  EXPECT_EQ(t.send[0], a.value().send[2]);
+  client.on_frame(ack_for(a.value().send[2]), t0 + 10s);
+  client.on_frame(ack_for(a.value().send[4]), t0 + 10s);
+  EXPECT_EQ(client.unacked(), 0u);
+  EXPECT_FALSE(client.on_timer(t0 + 60s).wake_at.has_value());  // nothing left to resend
+  auto next = client.send_data(PayloadType::output, "x", t0 + 60s);
+  EXPECT_EQ(decoded(next.value().send[0]).sequence_number, 6);
+  EXPECT_EQ(client.unacked(), 1u);
+}
+
 TEST(DataChannelResend, GivesNoticeWhenNothingIsAckedForTooLong) {
   DataChannelOptions o;
   o.give_up_after = Millis(60000);

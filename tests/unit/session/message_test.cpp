@@ -140,3 +140,55 @@ TEST(Acknowledgement, CarriesTypeIdAndSequence) {
   EXPECT_FALSE(try_parse_acknowledgement("{}"));
   EXPECT_FALSE(try_parse_acknowledgement("not json"));
 }
+
+TEST(Acknowledgement, ReadsEveryShapeJsonAllowsAndWritesWhatTheJsonWriterWould) {
+  // The compact shape every peer writes is read without a JSON document; any other shape of the
+  // same object (spaces, other key order, escapes) reads the same through the parser.
+  const std::string compact =
+      R"({"AcknowledgedMessageType":"input_stream_data","AcknowledgedMessageId":"0a1b2c3d-4455-6677-8899-aabbccddeeff","AcknowledgedMessageSequenceNumber":4096,"IsSequentialMessage":true})";
+  for (
+      const std::string& payload : {
+          compact,
+          std::string(
+              R"({ "AcknowledgedMessageType": "input_stream_data", "AcknowledgedMessageId": "0a1b2c3d-4455-6677-8899-aabbccddeeff", "AcknowledgedMessageSequenceNumber": 4096, "IsSequentialMessage": true })"),
+          std::string(
+              R"({"AcknowledgedMessageSequenceNumber":4096,"IsSequentialMessage":true,"AcknowledgedMessageId":"0a1b2c3d-4455-6677-8899-aabbccddeeff","AcknowledgedMessageType":"input_stream_data"})"),
+          std::string(
+              R"({"AcknowledgedMessageType":"input\u005fstream_data","AcknowledgedMessageId":"0a1b2c3d-4455-6677-8899-aabbccddeeff","AcknowledgedMessageSequenceNumber":4096,"IsSequentialMessage":true})"),
+      }) {
+    auto a = try_parse_acknowledgement(payload);
+    ASSERT_TRUE(a) << payload;
+    EXPECT_EQ(a.value().message_type, "input_stream_data") << payload;
+    EXPECT_EQ(a.value().message_id, "0a1b2c3d-4455-6677-8899-aabbccddeeff") << payload;
+    EXPECT_EQ(a.value().sequence_number, 4096) << payload;
+  }
+  // What is not a valid sequence number is refused either way.
+  for (const char* bad : {"-", "", "1.5", "0x10", "\"7\"", "99999999999999999999"}) {
+    std::string payload = compact;
+    payload.replace(payload.find("4096"), 4, bad);
+    EXPECT_FALSE(try_parse_acknowledgement(payload)) << payload;
+  }
+  // Sequence 0, a negative one and leading zeros are read as JSON reads them (or refused).
+  auto zero = try_parse_acknowledgement(
+      R"({"AcknowledgedMessageType":"t","AcknowledgedMessageId":"i","AcknowledgedMessageSequenceNumber":0,"IsSequentialMessage":true})");
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(zero.value().sequence_number, 0);
+  auto negative = try_parse_acknowledgement(
+      R"({"AcknowledgedMessageType":"t","AcknowledgedMessageId":"i","AcknowledgedMessageSequenceNumber":-3,"IsSequentialMessage":true})");
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative.value().sequence_number, -3);
+  EXPECT_FALSE(try_parse_acknowledgement(
+      R"({"AcknowledgedMessageType":"t","AcknowledgedMessageId":"i","AcknowledgedMessageSequenceNumber":007,"IsSequentialMessage":true})"));
+  // Written: byte for byte what serializing the JSON object gives, also for strings that need
+  // escaping (a frame's message type is whatever 32 bytes the peer sent).
+  EXPECT_EQ(acknowledgement_json("input_stream_data", "0a1b2c3d-4455-6677-8899-aabbccddeeff", 4096),
+            compact);
+  EXPECT_EQ(
+      acknowledgement_json("odd\"type\\", "id\n", -1),
+      R"({"AcknowledgedMessageType":"odd\"type\\","AcknowledgedMessageId":"id\n","AcknowledgedMessageSequenceNumber":-1,"IsSequentialMessage":true})");
+  auto back = try_parse_acknowledgement(acknowledgement_json("odd\"type\\", "id\n", 12));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back.value().message_type, "odd\"type\\");
+  EXPECT_EQ(back.value().message_id, "id\n");
+  EXPECT_EQ(back.value().sequence_number, 12);
+}
