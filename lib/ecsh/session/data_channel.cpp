@@ -83,12 +83,12 @@ void DataChannel::send_stream(std::uint32_t payload_type, std::string payload, T
   m.message_id = make_id();
   m.payload_type = payload_type;
   m.payload = std::move(payload);
+  if (unacked_.empty()) unacked_first_ = m.sequence_number;
+  a.send.push_back(encode(m));
   Outgoing o;
-  o.frame = encode(m);
+  o.message = std::move(m);
   o.first_sent = now;
   o.last_sent = now;
-  a.send.push_back(o.frame);
-  if (unacked_.empty()) unacked_first_ = m.sequence_number;
   unacked_.push_back(std::move(o));
   ++unacked_count_;
 }
@@ -193,7 +193,7 @@ void DataChannel::handle_ack(const ClientMessage& m, TimePoint now, Actions& a) 
     rtt_ = 0.875 * rtt_ + 0.125 * sample;
     rto_ = std::min(rtt_ + std::max(kMinRtoMargin, 4.0 * rttvar_), kMaxRto);
     o.acked = true;
-    std::string().swap(o.frame);
+    o.message = ClientMessage{};  // its payload is let go
     --unacked_count_;
     while (!unacked_.empty() && unacked_.front().acked) {
       unacked_.pop_front();
@@ -387,7 +387,7 @@ Actions DataChannel::on_timer(TimePoint now) {
             "message #" + std::to_string(unacked_first_) + " was never acknowledged");
     }
     if (Millis(now - o.last_sent) >= timeout_of(o)) {
-      a.send.push_back(o.frame);
+      a.send.push_back(encode(o.message));
       o.last_sent = now;  // the plugin loses this update and then resends every 100 ms
       ++o.resends;
     }
@@ -491,7 +491,7 @@ Actions DataChannel::resume(TimePoint now) {
   paused_ = false;
   for (auto& o : unacked_) {
     if (o.acked) continue;
-    a.send.push_back(o.frame);
+    a.send.push_back(encode(o.message));
     o.last_sent = now;
     o.resends = 0;
   }

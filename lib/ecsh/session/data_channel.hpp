@@ -165,8 +165,11 @@ class DataChannel {
   Millis rto() const { return rto_; }
 
  private:
+  // A message sent and not yet acknowledged. Encoded again when resent (the same bytes): the
+  // frame itself goes to the writer, and a copy of it kept here cost an allocation and a copy
+  // per KiB sent.
   struct Outgoing {
-    std::string frame;
+    ClientMessage message;
     TimePoint first_sent;
     TimePoint last_sent;
     int resends = 0;

@@ -95,26 +95,31 @@ std::pair<std::string, bool> canonical_one_byte_at_a_time(std::string_view wire)
 
 }  // namespace
 
-TEST(CanonicalInput, AgreesWithTheRulesOneByteAtATimeOnDenseControlBytes) {
-  // Input made of little but ^V, ^D and newlines (runs of ^V, ^V^D, ^D after a newline or an
-  // escaped newline), fed in random pieces: the fast path must agree with the rules.
-  const std::string alphabet("\x16\x16\x16\x04\n\nabcdefghij", 16);
-  for (int round = 0; round < 300; ++round) {
-    const std::string noise = ecsh::crypto::random_bytes(400);
-    std::string wire;
-    for (unsigned char r : noise) wire += alphabet[r % alphabet.size()];
-    const auto [want, want_eof] = canonical_one_byte_at_a_time(wire);
-    CanonicalInput in;
-    std::string got;
-    bool eof = false;
-    for (std::size_t i = 0; i < wire.size() && !eof;) {
-      const std::size_t n = 1 + static_cast<unsigned char>(noise[i % noise.size()]) % 17;
-      auto out = in.feed(std::string_view(wire).substr(i, n));
-      got += out.data;
-      eof = out.end_of_file;
-      i += n;
+TEST(CanonicalInput, AgreesWithTheRulesOneByteAtATime) {
+  // Input made of ^V, ^D, newlines and letters (runs of ^V, ^V^D, ^D after a newline or an
+  // escaped newline), dense and sparse (runs of ordinary bytes longer than a 16-byte block, with
+  // the ^V at every position in one), fed in random pieces: the fast path agrees with the rules.
+  const std::string dense("\x16\x16\x16\x04\n\nabcdefghij", 16);
+  std::string sparse("\x16\x04\n", 3);
+  sparse += std::string(61, 'x');
+  for (const std::string& alphabet : {dense, sparse}) {
+    for (int round = 0; round < 300; ++round) {
+      const std::string noise = ecsh::crypto::random_bytes(2000);
+      std::string wire;
+      for (unsigned char r : noise) wire += alphabet[r % alphabet.size()];
+      const auto [want, want_eof] = canonical_one_byte_at_a_time(wire);
+      CanonicalInput in;
+      std::string got;
+      bool eof = false;
+      for (std::size_t i = 0; i < wire.size() && !eof;) {
+        const std::size_t n = 1 + static_cast<unsigned char>(noise[i % noise.size()]) % 80;
+        auto out = in.feed(std::string_view(wire).substr(i, n));
+        got += out.data;
+        eof = out.end_of_file;
+        i += n;
+      }
+      ASSERT_EQ(got, want) << "round " << round;
+      ASSERT_EQ(eof, want_eof) << "round " << round;
     }
-    ASSERT_EQ(got, want) << "round " << round;
-    ASSERT_EQ(eof, want_eof) << "round " << round;
   }
 }
