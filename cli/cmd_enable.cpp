@@ -43,6 +43,38 @@ void print_plan(const enable::EnablePlan& plan, const doctor::Facts& f) {
   }
 }
 
+// `--output json`: one document, when enable ends without an error (the plan, what was changed,
+// what it cannot fix); the rollout's progress goes to stderr meanwhile.
+boost::json::object plan_json(const enable::EnablePlan& plan, const doctor::Facts& f) {
+  boost::json::array steps;
+  if (!plan.role_name.empty()) {
+    steps.push_back(boost::json::object{{"step", "put_role_policy"},
+                                        {"role_name", plan.role_name},
+                                        {"policy_name", enable::kExecPolicyName},
+                                        {"policy", plan.policy}});
+  }
+  if (plan.enable_on_service || plan.redeploy) {
+    steps.push_back(boost::json::object{{"step", "update_service"},
+                                        {"cluster", f.cluster_name},
+                                        {"service", plan.service},
+                                        {"enable_execute_command", plan.enable_on_service},
+                                        {"force_new_deployment", plan.redeploy}});
+  }
+  if (plan.redeploy) steps.push_back(boost::json::object{{"step", "wait_for_exec_agent"}});
+  boost::json::array cannot_fix;
+  for (const auto& c : plan.cannot_fix) {
+    cannot_fix.push_back(boost::json::object{
+        {"id", c.id}, {"title", c.title}, {"detail", c.detail}, {"fix", c.fix}});
+  }
+  return {{"schema", "ecsh.enable/1"},
+          {"cluster", f.cluster_name},
+          {"service", plan.service},
+          {"plan", std::move(steps)},
+          {"cannot_fix", std::move(cannot_fix)},
+          {"applied", false},
+          {"changes", boost::json::array{}}};
+}
+
 enable::Progress stdout_progress() {
   const bool tty = ::isatty(STDOUT_FILENO);
   enable::Progress progress;
@@ -57,6 +89,15 @@ enable::Progress stdout_progress() {
   };
   // The line rewritten in place ends when the rollout does.
   if (tty) progress.rollout_end = [] { fmt::print("\n"); };
+  return progress;
+}
+
+// With --output json: the changes made are collected for the document, the rollout goes to
+// stderr.
+enable::Progress json_progress(boost::json::array& changes) {
+  enable::Progress progress;
+  progress.done = [&changes](const std::string& line) { changes.emplace_back(line); };
+  progress.rollout = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   return progress;
 }
 
@@ -75,28 +116,44 @@ void add_enable_command(CLI::App& app, const GlobalOptions& global, CommandBody&
       ECSH_CO_TRY(auto doctor_run, co_await run_doctor(*ctx->client, options.target));
       auto plan =
           enable::plan_enable(doctor_run.scope.service, doctor_run.facts, doctor_run.checks);
+      const bool as_json = global.output == "json";
+      auto doc = plan_json(plan, doctor_run.facts);
+      const auto print_doc = [&doc] { fmt::print("{}\n", boost::json::serialize(doc)); };
+      // 1: something enable cannot fix still blocks exec (listed in the plan).
+      const int verdict = plan.cannot_fix.empty() ? 0 : 1;
       if (plan.empty()) {
-        if (plan.cannot_fix.empty()) {
+        if (as_json) {
+          print_doc();
+        } else if (plan.cannot_fix.empty()) {
           fmt::print("Nothing to do: ECS Exec is already enabled and working for this target.\n");
-          co_return 0;
+        } else {
+          print_plan(plan, doctor_run.facts);
         }
-        print_plan(plan, doctor_run.facts);
-        co_return 1;
+        co_return verdict;
       }
-      fmt::print("Plan:\n");
-      print_plan(plan, doctor_run.facts);
-      if (options.dry_run) co_return 0;
+      if (!as_json) {
+        fmt::print("Plan:\n");
+        print_plan(plan, doctor_run.facts);
+      }
+      if (options.dry_run) {
+        if (as_json) print_doc();
+        co_return 0;
+      }
       if (!global.yes && !confirm("Apply?")) {
         Error e = Error::usage("nothing applied",
                                ::isatty(STDIN_FILENO) ? "" : "Not a terminal: add --yes to apply.");
         co_return e;
       }
-      const auto progress = stdout_progress();
+      auto& changes = doc["changes"].as_array();
+      const auto progress = as_json ? json_progress(changes) : stdout_progress();
       const std::chrono::seconds timeout(options.timeout_seconds);
       ECSH_CO_TRY(
           co_await enable::apply_enable(*ctx->client, doctor_run.facts, plan, timeout, progress));
-      // 1: something enable cannot fix still blocks exec (listed in the plan).
-      co_return plan.cannot_fix.empty() ? 0 : 1;
+      if (as_json) {
+        doc["applied"] = true;
+        print_doc();
+      }
+      co_return verdict;
     };
   });
 }

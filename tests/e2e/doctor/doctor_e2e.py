@@ -435,8 +435,29 @@ def main():
               "ls tasks: an ECS agent too old for exec starts no exec agent",
               (p.returncode, tasks, p.stderr))
 
+        # --output json: the plan as a document, nothing applied with --dry-run.
+        p = ecsh("enable", "-c", "role", "-s", "app", "--dry-run", "--output", "json")
+        doc = json.loads(p.stdout) if p.returncode == 0 else {}
+        steps = doc.get("plan", [])
+        actions = json.dumps(steps[0].get("policy", {})) if steps else ""
+        check(doc.get("schema") == "ecsh.enable/1" and doc.get("applied") is False and
+              [s["step"] for s in steps] ==
+              ["put_role_policy", "update_service", "wait_for_exec_agent"] and
+              "ssmmessages:CreateControlChannel" in actions and doc.get("cannot_fix") == [],
+              "enable --dry-run --output json: the plan as one document", (p.returncode, doc))
+
         # enable fixes the fixable ones, then exec works.
         for cluster in ["role", "disabled", "redeploy", "kms"]:
+            if cluster == "redeploy":  # the same, told as JSON: the changes made, applied
+                p = ecsh("enable", "-c", cluster, "-s", "app", "--yes", "--output", "json")
+                doc = json.loads(p.stdout) if p.returncode == 0 else {}
+                check(doc.get("applied") is True and
+                      any("exec agent is RUNNING" in c for c in doc.get("changes", [])) and
+                      [s["step"] for s in doc.get("plan", [])] ==
+                      ["update_service", "wait_for_exec_agent"],
+                      f"enable --output json fixes cluster {cluster}",
+                      (p.returncode, p.stdout[-600:], p.stderr[-400:]))
+                continue
             p = ecsh("enable", "-c", cluster, "-s", "app", "--yes")
             check(p.returncode == 0 and "exec agent is RUNNING" in p.stdout,
                   f"enable fixes cluster {cluster}", (p.returncode, p.stdout[-600:], p.stderr[-400:]))
@@ -454,6 +475,12 @@ def main():
         p = ecsh("enable", "-c", "platform", "-s", "app", "--dry-run")
         check("not fixable by ecsh enable" in p.stdout and "1.4.0" in p.stdout,
               "enable says what it cannot fix, with the instruction", p.stdout)
+        p = ecsh("enable", "-c", "platform", "-s", "app", "--dry-run", "--output", "json")
+        doc = json.loads(p.stdout) if p.stdout.strip() else {}
+        check(p.returncode == 0 and doc.get("applied") is False and
+              any("1.4.0" in c["fix"] for c in doc.get("cannot_fix", [])),
+              "enable --dry-run --output json lists what it cannot fix",
+              (p.returncode, p.stdout[-600:]))
         _, out, _ = aws(sb, "iam", "list-role-policies", "--role-name", "good-role")
         check(out["PolicyNames"] == ["policy-1"], "enable never touched a role it did not need to",
               out)
