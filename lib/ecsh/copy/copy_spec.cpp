@@ -253,15 +253,25 @@ trap 'rm -f -- "$t"; exit 1' HUP INT TERM
 case $p in */*) q=${p%/*}; [ -n "$q" ] || q=/ ;; *) q=. ;; esac
 [ -d "$q" ] || { cat >/dev/null; exit 20; }
 [ -w "$q" ] || { cat >/dev/null; exit 13; }
-if ! err=$( { cat > "$t"; } 2>&1 ); then
-  rm -f -- "$t"
-  case $err in *"o space"*) exit 28 ;; esac
-  echo "$err" >&2; exit 1
+failed() { rm -f -- "$t"; case $1 in *"o space"*) exit 28 ;; esac; echo "$1" >&2; exit 1; }
+x=
+if k "$7" && command -v tee >/dev/null 2>&1; then
+  # The checksum is taken as the bytes arrive (tee writes the file and feeds it), not by
+  # reading the file again once written. tee's complaint and its failure come back through the
+  # substitution too (fd 3): nothing needs writing where the disk may be full. GNU tee stops at
+  # the first failed write when told (as cat does); others read on to the end, then fail.
+  o=; tee --output-error=exit /dev/null </dev/null >/dev/null 2>&1 && o=--output-error=exit
+  x=$( { { tee $o -- "$t" 2>&3 || echo "ecsh: tee failed" >&3; } | "$7"; } 3>&1 )
+  case $x in *"ecsh: tee failed"*) failed "$(printf '%s\n' "$x" | while IFS= read -r l; do
+    case $l in *"  -" | "ecsh: tee failed") ;; *) printf '%s\n' "$l" ;; esac; done)" ;; esac
+elif ! err=$( { cat > "$t"; } 2>&1 ); then
+  failed "$err"
 fi
 [ -n "$2" ] && chmod "$2" "$t" 2>/dev/null
 [ -n "$3" ] && touch -d "@$3" "$t" 2>/dev/null
 k "$7" || exit 0
-x=$("$7" < "$t"); x=${x%% *}; echo "$x"
+[ -n "$x" ] || x=$("$7" < "$t")
+x=${x%% *}; echo "$x"
 if [ "$x" != "$5" ]; then rm -f -- "$t"; exit 41; fi
 if [ "$6" = no-clobber ] && { [ -e "$p" ] || [ -L "$p" ]; }; then rm -f -- "$t"; exit 17; fi
 if [ -d "$p" ]; then rm -f -- "$t"; exit 21; fi

@@ -91,7 +91,8 @@ Result<ProbeResult> parse_probe(std::string_view stdout_text, std::size_t paths)
 std::string read_file_script();
 // Upload: stdin into a temporary name (ARG1 + ".ecsh-tmp-" + ARG4) next to ARG1, the
 // destination, with mode ARG2 and mtime ARG3 (either may be empty). With ARG7 a checksum
-// program there it prints the copy's checksum, and when that is ARG5 it renames it into place
+// program there (taken as the bytes arrive, through tee, when the image has it) it prints the
+// copy's checksum, and when that is ARG5 it renames it into place
 // (ARG6: clobber or no-clobber) and prints "committed"; a different one removes it (status 41).
 // Without one the temporary is left for the client to read back and commit.
 std::string write_temp_script();

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -68,14 +71,24 @@ TEST(CopyNames, BaseName) {
 }
 
 // Runs a script (one of the copy scripts) through /bin/sh with ARGS; its stdout and exit status.
+// `sh -c SCRIPT sh ARGS...`: its stdout and exit status. Stdin from `stdin_path` (else this
+// process's); PATH set to `path` when given.
 std::pair<std::string, int> run_script(const std::string& script,
-                                       const std::vector<std::string>& args) {
+                                       const std::vector<std::string>& args,
+                                       const std::string& stdin_path = {},
+                                       const std::string& path = {}) {
   int out[2];
   EXPECT_EQ(::pipe(out), 0);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(out[1], 1);
     ::close(out[0]);
+    if (!stdin_path.empty()) {
+      int in = ::open(stdin_path.c_str(), O_RDONLY);
+      if (in < 0) ::_exit(126);
+      ::dup2(in, 0);
+    }
+    if (!path.empty()) ::setenv("PATH", path.c_str(), 1);
     std::vector<char*> argv{const_cast<char*>("sh"), const_cast<char*>("-c"),
                             const_cast<char*>(script.c_str()), const_cast<char*>("sh")};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -208,6 +221,66 @@ TEST(CopyScripts, TheChecksumMatchesWhatEcshComputesHere) {
   auto [out, status] = run_script(hash_script(), {"cat", "file", printf_format(file)});
   EXPECT_EQ(status, static_cast<int>(RemoteStatus::no_tar));
   EXPECT_EQ(out, "");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CopyScripts, AnUploadIsCheckedAsItArrivesAndCommittedOnlyWhenWhole) {
+  char dir[] = "/tmp/ecsh-copy-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string d(dir);
+  const std::string source = d + "/source";
+  std::string content;
+  for (int i = 0; i < 200000; ++i) content += static_cast<char>((i * 7919) % 251);
+  {
+    FILE* f = std::fopen(source.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+  }
+  crypto::FileDigestStream here(crypto::FileDigest::blake2b);
+  here.update(content);
+  const std::string sum = here.finish_hex();
+  // A PATH without tee: the file is written by cat and read again for its checksum.
+  const std::string no_tee = d + "/bin";
+  std::filesystem::create_directory(no_tee);
+  for (const char* tool : {"cat", "b2sum", "chmod", "touch", "mv", "rm"}) {
+    for (const char* where : {"/usr/bin/", "/bin/"}) {
+      if (std::filesystem::exists(std::string(where) + tool)) {
+        std::filesystem::create_symlink(std::string(where) + tool, no_tee + "/" + tool);
+        break;
+      }
+    }
+  }
+  auto upload = [&](const std::string& dest, const std::string& expected,
+                    const std::string& path = {}) {
+    return run_script(write_temp_script(),
+                      {printf_format(dest), "", "", "n1", expected, "clobber", "b2sum"}, source,
+                      path);
+  };
+  for (const std::string& path : {std::string(), no_tee}) {
+    const std::string how = path.empty() ? "through tee" : "without tee";
+    const std::string dest = d + "/dest" + (path.empty() ? "-tee" : "-cat");
+    auto [out, status] = upload(dest, sum, path);
+    EXPECT_EQ(status, 0) << how << ": " << out;
+    EXPECT_EQ(out, sum + "\ncommitted\n") << how;
+    std::ifstream f(dest, std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(got == content) << how << ": " << got.size() << " bytes";
+    // Another checksum expected (bytes changed on the way): status 41, nothing left behind.
+    const std::string other = d + "/other" + (path.empty() ? "-tee" : "-cat");
+    auto [out2, status2] = upload(other, std::string(sum.size(), '0'), path);
+    EXPECT_EQ(status2, static_cast<int>(RemoteStatus::mismatch)) << how << ": " << out2;
+    EXPECT_FALSE(std::filesystem::exists(other)) << how;
+    EXPECT_FALSE(std::filesystem::exists(other + ".ecsh-tmp-n1")) << how;
+  }
+  // The temporary cannot be written (a directory holds its name): tee's failure is the
+  // upload's, status 1, and the destination is not made from the checksum of what went by.
+  const std::string blocked = d + "/blocked";
+  std::filesystem::create_directory(blocked + ".ecsh-tmp-n1");
+  auto [out3, status3] = upload(blocked, sum);
+  EXPECT_EQ(status3, static_cast<int>(RemoteStatus::failed)) << out3;
+  EXPECT_EQ(out3.find("committed"), std::string::npos) << out3;
+  EXPECT_FALSE(std::filesystem::exists(blocked));
   std::filesystem::remove_all(dir);
 }
 
