@@ -3,6 +3,7 @@
 #include "cli/command.hpp"
 #include "cli/target_options.hpp"
 #include "ecsh/common/clock.hpp"
+#include "ecsh/common/json_fields.hpp"
 #include "ecsh/logs/fetch.hpp"
 #include "ecsh/logs/why.hpp"
 
@@ -148,7 +149,7 @@ Awaitable<Result<int>> run_why(const GlobalOptions& global, const WhyOptions& o)
     ECSH_CO_TRY(auto report,
                 co_await report_task(*ctx, defs, scope.tasks.front(), o.target.container, o.lines));
     if (as_json) {
-      fmt::print("{}\n", json::serialize(report_json(report)));
+      fmt::print("{}\n", json::serialize(with_schema("ecsh.why.task/1", report_json(report))));
     } else {
       print_lines(logs::render_task(report.verdict, log_lines(report), report.log_note, now));
     }
@@ -191,7 +192,7 @@ Awaitable<Result<int>> run_why(const GlobalOptions& global, const WhyOptions& o)
     report = std::move(r);
   }
   if (as_json) {
-    json::object out = logs::service_verdict_json(verdict);
+    json::object out = with_schema("ecsh.why.service/1", logs::service_verdict_json(verdict));
     out["cluster"] = ecs::arn_name(cluster);
     if (report) {
       out["task"] = report_json(*report);

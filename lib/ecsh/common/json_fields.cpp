@@ -32,6 +32,16 @@ std::optional<std::int64_t> as_integer(const json::value& v) {
 
 }  // namespace
 
+boost::json::object with_schema(std::string_view schema, boost::json::object fields) {
+  boost::json::object doc;
+  doc.reserve(fields.size() + 1);
+  doc["schema"] = schema;
+  for (auto& field : fields) {
+    if (field.key() != "schema") doc[field.key()] = std::move(field.value());
+  }
+  return doc;
+}
+
 std::string_view json_kind_name(const json::value& v) {
   switch (v.kind()) {
     case json::kind::object:

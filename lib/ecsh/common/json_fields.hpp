@@ -29,6 +29,10 @@ Result<boost::json::object> parse_json_object(std::string_view text, std::string
 // "an object", "an array", "a string", "an integer", "a number", "a boolean", "null".
 std::string_view json_kind_name(const boost::json::value& v);
 
+// A document ecsh prints (--output json): `schema` ("ecsh.why.task/1") first, then `fields` in
+// their order (a field named schema among them gives way to the one given).
+boost::json::object with_schema(std::string_view schema, boost::json::object fields);
+
 // One JSON object and where it is in its document, for messages. It refers to the object: the
 // document must outlive it.
 class JsonFields {

@@ -145,6 +145,7 @@ void put_bytes(json::object& o, const char* key, const char* encoding_key,
 json::object to_json(const std::vector<std::string>& command, const std::vector<Target>& targets,
                      const std::vector<TaskResult>& results, double wall_seconds) {
   json::object doc;
+  doc["schema"] = "ecsh.run/1";
   json::array cmd;
   for (const auto& w : command) cmd.emplace_back(w);
   doc["command"] = std::move(cmd);

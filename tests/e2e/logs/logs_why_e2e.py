@@ -248,7 +248,8 @@ def test_why(ecsh, sb):
     check(fits(out), "why (exit 1): fits 80 columns", out)
     rc, out, err = ecsh.run("why", "-c", "e2e", "-t", crash[:10], json_out=True)
     j = json.loads(out) if rc == 0 else {}
-    check(j.get("culprit") == "app" and j["containers"][0]["exit_code"] == 1 and
+    check(j.get("schema") == "ecsh.why.task/1" and
+          j.get("culprit") == "app" and j["containers"][0]["exit_code"] == 1 and
           j.get("stop_code") == "EssentialContainerExited" and
           any("DB_URL" in ln["message"] for ln in j.get("log_lines", [])),
           "why --output json (task prefix): culprit, exit code, stop code, log lines", out + err)
@@ -337,7 +338,8 @@ def test_why(ecsh, sb):
     check(fits(out), "why (crash loop): fits 80 columns", out)
     rc, out, err = ecsh.run("why", "-c", "e2e", "-s", "loop", json_out=True)
     j = json.loads(out) if rc == 0 else {}
-    check(j.get("rolled_back_to", "").startswith("ecs-svc/") and j.get("events") and
+    check(j.get("schema") == "ecsh.why.service/1" and
+          j.get("rolled_back_to", "").startswith("ecs-svc/") and j.get("events") and
           (j.get("task") or {}).get("containers", [{}])[0].get("exit_code") == 3,
           "why -s --output json: rollback, events and the failed task", out[:600] + err)
 

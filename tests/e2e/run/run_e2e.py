@@ -175,7 +175,8 @@ def main():
         p = e.run("--output", "json", "run", "-c", "fleet", "-s", "web", *cmd)
         doc = json.loads(p.stdout) if p.stdout.strip() else {}
         by_task = {t["task"]: t for t in doc.get("tasks", [])}
-        check(p.returncode == 1 and sorted(by_task) == web_ids and all(
+        check(p.returncode == 1 and doc.get("schema") == "ecsh.run/1" and
+              sorted(by_task) == web_ids and all(
             t["exit_code"] == (3 if i == victim else 0) and t["stdout"] == f"out {i}\n" and
             t["stderr"] == f"err {i}\n" and t["error"] is None and t["duration_seconds"] > 0
             for i, t in by_task.items()),
@@ -260,7 +261,8 @@ def main():
         sb.admin("/_sandbox/faults", {})
         doc = json.loads(p.stdout) if p.stdout.strip() else {}
         by_task = {t["task"]: t for t in doc.get("tasks", [])}
-        check(p.returncode == 1 and sorted(by_task) == web_ids and all(
+        check(p.returncode == 1 and doc.get("schema") == "ecsh.run/1" and
+              sorted(by_task) == web_ids and all(
             t["exit_code"] == (3 if i == victim else 0) and t["stdout"] == f"out {i}\n" and
             t["stderr"] == f"err {i}\n" for i, t in by_task.items()),
             f"50% API throttling: every task's result right ({p.wall:.1f} s)",

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 using namespace ecsh;
 namespace json = boost::json;
@@ -159,4 +160,13 @@ TEST(JsonFields, KindNames) {
   EXPECT_EQ(json_kind_name(json::value(1.5)), "a number");
   EXPECT_EQ(json_kind_name(json::value(std::uint64_t{1})), "an integer");
   EXPECT_EQ(json_kind_name(json::value(true)), "a boolean");
+}
+
+TEST(JsonDocument, TheSchemaComesFirstAndEveryFieldStaysInItsOrder) {
+  auto doc = with_schema("ecsh.why.task/1",
+                         json::object{{"culprit", "app"}, {"exit_code", 1}, {"schema", "old"}});
+  EXPECT_EQ(json::serialize(doc), R"({"schema":"ecsh.why.task/1","culprit":"app","exit_code":1})")
+      << "the schema given wins over a field of that name";
+  auto plain = with_schema("ecsh.run/1", json::object{{"tasks", json::array{}}, {"count", 3}});
+  EXPECT_EQ(json::serialize(plain), R"({"schema":"ecsh.run/1","tasks":[],"count":3})");
 }
