@@ -3,6 +3,7 @@
 // reader without stalling, are all written before the close, and fail once the peer is gone.
 
 #include "ecsh/common/tcp_or_tls_stream.hpp"
+#include "unit/run_bounded.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -17,6 +18,7 @@
 #include <vector>
 
 using namespace ecsh;
+using ecsh::test_support::run_bounded;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
@@ -57,23 +59,6 @@ Awaitable<Pair> connect_pair(bool batch_client, bool batch_server, std::size_t m
   co_await (p.server->async_accept(asio::use_awaitable) &&
             p.client->async_handshake("127.0.0.1", "/", asio::use_awaitable));
   co_return p;
-}
-
-// Runs `body` on an io_context for at most 20 s; false when it did not finish.
-bool run_bounded(std::function<Awaitable<void>()> body) {
-  asio::io_context io;
-  bool finished = false;
-  asio::co_spawn(
-      io,
-      [&]() -> Awaitable<void> {
-        co_await body();
-        finished = true;
-      },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  io.run_for(std::chrono::seconds(20));
-  return finished;
 }
 
 // Reads `count` messages; each one's bytes as received.

@@ -7,6 +7,7 @@
 
 #include "ecsh/common/tcp_or_tls_stream.hpp"
 #include "sandbox/core/tls.hpp"
+#include "unit/run_bounded.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -23,6 +24,7 @@
 #include <string>
 
 using namespace ecsh;
+using ecsh::test_support::run_bounded;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
@@ -99,21 +101,6 @@ Awaitable<void> write_while_the_peer_reads_nothing(Ws& ws) {
   }
   asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
   co_await timer.async_wait(use_awaitable_nothrow);
-}
-
-bool run_bounded(asio::io_context& io, const std::function<Awaitable<void>()>& body) {
-  bool finished = false;
-  asio::co_spawn(
-      io,
-      [&]() -> Awaitable<void> {
-        co_await body();
-        finished = true;
-      },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  io.run_for(std::chrono::seconds(20));
-  return finished;
 }
 
 }  // namespace
